@@ -1,0 +1,1 @@
+"""Grading tools: the torch oracle, Hypothesis strategies, and (soon) the grading engine."""

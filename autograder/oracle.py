@@ -1,0 +1,236 @@
+"""The torch oracle: the reference engine's op set, computed with torch in float64.
+
+Same names, signatures and return conventions as :mod:`reference`, so either
+engine can stand in for the other: forwards return ``(out, cache)`` with the
+CS231n caches, backwards take that cache and return NumPy gradients computed
+by autograd. The grader cross-checks the NumPy engine against this one, and
+``autograder check`` uses it where the reference source is not handed out.
+
+Shape arithmetic is read off torch too (a convolution on the ``meta`` device
+gives the output size, ``nn.Conv2d`` the parameter count); torch floors where
+the lecture's formula says the filter doesn't fit, so the exactness check
+``(H' - 1)*S + F' == H + 2P`` is made here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as functional
+
+__all__ = [
+    "output_size",
+    "same_pad",
+    "conv_param_count",
+    "fc_param_count",
+    "zero_pad",
+    "conv_forward",
+    "conv_backward",
+    "correlate2d",
+    "convolve2d",
+    "max_pool_forward",
+    "max_pool_backward",
+    "avg_pool_forward",
+    "avg_pool_backward",
+    "global_avg_pool_forward",
+    "global_avg_pool_backward",
+    "relu_forward",
+    "relu_backward",
+    "affine_forward",
+    "affine_backward",
+]
+
+
+def _tensor(array, *, grad: bool = False) -> torch.Tensor:
+    tensor = torch.from_numpy(np.array(array, dtype=np.float64))  # a copy: inputs stay untouched
+    return tensor.requires_grad_(grad)
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().numpy().copy()
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _conv_options(conv_param: dict) -> dict:
+    return {
+        "stride": _pair(conv_param["stride"]),
+        "padding": _pair(conv_param["pad"]),
+        "dilation": _pair(conv_param.get("dilation", 1)),
+    }
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def output_size(in_size: int, filter_size: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> int:
+    """Output size along one axis, from torch's own shape inference; ValueError when it doesn't fit."""
+    for name, value, minimum in (
+        ("in_size", in_size, 1),
+        ("filter_size", filter_size, 1),
+        ("stride", stride, 1),
+        ("pad", pad, 0),
+        ("dilation", dilation, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {value!r}")
+        if value < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    span = dilation * (filter_size - 1) + 1
+    if span > in_size + 2 * pad:
+        raise ValueError(f"the filter doesn't fit: it spans {span} but the padded input is {in_size + 2 * pad}")
+    probe = torch.empty((1, 1, in_size), device="meta")
+    kernel = torch.empty((1, 1, filter_size), device="meta")
+    size = functional.conv1d(probe, kernel, stride=stride, padding=pad, dilation=dilation).shape[-1]
+    if (size - 1) * stride + span != in_size + 2 * pad:
+        raise ValueError(
+            f"the filter doesn't fit: (N - F + 2P)/S + 1 = ({in_size} - {span} + 2*{pad})/{stride} + 1 "
+            "is not a whole number"
+        )
+    return int(size)
+
+
+def same_pad(filter_size: int, dilation: int = 1) -> int:
+    """Padding that keeps the size at stride 1, checked by running torch's conv on ``meta``."""
+    span = dilation * (filter_size - 1) + 1
+    if span % 2 == 0:
+        raise ValueError(f"no symmetric 'same' padding for an even filter span {span}")
+    pad = (span - 1) // 2
+    if output_size(11, filter_size, 1, pad, dilation) != 11:  # torch agrees it is 'same'
+        raise AssertionError("torch disagrees on same padding")
+    return pad
+
+
+def conv_param_count(in_channels: int, num_filters: int, filter_size, bias: bool = True) -> int:
+    """Parameters of ``nn.Conv2d(in_channels, num_filters, filter_size, bias=bias)``."""
+    layer = torch.nn.Conv2d(in_channels, num_filters, _pair(filter_size), bias=bool(bias), device="meta")
+    return sum(p.numel() for p in layer.parameters())
+
+
+def fc_param_count(in_features: int, out_features: int, bias: bool = True) -> int:
+    """Parameters of ``nn.Linear(in_features, out_features, bias=bias)``."""
+    layer = torch.nn.Linear(in_features, out_features, bias=bool(bias), device="meta")
+    return sum(p.numel() for p in layer.parameters())
+
+
+def zero_pad(x: np.ndarray, pad) -> np.ndarray:
+    """Zeros around the last two axes, by ``torch.nn.functional.pad``."""
+    ph, pw = _pair(pad)
+    return _numpy(functional.pad(_tensor(x), (pw, pw, ph, ph)))
+
+
+# --------------------------------------------------------------------------- convolution
+
+
+def _check_conv_fits(x, w, conv_param) -> None:
+    options = _conv_options(conv_param)
+    for axis in (0, 1):
+        output_size(
+            x.shape[2 + axis], w.shape[2 + axis], options["stride"][axis], options["padding"][axis], options["dilation"][axis]
+        )
+
+
+def conv_forward(x, w, b, conv_param):
+    """``torch.nn.functional.conv2d`` with the CS231n interface and cache."""
+    _check_conv_fits(x, w, conv_param)
+    out = functional.conv2d(_tensor(x), _tensor(w), _tensor(b), **_conv_options(conv_param))
+    return _numpy(out), (x, w, b, conv_param)
+
+
+def conv_backward(dout, cache):
+    """Gradients of ``conv2d`` by autograd: ``(dx, dw, db)``."""
+    x, w, b, conv_param = cache
+    xt, wt, bt = _tensor(x, grad=True), _tensor(w, grad=True), _tensor(b, grad=True)
+    functional.conv2d(xt, wt, bt, **_conv_options(conv_param)).backward(_tensor(dout))
+    return _numpy(xt.grad), _numpy(wt.grad), _numpy(bt.grad)
+
+
+def correlate2d(image, kernel):
+    """'valid' cross-correlation: torch's conv2d on one image and one filter."""
+    return _numpy(functional.conv2d(_tensor(image)[None, None], _tensor(kernel)[None, None])[0, 0])
+
+
+def convolve2d(image, kernel):
+    """'valid' convolution: torch's conv2d with the kernel flipped by ``torch.flip``."""
+    flipped = torch.flip(_tensor(kernel), dims=(0, 1))
+    return _numpy(functional.conv2d(_tensor(image)[None, None], flipped[None, None])[0, 0])
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+def _pool_options(x, pool_param) -> dict:
+    window = (pool_param["pool_height"], pool_param["pool_width"])
+    stride = _pair(pool_param["stride"])
+    for axis in (0, 1):
+        output_size(x.shape[2 + axis], window[axis], stride[axis])
+    return {"kernel_size": window, "stride": stride}
+
+
+def max_pool_forward(x, pool_param):
+    """``max_pool2d`` with the CS231n interface; cache ``(x, pool_param)``."""
+    return _numpy(functional.max_pool2d(_tensor(x), **_pool_options(x, pool_param))), (x, pool_param)
+
+
+def max_pool_backward(dout, cache):
+    """Gradient of ``max_pool2d`` by autograd."""
+    x, pool_param = cache
+    xt = _tensor(x, grad=True)
+    functional.max_pool2d(xt, **_pool_options(x, pool_param)).backward(_tensor(dout))
+    return _numpy(xt.grad)
+
+
+def avg_pool_forward(x, pool_param):
+    """``avg_pool2d`` with the CS231n interface; cache ``(x, pool_param)``."""
+    return _numpy(functional.avg_pool2d(_tensor(x), **_pool_options(x, pool_param))), (x, pool_param)
+
+
+def avg_pool_backward(dout, cache):
+    """Gradient of ``avg_pool2d`` by autograd."""
+    x, pool_param = cache
+    xt = _tensor(x, grad=True)
+    functional.avg_pool2d(xt, **_pool_options(x, pool_param)).backward(_tensor(dout))
+    return _numpy(xt.grad)
+
+
+def global_avg_pool_forward(x):
+    """``adaptive_avg_pool2d(x, 1)`` flattened to ``(N, C)``; cache ``x``."""
+    return _numpy(functional.adaptive_avg_pool2d(_tensor(x), 1).flatten(1)), x
+
+
+def global_avg_pool_backward(dout, cache):
+    """Gradient of ``adaptive_avg_pool2d(x, 1)`` by autograd."""
+    xt = _tensor(cache, grad=True)
+    functional.adaptive_avg_pool2d(xt, 1).flatten(1).backward(_tensor(dout))
+    return _numpy(xt.grad)
+
+
+# --------------------------------------------------------------------------- ReLU and fully connected
+
+
+def relu_forward(x):
+    """``torch.relu``; cache ``x``."""
+    return _numpy(torch.relu(_tensor(x))), x
+
+
+def relu_backward(dout, cache):
+    """Gradient of ``torch.relu`` by autograd (0 at x == 0)."""
+    xt = _tensor(cache, grad=True)
+    torch.relu(xt).backward(_tensor(dout))
+    return _numpy(xt.grad)
+
+
+def affine_forward(x, w, b):
+    """``torch.nn.functional.linear`` on ``x`` flattened to ``(N, D)``; ``w`` is ``(D, M)``."""
+    out = functional.linear(_tensor(x).flatten(1), _tensor(w).T, _tensor(b))
+    return _numpy(out), (x, w, b)
+
+
+def affine_backward(dout, cache):
+    """Gradients of ``linear`` by autograd: ``(dx, dw, db)``."""
+    x, w, b = cache
+    xt, wt, bt = _tensor(x, grad=True), _tensor(w, grad=True), _tensor(b, grad=True)
+    functional.linear(xt.flatten(1), wt.T, bt).backward(_tensor(dout))
+    return _numpy(xt.grad), _numpy(wt.grad), _numpy(bt.grad)

@@ -1,0 +1,483 @@
+"""Hypothesis strategies for layer configurations and their inputs.
+
+Geometry is built, not filtered: each strategy draws the output size, filter,
+stride, padding and dilation first and works the input size out from them,
+so every drawn configuration fits the lecture's formula
+``H' = (H - F' + 2P)/S + 1`` exactly. ``unfit_*`` strategies draw the
+configurations that don't fit, for error-path checks.
+
+Arrays are generated from a drawn seed, not element by element: a case costs
+one integer and a value style, and it shrinks toward the smallest shapes,
+seed 0 and the simplest style ("small integers": whole numbers in [-3, 3],
+which read well in a counterexample; "normal": standard normal draws;
+"distinct": a shuffled ramp with no ties, for finite-difference checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+
+__all__ = [
+    "ConvCase",
+    "PoolCase",
+    "AffineCase",
+    "ArrayCase",
+    "CorrelationCase",
+    "PadCase",
+    "SizeArgs",
+    "VALUE_STYLES",
+    "arrays_from_seed",
+    "conv_geometries",
+    "conv_cases",
+    "unfit_conv_cases",
+    "pool_cases",
+    "unfit_pool_cases",
+    "global_pool_cases",
+    "affine_cases",
+    "relu_cases",
+    "correlation_cases",
+    "pad_cases",
+    "output_size_args",
+    "unfit_output_size_args",
+]
+
+VALUE_STYLES = ("small integers", "normal", "distinct")
+
+
+def arrays_from_seed(shape: tuple[int, ...], seed: int, style: str) -> np.ndarray:
+    """A float64 array of ``shape`` made from ``seed`` in one of :data:`VALUE_STYLES`.
+
+    >>> arrays_from_seed((2, 2), 0, "small integers")
+    array([[ 2.,  1.],
+           [ 0., -2.]])
+    """
+    rng = np.random.default_rng(seed)
+    if style == "small integers":
+        return rng.integers(-3, 4, size=shape).astype(np.float64)
+    if style == "normal":
+        return rng.standard_normal(shape)
+    if style == "distinct":
+        size = int(np.prod(shape))
+        return (rng.permutation(size) - size / 2).reshape(shape) / 4.0
+    raise ValueError(f"unknown value style {style!r}; expected one of {VALUE_STYLES}")
+
+
+def _shape_text(array: np.ndarray) -> str:
+    return str(tuple(array.shape))
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class ConvCase:
+    """One convolution call: inputs, parameters and an upstream gradient for the backward pass."""
+
+    x: np.ndarray = field(repr=False)
+    w: np.ndarray = field(repr=False)
+    b: np.ndarray = field(repr=False)
+    conv_param: dict
+    dout: np.ndarray = field(repr=False)
+    seed: int = 0
+    style: str = "small integers"
+
+    @property
+    def args(self) -> tuple:
+        return (self.x, self.w, self.b, self.conv_param)
+
+    def describe(self) -> str:
+        """The call as a student reads it: shapes and the parameter dict."""
+        return (
+            f"x.shape={_shape_text(self.x)}, w.shape={_shape_text(self.w)}, "
+            f"b.shape={_shape_text(self.b)}, conv_param={self.conv_param}"
+        )
+
+
+@dataclass(frozen=True)
+class PoolCase:
+    """One pooling call (max or average)."""
+
+    x: np.ndarray = field(repr=False)
+    pool_param: dict
+    dout: np.ndarray = field(repr=False)
+    seed: int = 0
+    style: str = "small integers"
+
+    @property
+    def args(self) -> tuple:
+        return (self.x, self.pool_param)
+
+    def describe(self) -> str:
+        return f"x.shape={_shape_text(self.x)}, pool_param={self.pool_param}"
+
+
+@dataclass(frozen=True)
+class AffineCase:
+    """One fully connected layer call."""
+
+    x: np.ndarray = field(repr=False)
+    w: np.ndarray = field(repr=False)
+    b: np.ndarray = field(repr=False)
+    dout: np.ndarray = field(repr=False)
+
+    @property
+    def args(self) -> tuple:
+        return (self.x, self.w, self.b)
+
+    def describe(self) -> str:
+        return f"x.shape={_shape_text(self.x)}, w.shape={_shape_text(self.w)}, b.shape={_shape_text(self.b)}"
+
+
+@dataclass(frozen=True)
+class ArrayCase:
+    """One elementwise or global op call on a single array (ReLU, global average pooling)."""
+
+    x: np.ndarray = field(repr=False)
+    dout: np.ndarray = field(repr=False)
+
+    @property
+    def args(self) -> tuple:
+        return (self.x,)
+
+    def describe(self) -> str:
+        return f"x.shape={_shape_text(self.x)}"
+
+
+@dataclass(frozen=True)
+class CorrelationCase:
+    """One 2-D 'valid' correlation or convolution of an image with a kernel."""
+
+    image: np.ndarray = field(repr=False)
+    kernel: np.ndarray = field(repr=False)
+
+    @property
+    def args(self) -> tuple:
+        return (self.image, self.kernel)
+
+    def describe(self) -> str:
+        return f"image.shape={_shape_text(self.image)}, kernel.shape={_shape_text(self.kernel)}"
+
+
+@dataclass(frozen=True)
+class PadCase:
+    """One zero-padding call."""
+
+    x: np.ndarray = field(repr=False)
+    pad: int | tuple[int, int]
+
+    @property
+    def args(self) -> tuple:
+        return (self.x, self.pad)
+
+    def describe(self) -> str:
+        return f"x.shape={_shape_text(self.x)}, pad={self.pad}"
+
+
+@dataclass(frozen=True)
+class SizeArgs:
+    """Arguments of ``output_size`` along one axis."""
+
+    in_size: int
+    filter_size: int
+    stride: int = 1
+    pad: int = 0
+    dilation: int = 1
+
+    @property
+    def kwargs(self) -> dict:
+        return {
+            "in_size": self.in_size,
+            "filter_size": self.filter_size,
+            "stride": self.stride,
+            "pad": self.pad,
+            "dilation": self.dilation,
+        }
+
+    def describe(self) -> str:
+        text = f"in_size={self.in_size}, filter_size={self.filter_size}, stride={self.stride}, pad={self.pad}"
+        return text + (f", dilation={self.dilation}" if self.dilation != 1 else "")
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Sizes of one convolution; every ``(h, w)`` pair fits the output-size formula."""
+
+    batch: int
+    channels: int
+    filters: int
+    in_size: tuple[int, int]
+    filter_size: tuple[int, int]
+    stride: tuple[int, int]
+    pad: tuple[int, int]
+    dilation: tuple[int, int]
+    out_size: tuple[int, int]
+
+    def conv_param(self, *, pairs: bool) -> dict:
+        """The CS231n dict; with ``pairs``, an axis pair appears only where the two differ."""
+
+        def value(pair):
+            return pair if pairs and pair[0] != pair[1] else pair[0]
+
+        param = {"stride": value(self.stride), "pad": value(self.pad)}
+        if self.dilation != (1, 1):
+            param["dilation"] = value(self.dilation)
+        return param
+
+
+def _fitting_axis(out: int, filter_size: int, stride: int, pad: int, dilation: int) -> tuple[int, int]:
+    """Input size giving exactly ``out`` outputs; raises ``out`` just enough to keep the input >= 1."""
+    span = dilation * (filter_size - 1) + 1
+    in_size = (out - 1) * stride + span - 2 * pad
+    if in_size < 1:
+        out += -(-(1 - in_size) // stride)  # ceil division
+        in_size = (out - 1) * stride + span - 2 * pad
+    return in_size, out
+
+
+@st.composite
+def conv_geometries(
+    draw,
+    *,
+    min_batch: int = 1,
+    max_batch: int = 2,
+    max_channels: int = 3,
+    max_filters: int = 3,
+    max_filter_size: int = 4,
+    max_stride: int = 3,
+    max_pad: int = 3,
+    max_dilation: int = 1,
+    max_out: int = 4,
+    pairs: bool = False,
+    square: bool = False,
+) -> ConvGeometry:
+    """Convolution geometries that fit.
+
+    ``pairs=False`` shares one stride, pad and dilation between height and
+    width (plain ints, as in the course); ``square=True`` also makes the
+    filter and input square. Stride may exceed the filter, and pad may reach
+    or exceed it.
+    """
+    shared = not pairs
+
+    def per_axis(strategy):
+        first = draw(strategy)
+        return (first, first) if shared else (first, draw(strategy))
+
+    stride = per_axis(st.integers(1, max_stride))
+    pad = per_axis(st.integers(0, max_pad))
+    dilation = per_axis(st.integers(1, max_dilation))
+    kernel_h = draw(st.integers(1, max_filter_size))
+    kernel_w = kernel_h if square else draw(st.integers(1, max_filter_size))
+    out_h = draw(st.integers(1, max_out))
+    out_w = out_h if square else draw(st.integers(1, max_out))
+    height, out_h = _fitting_axis(out_h, kernel_h, stride[0], pad[0], dilation[0])
+    width, out_w = _fitting_axis(out_w, kernel_w, stride[1], pad[1], dilation[1])
+    if square and (height, out_h) != (width, out_w):  # per-axis bumps differ only with pairs
+        width, out_w = height, out_h
+    return ConvGeometry(
+        batch=draw(st.integers(min_batch, max_batch)),
+        channels=draw(st.integers(1, max_channels)),
+        filters=draw(st.integers(1, max_filters)),
+        in_size=(height, width),
+        filter_size=(kernel_h, kernel_w),
+        stride=stride,
+        pad=pad,
+        dilation=dilation,
+        out_size=(out_h, out_w),
+    )
+
+
+def _seeded(draw, styles):
+    return draw(st.integers(0, 2**32 - 1)), draw(st.sampled_from(styles))
+
+
+def _conv_case(geometry: ConvGeometry, seed: int, style: str, *, pairs: bool) -> ConvCase:
+    g = geometry
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(0, 2**32, size=4)
+    return ConvCase(
+        x=arrays_from_seed((g.batch, g.channels, *g.in_size), int(seeds[0]), style),
+        w=arrays_from_seed((g.filters, g.channels, *g.filter_size), int(seeds[1]), style),
+        b=arrays_from_seed((g.filters,), int(seeds[2]), style),
+        conv_param=g.conv_param(pairs=pairs),
+        dout=arrays_from_seed((g.batch, g.filters, *g.out_size), int(seeds[3]), style),
+        seed=seed,
+        style=style,
+    )
+
+
+@st.composite
+def conv_cases(draw, *, styles: tuple[str, ...] = ("small integers", "normal"), **bounds) -> ConvCase:
+    """Convolution calls that fit; ``bounds`` go to :func:`conv_geometries`."""
+    geometry = draw(conv_geometries(**bounds))
+    seed, style = _seeded(draw, styles)
+    return _conv_case(geometry, seed, style, pairs=bounds.get("pairs", False))
+
+
+@st.composite
+def unfit_conv_cases(draw, *, pairs: bool = False, **bounds) -> ConvCase:
+    """Convolution calls where the filter doesn't fit the height or the width.
+
+    Either the stride does not divide ``H - F' + 2P`` (the input is a little
+    too big), or the filter spans more than the padded input.
+    """
+    g = draw(conv_geometries(pairs=pairs, **bounds))
+    axis = draw(st.sampled_from((0, 1)))
+    span = g.dilation[axis] * (g.filter_size[axis] - 1) + 1
+    too_big = span - 2 * g.pad[axis] - 1  # largest input the filter cannot fit in
+    options = []
+    if g.stride[axis] > 1:
+        options.append(g.in_size[axis] + draw(st.integers(1, g.stride[axis] - 1)))
+    if too_big >= 1:
+        options.append(too_big)
+    if not options:  # stride 1 and the pads alone hold the filter: widen the filter past them
+        sizes = list(g.filter_size)
+        sizes[axis] = g.in_size[axis] + 2 * g.pad[axis] + 1
+        g = ConvGeometry(**{**g.__dict__, "filter_size": tuple(sizes)})
+        options.append(g.in_size[axis])
+    new_in = list(g.in_size)
+    new_in[axis] = draw(st.sampled_from(options))
+    g = ConvGeometry(**{**g.__dict__, "in_size": tuple(new_in), "out_size": (1, 1)})
+    seed, style = _seeded(draw, ("small integers",))
+    return _conv_case(g, seed, style, pairs=pairs)
+
+
+@st.composite
+def pool_cases(
+    draw,
+    *,
+    min_batch: int = 1,
+    max_batch: int = 2,
+    max_channels: int = 3,
+    max_window: int = 3,
+    max_stride: int = 3,
+    max_out: int = 4,
+    pairs: bool = False,
+    styles: tuple[str, ...] = ("small integers", "normal"),
+) -> PoolCase:
+    """Pooling calls that fit (no padding): windows may overlap, tile, or skip inputs."""
+    window = (draw(st.integers(1, max_window)), draw(st.integers(1, max_window)))
+    stride = draw(st.integers(1, max_stride))
+    stride_pair = (stride, draw(st.integers(1, max_stride)) if pairs else stride)
+    out = (draw(st.integers(1, max_out)), draw(st.integers(1, max_out)))
+    in_size = tuple((o - 1) * s + k for o, s, k in zip(out, stride_pair, window))
+    batch, channels = draw(st.integers(min_batch, max_batch)), draw(st.integers(1, max_channels))
+    seed, style = _seeded(draw, styles)
+    seeds = np.random.default_rng(seed).integers(0, 2**32, size=2)
+    return PoolCase(
+        x=arrays_from_seed((batch, channels, *in_size), int(seeds[0]), style),
+        pool_param={
+            "pool_height": window[0],
+            "pool_width": window[1],
+            "stride": stride_pair if stride_pair[0] != stride_pair[1] else stride,
+        },
+        dout=arrays_from_seed((batch, channels, *out), int(seeds[1]), style),
+        seed=seed,
+        style=style,
+    )
+
+
+@st.composite
+def unfit_pool_cases(draw, **bounds) -> PoolCase:
+    """Pooling calls whose window doesn't fit: stride not dividing ``H - F``, or window too big."""
+    case = draw(pool_cases(**bounds))
+    p = dict(case.pool_param)
+    height = case.x.shape[2]
+    stride_h = p["stride"][0] if isinstance(p["stride"], tuple) else p["stride"]
+    if stride_h > 1 and draw(st.booleans()):
+        height += draw(st.integers(1, stride_h - 1))
+    else:
+        p["pool_height"] = height + draw(st.integers(1, 2))
+    x = arrays_from_seed((*case.x.shape[:2], height, case.x.shape[3]), case.seed, case.style)
+    return PoolCase(x=x, pool_param=p, dout=case.dout, seed=case.seed, style=case.style)
+
+
+@st.composite
+def global_pool_cases(draw, *, max_batch: int = 2, max_channels: int = 3, max_size: int = 5, styles=("small integers", "normal")) -> ArrayCase:
+    """Global average pooling calls: x ``(N, C, H, W)``, dout ``(N, C)``."""
+    shape = (
+        draw(st.integers(1, max_batch)),
+        draw(st.integers(1, max_channels)),
+        draw(st.integers(1, max_size)),
+        draw(st.integers(1, max_size)),
+    )
+    seed, style = _seeded(draw, styles)
+    return ArrayCase(x=arrays_from_seed(shape, seed, style), dout=arrays_from_seed(shape[:2], seed + 1, style))
+
+
+@st.composite
+def relu_cases(draw, *, max_ndim: int = 4, max_side: int = 4, styles=("small integers", "normal")) -> ArrayCase:
+    """ReLU calls on arrays of 1 to ``max_ndim`` dimensions (zeros included in "small integers")."""
+    shape = tuple(draw(st.lists(st.integers(1, max_side), min_size=1, max_size=max_ndim)))
+    seed, style = _seeded(draw, styles)
+    return ArrayCase(x=arrays_from_seed(shape, seed, style), dout=arrays_from_seed(shape, seed + 1, style))
+
+
+@st.composite
+def affine_cases(draw, *, max_batch: int = 3, max_side: int = 4, max_extra_dims: int = 3, max_out: int = 5, styles=("small integers", "normal")) -> AffineCase:
+    """Fully connected calls: x ``(N, d_1, ..., d_k)``, w ``(D, M)``, b ``(M,)``."""
+    batch = draw(st.integers(1, max_batch))
+    feature_shape = tuple(draw(st.lists(st.integers(1, max_side), min_size=1, max_size=max_extra_dims)))
+    outputs = draw(st.integers(1, max_out))
+    features = int(np.prod(feature_shape))
+    seed, style = _seeded(draw, styles)
+    return AffineCase(
+        x=arrays_from_seed((batch, *feature_shape), seed, style),
+        w=arrays_from_seed((features, outputs), seed + 1, style),
+        b=arrays_from_seed((outputs,), seed + 2, style),
+        dout=arrays_from_seed((batch, outputs), seed + 3, style),
+    )
+
+
+@st.composite
+def correlation_cases(draw, *, max_kernel: int = 4, max_out: int = 5, styles=("small integers", "normal")) -> CorrelationCase:
+    """'valid' 2-D correlation calls: the kernel always fits the image."""
+    kernel_shape = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    image_shape = tuple(k + draw(st.integers(0, max_out - 1)) for k in kernel_shape)
+    seed, style = _seeded(draw, styles)
+    return CorrelationCase(image=arrays_from_seed(image_shape, seed, style), kernel=arrays_from_seed(kernel_shape, seed + 1, style))
+
+
+@st.composite
+def pad_cases(draw, *, max_batch: int = 2, max_channels: int = 3, max_size: int = 5, max_pad: int = 3, pairs: bool = False) -> PadCase:
+    """Zero-padding calls on ``(N, C, H, W)`` arrays; ``pairs`` allows ``(pad_h, pad_w)``."""
+    shape = (
+        draw(st.integers(1, max_batch)),
+        draw(st.integers(1, max_channels)),
+        draw(st.integers(1, max_size)),
+        draw(st.integers(1, max_size)),
+    )
+    pad_h = draw(st.integers(0, max_pad))
+    pad = (pad_h, draw(st.integers(0, max_pad))) if pairs else pad_h
+    seed, style = _seeded(draw, ("small integers", "normal"))
+    return PadCase(x=arrays_from_seed(shape, seed, style), pad=pad)
+
+
+@st.composite
+def output_size_args(draw, *, max_filter_size: int = 7, max_stride: int = 4, max_pad: int = 4, max_dilation: int = 1, max_out: int = 40) -> SizeArgs:
+    """Arguments of ``output_size`` that fit, up to CIFAR-like sizes."""
+    stride, pad = draw(st.integers(1, max_stride)), draw(st.integers(0, max_pad))
+    dilation, filter_size = draw(st.integers(1, max_dilation)), draw(st.integers(1, max_filter_size))
+    in_size, _ = _fitting_axis(draw(st.integers(1, max_out)), filter_size, stride, pad, dilation)
+    return SizeArgs(in_size, filter_size, stride, pad, dilation)
+
+
+@st.composite
+def unfit_output_size_args(draw, **bounds) -> SizeArgs:
+    """Arguments of ``output_size`` where the filter doesn't fit (the formula gives a fraction or < 1)."""
+    args = draw(output_size_args(**bounds))
+    span = args.dilation * (args.filter_size - 1) + 1
+    too_big = span - 2 * args.pad - 1
+    if args.stride > 1 and (too_big < 1 or draw(st.booleans())):
+        in_size = args.in_size + draw(st.integers(1, args.stride - 1))
+    elif too_big >= 1:
+        in_size = draw(st.integers(1, too_big))
+    else:  # stride 1 and padding covers the filter: make the filter wider than the padded input
+        return SizeArgs(args.in_size, args.in_size + 2 * args.pad + 1, args.stride, args.pad, args.dilation)
+    return SizeArgs(in_size, args.filter_size, args.stride, args.pad, args.dilation)
