@@ -1,1 +1,19 @@
-"""Grading tools: the torch oracle, Hypothesis strategies, and (soon) the grading engine."""
+"""Grading tools for convolutional-layer exercises.
+
+``autograder.grade(path, assignment="conv_layers")`` grades one submission
+(a ``.py`` file or a notebook) in a sandbox and returns a typed result. The
+torch oracle (:mod:`autograder.oracle`), the Hypothesis strategies
+(:mod:`autograder.strategies`) and the rubrics (:mod:`autograder.rubrics`)
+are importable on their own.
+"""
+
+from __future__ import annotations
+
+__all__ = ["grade"]
+
+
+def grade(path, **options):
+    """Grade one submission; see :func:`autograder.grading.grade` for the options."""
+    from .grading import grade as _grade
+
+    return _grade(path, **options)

@@ -42,6 +42,8 @@ __all__ = [
     "pad_cases",
     "output_size_args",
     "unfit_output_size_args",
+    "ParamCountArgs",
+    "param_count_args",
 ]
 
 VALUE_STYLES = ("small integers", "normal", "distinct")
@@ -199,6 +201,27 @@ class SizeArgs:
     def describe(self) -> str:
         text = f"in_size={self.in_size}, filter_size={self.filter_size}, stride={self.stride}, pad={self.pad}"
         return text + (f", dilation={self.dilation}" if self.dilation != 1 else "")
+
+
+@dataclass(frozen=True)
+class ParamCountArgs:
+    """Arguments of ``conv_param_count``."""
+
+    in_channels: int
+    num_filters: int
+    filter_size: int | tuple[int, int]
+    bias: bool = True
+
+    @property
+    def args(self) -> tuple:
+        return (self.in_channels, self.num_filters, self.filter_size)
+
+    @property
+    def kwargs(self) -> dict:
+        return {"bias": self.bias}
+
+    def describe(self) -> str:
+        return f"in_channels={self.in_channels}, num_filters={self.num_filters}, filter_size={self.filter_size!r}, bias={self.bias}"
 
 
 # --------------------------------------------------------------------------- geometry
@@ -481,3 +504,16 @@ def unfit_output_size_args(draw, **bounds) -> SizeArgs:
     else:  # stride 1 and padding covers the filter: make the filter wider than the padded input
         return SizeArgs(args.in_size, args.in_size + 2 * args.pad + 1, args.stride, args.pad, args.dilation)
     return SizeArgs(in_size, args.filter_size, args.stride, args.pad, args.dilation)
+
+
+@st.composite
+def param_count_args(draw, *, max_channels: int = 512, max_filters: int = 512, max_filter_size: int = 11, rectangular: bool = True) -> ParamCountArgs:
+    """Arguments of ``conv_param_count``: square (an int) or rectangular (a pair) filters, with or without bias."""
+    height = draw(st.integers(1, max_filter_size))
+    filter_size = (height, draw(st.integers(1, max_filter_size))) if rectangular and draw(st.booleans()) else height
+    return ParamCountArgs(
+        in_channels=draw(st.integers(1, max_channels)),
+        num_filters=draw(st.integers(1, max_filters)),
+        filter_size=filter_size,
+        bias=not draw(st.booleans()),  # shrinks toward bias=True, the common case
+    )

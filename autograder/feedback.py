@@ -1,0 +1,84 @@
+"""Feedback for students and instructors, from a :class:`~autograder.results.SubmissionResult`.
+
+``feedback_text`` is plain Markdown (it reads well in a terminal, a file or
+a gradebook comment); ``score_table`` is the rich table ``autograder check``
+prints.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from .results import SubmissionResult
+
+__all__ = ["feedback_text", "score_table"]
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _code_block(text: str) -> list[str]:
+    return ["", *("    " + line for line in text.splitlines()), ""]
+
+
+def feedback_text(result: SubmissionResult, *, failures_only: bool = False) -> str:
+    """Everything a student needs: score, each failing property's minimal counterexample and hint.
+
+    Markdown that also reads as plain text: calls and arrays are indented code blocks.
+    ``failures_only`` leaves out the functions that passed.
+    """
+    lines = [f"# {result.assignment}: {_points(result.points)} / {_points(result.max_points)} points", ""]
+    if result.status == "ungradable":
+        lines += [f"Your submission could not be graded: {result.error}", ""]
+    elif result.status == "internal error":
+        lines += [
+            "The grader itself failed on your submission (not your fault; your instructor has been told): "
+            f"{result.error}",
+            "",
+        ]
+    notes = [note for note in result.notes if not note.startswith("grader traceback")]
+    if notes:
+        lines += ["While loading your code:", "", *[f"- {note}" for note in notes], ""]
+    for function in result.functions:
+        if failures_only and function.passed:
+            continue
+        mark = "passed" if function.passed else "FAILED"
+        lines += [f"## {function.name}: {_points(function.points)} / {_points(function.max_points)} ({mark})", ""]
+        if function.note and not function.passed:
+            lines += [function.note, ""]
+            continue
+        for prop in function.properties:
+            status = "ok" if prop.passed else ("internal error, not counted" if prop.internal_error else "FAILED")
+            where = f", {prop.check}" if prop.check else ""
+            lines.append(f"- {prop.property}{where}: {status} ({_points(prop.points)}/{_points(prop.max_points)} points, {prop.examples} cases)")
+            if prop.passed:
+                continue
+            if prop.counterexample:
+                lines += ["", "  Smallest failing call:", *("  " + line if line else line for line in _code_block(prop.counterexample))]
+            if prop.message:
+                first, *rest = prop.message.splitlines()
+                lines.append(f"  What went wrong: {first}")
+                if rest:
+                    lines += ["  " + line if line else line for line in _code_block("\n".join(r.strip() for r in rest))]
+            if prop.hint:
+                lines.append(f"  Hint: {prop.hint}")
+            lines.append("")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def score_table(result: SubmissionResult) -> Table:
+    """Function, property, points and verdict, one row per property."""
+    table = Table(title=f"{result.assignment}: {_points(result.points)} / {_points(result.max_points)} points")
+    table.add_column("function", no_wrap=True)
+    table.add_column("property", no_wrap=True)
+    table.add_column("cases", justify="right")
+    table.add_column("points", justify="right")
+    table.add_column("", justify="center")
+    for function in result.functions:
+        for prop in function.properties:
+            verdict = "[green]ok[/]" if prop.passed else ("[yellow]internal[/]" if prop.internal_error else "[red]FAILED[/]")
+            name = prop.property + (f" ({prop.check})" if prop.check else "")
+            table.add_row(function.name, name, str(prop.examples), f"{_points(prop.points)}/{_points(prop.max_points)}", verdict)
+    return table

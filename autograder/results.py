@@ -1,0 +1,114 @@
+"""Typed grading results: per property, per function, per submission; all with ``to_dict()``.
+
+A crash anywhere becomes a result with a reason, never a traceback shown to a
+student: ``SubmissionResult.status`` is ``"graded"``, ``"ungradable"`` (the
+submission could not be read) or ``"internal error"`` (a bug of ours, never
+charged to the student).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["PropertyResult", "FunctionResult", "SubmissionResult"]
+
+
+@dataclass
+class PropertyResult:
+    """The verdict on one property of one function."""
+
+    function: str
+    property: str
+    max_points: float
+    passed: bool
+    examples: int = 0  # cases tried
+    message: str = ""  # expected vs got, on the counterexample
+    counterexample: str = ""  # the minimal failing call, in the course's names
+    hint: str = ""  # a known mistake this failure matches, and its fix
+    internal_error: bool = False  # our fault: scored as passed, reported to the instructor
+    check: str = ""  # which check of the rubric (e.g. "configurations that fit")
+
+    @property
+    def points(self) -> float:
+        return self.max_points if self.passed or self.internal_error else 0.0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "points": self.points}
+
+
+@dataclass
+class FunctionResult:
+    """All properties of one student function."""
+
+    name: str
+    properties: list[PropertyResult] = field(default_factory=list)
+    note: str = ""  # e.g. "not defined in your file"
+
+    @property
+    def points(self) -> float:
+        return sum(p.points for p in self.properties)
+
+    @property
+    def max_points(self) -> float:
+        return sum(p.max_points for p in self.properties)
+
+    @property
+    def passed(self) -> bool:
+        return all(p.passed for p in self.properties)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "points": self.points,
+            "max_points": self.max_points,
+            "passed": self.passed,
+            "note": self.note,
+            "properties": [p.to_dict() for p in self.properties],
+        }
+
+
+@dataclass
+class SubmissionResult:
+    """A whole submission graded against one assignment."""
+
+    path: str
+    assignment: str
+    rubric_version: str
+    functions: list[FunctionResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # loading notes: skipped cells, hung cells, ...
+    status: str = "graded"
+    error: str = ""  # why it is ungradable, or the internal error
+    seconds: float = 0.0
+    max_points_total: float = 0.0  # the rubric's total, also when nothing could be graded
+
+    @property
+    def points(self) -> float:
+        return sum(f.points for f in self.functions)
+
+    @property
+    def max_points(self) -> float:
+        return self.max_points_total or sum(f.max_points for f in self.functions)
+
+    @property
+    def internal_errors(self) -> list[PropertyResult]:
+        return [p for f in self.functions for p in f.properties if p.internal_error]
+
+    def function(self, name: str) -> FunctionResult:
+        for function in self.functions:
+            if function.name == name:
+                return function
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "assignment": self.assignment,
+            "rubric_version": self.rubric_version,
+            "status": self.status,
+            "error": self.error,
+            "points": self.points,
+            "max_points": self.max_points,
+            "seconds": round(self.seconds, 3),
+            "notes": list(self.notes),
+            "functions": [f.to_dict() for f in self.functions],
+        }

@@ -1,0 +1,106 @@
+"""Rubrics as data: what each student function is judged on, how, and for how many points.
+
+An :class:`Assignment` is a list of :class:`FunctionSpec`; each function has
+one or more :class:`Check` s, a Hypothesis search over one strategy of cases.
+A check's ``kind`` says how the student's function is called and what its
+result must look like; its ``points`` map each property it judges to the
+points it is worth (in the order failures are reported). Adding an
+assignment means writing a module like :mod:`autograder.rubrics.conv_layers`,
+not new grading code.
+
+Kinds and the properties they judge:
+
+``value``
+    ``f(*args)`` returns one value compared with the reference's:
+    ``"value"`` for an int (output sizes, parameter counts) or ``"shape"``,
+    ``"values"`` for an array; ``"inputs unchanged"`` for any kind.
+``forward``
+    ``f(*args)`` returns ``(out, cache)``: ``"output shape"``,
+    ``"output values"``, ``"inputs unchanged"``.
+``backward``
+    The student's own forward runs first, and its cache is passed to
+    ``f(*args, cache)`` without leaving the sandbox (the course's standard
+    cache when that forward fails). One property per returned gradient,
+    named in ``outputs`` (``"dx"``, ``"dw"``, ``"db"``).
+``raises``
+    ``f(*args)`` must raise ``error``: the property ``"raises <error>"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis.strategies import SearchStrategy
+
+__all__ = ["KINDS", "Check", "FunctionSpec", "Assignment"]
+
+KINDS = ("value", "forward", "backward", "raises")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One Hypothesis search over ``strategy`` judging the properties in ``points``."""
+
+    kind: str
+    strategy: SearchStrategy
+    arguments: Callable[[Any], tuple]  # a drawn case -> positional arguments for the student
+    points: Mapping[str, float]  # property -> points, in reporting order
+    examples: int = 100
+    keywords: Callable[[Any], dict] | None = None  # a drawn case -> keyword arguments
+    forward: str | None = None  # backward: the student's forward that makes the cache
+    forward_arguments: Callable[[Any], tuple] | None = None
+    standard_cache: Callable[[Any], Any] | None = None  # backward: the course's cache, when the forward fails
+    outputs: tuple[str, ...] = ()  # backward: names of the returned gradients
+    error: str = "ValueError"  # raises: the exception class name expected
+    hints: tuple = ()  # autograder.hints.Hint, tried on the minimal failing case
+    rtol: float = 1e-7  # normwise relative error allowed on values
+    description: str = ""  # e.g. "configurations that fit"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Check.kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "backward" and not (self.forward and self.forward_arguments and self.standard_cache and self.outputs):
+            raise ValueError("a backward check needs forward, forward_arguments, standard_cache and outputs")
+        if self.kind == "backward" and set(self.points) != set(self.outputs):
+            raise ValueError(f"a backward check scores its outputs {self.outputs}, got points for {tuple(self.points)}")
+
+    @property
+    def max_points(self) -> float:
+        return float(sum(self.points.values()))
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function students write: its name, its reference op, its checks."""
+
+    name: str
+    reference: str  # op name in reference / autograder.oracle
+    signature: str  # how the course writes the call, e.g. "conv_forward_naive(x, w, b, conv_param)"
+    checks: tuple[Check, ...]
+
+    @property
+    def max_points(self) -> float:
+        return sum(check.max_points for check in self.checks)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An assignment's rubric. Bump ``version`` whenever grading of the same code could change."""
+
+    name: str
+    version: str
+    functions: tuple[FunctionSpec, ...]
+    title: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def max_points(self) -> float:
+        return sum(function.max_points for function in self.functions)
+
+    def function(self, name: str) -> FunctionSpec:
+        for function in self.functions:
+            if function.name == name:
+                return function
+        raise KeyError(name)

@@ -1,0 +1,20 @@
+"""The assignments the grader knows, by name. Adding one means adding a module here."""
+
+from __future__ import annotations
+
+import difflib
+
+from ..rubric import Assignment
+from . import conv_layers
+
+ASSIGNMENTS: dict[str, Assignment] = {conv_layers.ASSIGNMENT.name: conv_layers.ASSIGNMENT}
+
+
+def get(name: str) -> Assignment:
+    """The assignment called ``name``; a KeyError that lists the known ones otherwise."""
+    try:
+        return ASSIGNMENTS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, ASSIGNMENTS, n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        raise KeyError(f"no assignment named {name!r}; known: {', '.join(sorted(ASSIGNMENTS))}.{suggestion}") from None

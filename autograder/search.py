@@ -1,0 +1,205 @@
+"""The Hypothesis search behind each check: find a failing case, shrink it, explain it.
+
+For each check of a function, cases are drawn from the check's strategy
+(derandomized, no example database: the same submission always meets the
+same cases). Each case is judged once (results are cached by case), every
+property of the check at once. When a property fails, Hypothesis shrinks
+the case to a minimal one that still fails *that* property; the search then
+continues for the properties not yet decided, so each failing property gets
+its own minimal counterexample and a correct submission costs one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis.errors import Flaky
+
+from .expected import ExpectedValues, InternalError
+from .hints import HintContext, first_matching_hint
+from .judge import TINY, Trial, judge
+from .results import PropertyResult
+from .rubric import Check, FunctionSpec
+
+__all__ = ["search_check", "describe_call", "HangGuard"]
+
+
+class HangGuard:
+    """Wraps a sandbox: once a function hangs, later calls to it fail at once.
+
+    Without it, shrinking a counterexample for a function with an infinite
+    loop would wait out the per-call timeout at every step.
+    """
+
+    def __init__(self, box) -> None:
+        self.box = box
+        self.hung: dict[str, object] = {}
+
+    def call(self, function: str, *args, **kwargs):
+        if function in self.hung:
+            return self.hung[function]
+        outcome = self.box.call(function, *args, **kwargs)
+        if outcome.status == "timeout":
+            self.hung[function] = replace(outcome, error=f"{outcome.error} (so it was not run again on other cases)")
+        return outcome
+
+
+class _PropertyFailed(Exception):
+    """Raised inside the Hypothesis test so that it shrinks toward this property's failure."""
+
+    def __init__(self, case, trial: Trial) -> None:
+        super().__init__()
+        self.case, self.trial = case, trial
+
+
+_FAILURE_TYPES: dict[str, type] = {}
+
+
+def _failure_type(name: str) -> type:
+    # Hypothesis tells failures apart by exception type: one type per property keeps
+    # the shrinker on the property it started with.
+    if name not in _FAILURE_TYPES:
+        _FAILURE_TYPES[name] = type(f"PropertyFailed[{name}]", (_PropertyFailed,), {"property": name})
+    return _FAILURE_TYPES[name]
+
+
+def _case_key(case) -> str:
+    digest = hashlib.sha256(repr(type(case)).encode())
+    for item in fields(case):
+        value = getattr(case, item.name)
+        if isinstance(value, np.ndarray):
+            digest.update(f"{item.name}{value.shape}{value.dtype}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        else:
+            digest.update(f"{item.name}={value!r}".encode())
+    return digest.hexdigest()
+
+
+def _arrays_of(case) -> list[tuple[str, np.ndarray]]:
+    return [(f.name, getattr(case, f.name)) for f in fields(case) if isinstance(getattr(case, f.name), np.ndarray)]
+
+
+def _array_text(array: np.ndarray) -> str:
+    text = np.array2string(array, precision=4, separator=", ")
+    return "\n".join(line for line in text.splitlines() if line.strip())  # no blank lines between 4-D blocks
+
+
+def describe_call(function: FunctionSpec, check: Check, case) -> str:
+    """The failing call as a student reads it, with tiny input arrays written out."""
+    if check.kind == "backward":
+        dout = getattr(case, "dout", None)
+        text = (
+            f"{function.signature} with the cache from {check.forward} on {case.describe()}"
+            + (f", and dout.shape={tuple(dout.shape)}" if dout is not None else "")
+        )
+        shown = _arrays_of(case)
+    else:
+        text = f"{function.signature} with {case.describe()}"
+        used = {name for name, _ in _arrays_of(case)} - {"dout"}
+        shown = [(name, array) for name, array in _arrays_of(case) if name in used]
+    if shown and all(array.size <= TINY for _, array in shown):
+        for name, array in shown:
+            text += f"\n  {name} = " + _array_text(array).replace("\n", "\n    ")
+    return text
+
+
+@dataclass
+class _Search:
+    box: object
+    function: FunctionSpec
+    check: Check
+    expected: ExpectedValues
+
+    def __post_init__(self) -> None:
+        self.trials: dict[str, Trial] = {}
+        self.first_failure: dict[str, tuple] = {}
+        self.internal_error = ""
+
+    def evaluate(self, case) -> Trial | None:
+        key = _case_key(case)
+        if key not in self.trials:
+            try:
+                trial = judge(self.box, self.function, self.check, case, self.expected)
+            except InternalError as error:
+                self.internal_error = self.internal_error or str(error)
+                return None
+            self.trials[key] = trial
+            for name, verdict in trial.verdicts.items():
+                if not verdict.passed:
+                    self.first_failure.setdefault(name, (case, trial))
+        return self.trials[key]
+
+    def run(self, targets: tuple[str, ...], examples: int):
+        """Search for a failure of any of ``targets``; returns ``(property, case, trial)`` or None."""
+
+        @settings(
+            max_examples=examples,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=(Phase.explicit, Phase.generate, Phase.shrink),
+            report_multiple_bugs=False,
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+        )
+        @given(self.check.strategy)
+        def search(case):
+            trial = self.evaluate(case)
+            if trial is None:
+                return
+            for name in targets:
+                if not trial.verdicts[name].passed:
+                    raise _failure_type(name)(case, trial)
+
+        try:
+            search()
+        except _PropertyFailed as failure:
+            return type(failure).property, failure.case, failure.trial
+        except Flaky:
+            # The function answered the same case differently on replay (randomness, state
+            # between calls): report the first failure seen, unshrunk.
+            for name in targets:
+                if name in self.first_failure:
+                    case, trial = self.first_failure[name]
+                    return name, case, trial
+        return None
+
+
+def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedValues, *, examples: int | None = None) -> list[PropertyResult]:
+    """Judge every property of ``check``; a failing one comes with its minimal counterexample and hint."""
+    examples = examples or check.examples
+    search = _Search(box, function, check, expected)
+    found: dict[str, tuple] = {}
+    pending = list(check.points)
+    while pending:
+        failure = search.run(tuple(pending), examples)
+        if failure is None:
+            break
+        name, case, trial = failure
+        found[name] = (case, trial)
+        pending.remove(name)
+    results = []
+    for name, points in check.points.items():
+        result = PropertyResult(
+            function=function.name,
+            property=name,
+            max_points=float(points),
+            passed=name not in found,
+            examples=len(search.trials),
+            check=check.description,
+        )
+        if name in found:
+            case, trial = found[name]
+            result.message = trial.verdicts[name].message + (f" ({trial.note})" if trial.note else "")
+            result.counterexample = describe_call(function, check, case)
+            context = HintContext(case=case, property=name, got=trial.got, want=trial.expected, expected=expected)
+            result.hint = first_matching_hint(check.hints, context)
+        elif search.internal_error:
+            result.internal_error = True
+            result.message = f"internal error of the grader (not your fault): {search.internal_error}"
+        results.append(result)
+    return results
