@@ -113,7 +113,8 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
             console.out.print(feedback_text(result, failures_only=True), markup=False, highlight=False)
         else:
             console.out.print(f"All {len(result.functions)} functions pass every check. Well done.")
-        console.out.print(f"[dim]{result.seconds:.1f} s, expected values from the {engine} engine[/]")
+        source = {"reference": "the reference engine, cross-checked by torch", "oracle": "the torch oracle"}.get(result.engine, "nowhere")
+        console.out.print(f"[dim]{result.seconds:.1f} s; expected values from {source}[/]")
     if result.status == "internal error":
         raise SystemExit(3)
     if result.status == "ungradable":

@@ -84,6 +84,7 @@ def _grade_into(result, path, spec: Assignment, *, examples, limits, engine, pro
     submission = read_submission(path)  # stage 1: read
     result.notes.extend(submission.notes)
     expected = ExpectedValues(engine)
+    result.engine = expected.engine
     with Sandbox(submission, limits=limits) as sandbox:
         report = sandbox.load()  # stage 2: load
         box = HangGuard(sandbox)

@@ -229,8 +229,8 @@ def _floored_text(context: HintContext) -> str:
     exact = _formula(args)
     if exact < 1:
         return (
-            f"The filter spans more than the padded input here, so (N - F + 2P)/S + 1 = {exact:.3g} < 1: "
-            "raise ValueError when the result is less than 1."
+            f"The filter doesn't fit: it spans {args.dilation * (args.filter_size - 1) + 1} but the padded input is "
+            f"{args.in_size + 2 * args.pad}, so (N - F + 2P)/S + 1 = {exact:.3g} < 1. Raise ValueError when N - F + 2P < 0."
         )
     return (
         f"Here (N - F + 2P)/S + 1 = {exact:.3g} is not a whole number: the filter doesn't fit. Raise ValueError "

@@ -89,7 +89,7 @@ def outcome_failure(function: str, outcome: CallOutcome) -> str:
     if outcome.status == "missing":
         return f"{function} is not defined in your file; define a function with exactly this name"
     text = outcome.error or outcome.status
-    return text if text.startswith(function) else f"{function} {text}"
+    return text if text.startswith(function) else f"{function}: {text}"
 
 
 # --------------------------------------------------------------------------- comparing

@@ -18,6 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as functional
 
+# The oracle sees grading-size arrays, many shapes, one at a time. With more than one
+# intra-op thread torch pays ~5 ms per new shape (measured: 5.4 ms vs 0.012 ms on
+# 2 cores); one thread is also what a pool of grading workers wants.
+torch.set_num_threads(1)
+
 __all__ = [
     "output_size",
     "same_pad",

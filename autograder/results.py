@@ -80,6 +80,7 @@ class SubmissionResult:
     error: str = ""  # why it is ungradable, or the internal error
     seconds: float = 0.0
     max_points_total: float = 0.0  # the rubric's total, also when nothing could be graded
+    engine: str = ""  # where expected values came from: "reference" (cross-checked by torch) or "oracle"
 
     @property
     def points(self) -> float:
@@ -106,6 +107,7 @@ class SubmissionResult:
             "rubric_version": self.rubric_version,
             "status": self.status,
             "error": self.error,
+            "engine": self.engine,
             "points": self.points,
             "max_points": self.max_points,
             "seconds": round(self.seconds, 3),
