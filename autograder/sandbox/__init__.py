@@ -1,0 +1,38 @@
+"""Run untrusted student code in a restricted child process.
+
+The grader (the parent) never runs student code and never unpickles anything
+the child sends: values cross as validated JSON plus raw numeric buffers
+(`protocol`); the child installs kernel and Python restrictions before it runs
+a single student line (`restrictions`, `child`); `Sandbox` drives it all and
+turns every failure into a `CallOutcome` (`parent`).
+
+>>> from autograder.sandbox import Sandbox, Limits, CallOutcome, Ref, Opaque, LoadReport
+"""
+
+from autograder.sandbox.parent import (
+    CallOutcome,
+    CallStatus,
+    CellReport,
+    Limits,
+    LoadReport,
+    Sandbox,
+    SandboxStartError,
+    default_forbidden_paths,
+    prestart,
+)
+from autograder.sandbox.protocol import Opaque, ProtocolError, Ref
+
+__all__ = [
+    "CallOutcome",
+    "CallStatus",
+    "CellReport",
+    "Limits",
+    "LoadReport",
+    "Opaque",
+    "ProtocolError",
+    "Ref",
+    "Sandbox",
+    "SandboxStartError",
+    "default_forbidden_paths",
+    "prestart",
+]

@@ -1,0 +1,316 @@
+"""The sandboxed child: runs a student's cells and function calls for the grader.
+
+Started by `parent` as ``python -I -u child.py REQUEST_FD REPLY_FD PARENT_PID``.
+It imports NumPy and the protocol, waits for the ``configure`` message, installs
+the restrictions (see `restrictions`), then serves ``load`` and ``call``
+messages until the parent closes the pipe.  The student's stdout and stderr
+(fds 1 and 2) go to a third pipe that the parent drains; the protocol pipes
+are separate, so printing cannot corrupt a reply.
+
+Messages to the parent: ``ready``; ``cell_start`` before each cell (so the
+parent knows which cell hung or killed the process) and ``loaded`` at the end
+of a load; ``result`` after each call.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import linecache
+import os
+import sys
+import time
+import types
+from collections import OrderedDict
+from typing import Any
+
+# Cells get this file-name prefix, so tracebacks can be cut down to the student's frames.
+SOURCE_PREFIX = "<submission "
+
+
+def _load_sibling(name: str) -> types.ModuleType:
+    """Import a module of this folder by path, without the ``autograder`` package."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_sandbox_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+class Channel:
+    """Blocking frame I/O on the two protocol pipes (the parent always drains)."""
+
+    def __init__(self, protocol: types.ModuleType, request_fd: int, reply_fd: int) -> None:
+        self.protocol = protocol
+        self.request_fd = request_fd
+        self.reply_fd = reply_fd
+        self.max_reply_bytes = 1 << 40
+        # Captured now: the student may replace os.read/os.write later.
+        self._read, self._write = os.read, os.write
+
+    def receive(self) -> Any:
+        """The next message from the parent, or None once it has closed the pipe."""
+        prefix = self._read_exactly(self.protocol.PREFIX.size)
+        if prefix is None:
+            return None
+        magic, header_length, body_length = self.protocol.PREFIX.unpack(prefix)
+        if magic != self.protocol.MAGIC:
+            raise self.protocol.ProtocolError("the parent's message did not start with the protocol marker")
+        data = self._read_exactly(header_length + body_length) if header_length + body_length else b""
+        if data is None:
+            return None
+        return self.protocol.Message(self.protocol.parse_header(data[:header_length]), data[header_length:])
+
+    def send(self, header: dict[str, Any], values: dict[str, Any] | None = None) -> None:
+        """Send *header* plus encoded *values*; if too large, send placeholders instead."""
+        protocol = self.protocol
+        header_bytes, buffers = protocol.encode_message(header, values or {}, max_bytes=self.max_reply_bytes)
+        if len(header_bytes) + sum(view.nbytes for view in buffers) > self.max_reply_bytes:
+            too_large = protocol.Opaque("reply", "too large to send")
+            header_bytes, buffers = protocol.encode_message(header, {name: too_large for name in values or {}})
+        for piece in protocol.frame_pieces(header_bytes, buffers):
+            view = memoryview(piece)
+            while view.nbytes:
+                written = self._write(self.reply_fd, view)
+                view = view[written:]
+
+    def _read_exactly(self, count: int) -> bytes | None:
+        data = bytearray()
+        while len(data) < count:
+            chunk = self._read(self.request_fd, min(count - len(data), 1 << 20))
+            if not chunk:
+                return None
+            data += chunk
+        return bytes(data)
+
+
+class StaleReference(Exception):
+    """A Ref names a result the child no longer keeps."""
+
+
+class Kernel:
+    """Holds the student's namespace and the results handed out as Refs."""
+
+    def __init__(self, protocol: types.ModuleType, channel: Channel, kept_results: int) -> None:
+        self.protocol = protocol
+        self.channel = channel
+        self.kept_results = kept_results
+        self.module: types.ModuleType | None = None
+        self.results: OrderedDict[int, Any] = OrderedDict()
+        self.next_result_id = 1
+
+    # ---------------------------------------------------------------- load
+
+    def load(self, header: dict[str, Any]) -> None:
+        """Run the cells in one namespace, retrying NameError cells until no progress."""
+        module = types.ModuleType(header["module_name"])
+        sys.modules[module.__name__] = module
+        self.module = module
+        outcomes: dict[int, dict[str, Any]] = {}
+        pending = header["cells"]
+        while pending:
+            retry = []
+            progress = False
+            for cell in pending:
+                outcome = self._run_cell(cell)
+                outcomes[cell["index"]] = outcome
+                if outcome["status"] == "raised" and outcome["retry"]:
+                    retry.append(cell)
+                else:
+                    progress = True
+            if not retry or not progress:
+                break
+            pending = retry
+        cells = [{key: outcome[key] for key in ("status", "error")} | {"index": index}
+                 for index, outcome in outcomes.items()]
+        self.channel.send({"type": "loaded", "cells": cells, "functions": self._function_names()})
+
+    def _run_cell(self, cell: dict[str, Any]) -> dict[str, Any]:
+        self.channel.send({"type": "cell_start", "index": cell["index"]})
+        filename = f"{SOURCE_PREFIX}{cell['origin']}>"
+        source = cell["source"]
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        try:
+            code = compile(source, filename, "exec")
+            exec(code, self.module.__dict__)
+        except SystemExit as exit_request:
+            return {"status": "exited", "error": f"called sys.exit({_safe_text(exit_request.code, 40)})",
+                    "retry": False}
+        except BaseException as error:  # noqa: BLE001 - one cell must never end the load
+            return {"status": "raised", "error": describe_exception(error, self.protocol),
+                    "retry": isinstance(error, NameError)}
+        finally:
+            _flush_standard_streams()
+        return {"status": "ok", "error": "", "retry": False}
+
+    def _function_names(self) -> list[str]:
+        """Functions and classes the student's cells defined (not imported ones)."""
+        names = []
+        namespace = self.module.__dict__
+        for name, value in list(namespace.items()):
+            if name.startswith("_"):
+                continue
+            kind = type(value)
+            if kind is types.FunctionType and value.__globals__ is namespace:
+                names.append(name)
+            elif issubclass(kind, type) and type.__dict__["__module__"].__get__(value) == self.module.__name__:
+                names.append(name)
+        return names
+
+    # ---------------------------------------------------------------- call
+
+    def call(self, message: Any) -> None:
+        """Call a student function and send back its result, the arguments after the call, and the status."""
+        protocol = self.protocol
+        header = message.header
+        name = header["function"]
+        function = self.module.__dict__.get(name) if self.module is not None else None
+        if function is None or not callable(function):
+            self.channel.send({"type": "result", "status": "missing", "error": self._missing(name, function),
+                               "seconds": 0.0, "ref": None})
+            return
+        try:
+            args = protocol.decode_value(header["args"], message.body, resolve_ref=self._resolve)
+            kwargs = protocol.decode_value(header["kwargs"], message.body, resolve_ref=self._resolve)
+        except StaleReference as stale:
+            self.channel.send({"type": "result", "status": "stale", "error": str(stale), "seconds": 0.0, "ref": None})
+            return
+        except BaseException as error:  # noqa: BLE001 - a Ref whose path the student's object cannot follow
+            self.channel.send({"type": "result", "status": "raised", "seconds": 0.0, "ref": None,
+                               "error": f"{describe_exception(error, protocol)}, when the grader indexed a value "
+                                        "the code returned earlier"})
+            return
+        value = None
+        status, error = "ok", ""
+        started = time.perf_counter()
+        try:
+            value = function(*args, **kwargs)
+        except MemoryError as memory_error:
+            status, error = "memory", describe_exception(memory_error, protocol, name_type=False)
+        except BaseException as exception:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are results too
+            status, error = "raised", describe_exception(exception, protocol)
+        seconds = time.perf_counter() - started
+        _flush_standard_streams()
+        self._reply(status, error, seconds, value, args, kwargs)
+
+    def _reply(self, status: str, error: str, seconds: float, value: Any, args: tuple, kwargs: dict) -> None:
+        result_id = None
+        if status == "ok":
+            result_id = self.next_result_id
+            self.next_result_id += 1
+            self.results[result_id] = value
+            while len(self.results) > self.kept_results:
+                self.results.popitem(last=False)
+        header = {"type": "result", "status": status, "error": error, "seconds": seconds, "ref": result_id}
+        try:
+            self.channel.send(header, {"value": value, "args_after": args, "kwargs_after": kwargs})
+        except MemoryError:
+            self.results.pop(result_id, None)
+            value = args = kwargs = None
+            self.channel.send(header | {"status": "memory", "error": "MemoryError while sending the result",
+                                        "ref": None})
+
+    def _resolve(self, node: dict[str, Any], path: list) -> Any:
+        object_id = node.get("object")
+        if object_id not in self.results:
+            raise StaleReference(f"the result this handle points to is no longer kept (only the last "
+                                 f"{self.kept_results} results are); call the function again")
+        value = self.results[object_id]
+        for key in path:
+            value = value[key]
+        return value
+
+    def _missing(self, name: str, value: Any) -> str:
+        if value is not None:
+            return f"{name} is a {self.protocol.type_name_of(value)}, not a function"
+        defined = self._function_names()
+        found = f" (found: {', '.join(defined[:10])})" if defined else " (no functions were defined)"
+        return f"no function named {name} is defined{found}"
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the student may have replaced the streams
+            pass
+
+
+def _safe_text(value: Any, limit: int) -> str:
+    """``str(value)`` on one line, cut to *limit* characters, never raising."""
+    try:
+        text = str(value)
+    except BaseException:  # noqa: BLE001 - a student __str__ may raise anything
+        text = "<a value that cannot be shown>"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_exception(error: BaseException, protocol: types.ModuleType, *, name_type: bool = True) -> str:
+    """``"ValueError: message (cell 3, line 7)"``: one line, the student's innermost frame.
+
+    The location is the last traceback frame inside the student's code, so an
+    error raised deep inside NumPy still points at the student's line.
+    """
+    name = protocol.type_name_of(error) if name_type else ""
+    message = _safe_text(error, 200)
+    text = ": ".join(part for part in (name, message) if part)
+    try:
+        location = _student_location(error)
+    except BaseException:  # noqa: BLE001 - attributes of a student's exception may do anything
+        location = ""
+    return f"{text} ({location})" if location else text
+
+
+def _student_location(error: BaseException) -> str:
+    """``"cell 3, line 7"`` for the innermost traceback frame in the student's code, or ``""``."""
+    filename, line = "", 0
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.startswith(SOURCE_PREFIX):
+            filename, line = traceback.tb_frame.f_code.co_filename, traceback.tb_lineno
+        traceback = traceback.tb_next
+    # A syntax error has no frame in the student's code: the compiler records where it was.
+    if not filename and issubclass(type(error), SyntaxError) and type(error.filename) is str \
+            and type(error.lineno) is int:
+        filename, line = error.filename, error.lineno
+    if not filename.startswith(SOURCE_PREFIX):
+        return ""
+    origin = filename[len(SOURCE_PREFIX):-1]
+    return f"line {line}" if origin == "file" else f"{origin}, line {line}"
+
+
+def main(argv: list[str]) -> None:
+    request_fd, reply_fd, parent_pid = (int(text) for text in argv[1:4])
+    restrictions = _load_sibling("restrictions")
+    restrictions.set_parent_death_signal(parent_pid)
+    protocol = _load_sibling("protocol")  # imports NumPy: the slow part a warm child has done already
+    channel = Channel(protocol, request_fd, reply_fd)
+    message = channel.receive()
+    if message is None:
+        os._exit(0)
+    config = message.header
+    scratch = config["scratch"]
+    os.chdir(scratch)
+    os.environ.update(HOME=scratch, TMPDIR=scratch)
+    channel.max_reply_bytes = config["message_bytes"]
+    protections = restrictions.install(config)
+    kernel = Kernel(protocol, channel, config["kept_results"])
+    # Drop our own names from the namespace students can reach through sys.modules.
+    del restrictions, message, config
+    channel.send({"type": "ready", "protections": protections, "pid": os.getpid()})
+    while True:
+        message = channel.receive()
+        if message is None:
+            break
+        kind = message.header.get("type")
+        if kind == "load":
+            kernel.load(message.header)
+        elif kind == "call":
+            kernel.call(message)
+    # os._exit: skip atexit handlers and non-daemon threads the student may have left behind.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

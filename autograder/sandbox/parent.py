@@ -1,0 +1,928 @@
+"""The grader's side of the sandbox: start the child, load a submission, call its functions.
+
+Student code never runs in this process, and nothing the child sends is
+unpickled or evaluated: replies are length-prefixed frames validated by
+`protocol` before any value is built.  Every way a call can go wrong (an
+exception, an infinite loop, a crash, running out of memory, a garbled reply,
+the time budget running out) comes back as a `CallOutcome` with a status and a
+one-line message for the student, never as an exception in the grader.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> from autograder.submission import read_submission
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "hw.py"
+>>> _ = path.write_text("def double(x):\\n    return 2 * x\\n")
+>>> with Sandbox(read_submission(path)) as box:
+...     box.load().functions
+...     box.call("double", 21).value
+['double']
+42
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import functools
+import importlib.util
+import itertools
+import math
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Literal
+
+from autograder.sandbox import protocol
+from autograder.sandbox.protocol import Message, ProtocolError, Ref
+from autograder.sandbox.restrictions import BLOCKED_MODULES, plan_read_access
+from autograder.submission import Submission
+
+CallStatus = Literal["ok", "raised", "timeout", "crashed", "memory", "budget", "missing", "stale", "protocol"]
+CellStatus = Literal["ok", "raised", "exited", "hung", "crashed", "protocol", "not run"]
+
+CHILD_SCRIPT = Path(__file__).with_name("child.py")
+# What the child itself may report; the other statuses are the parent's verdicts.
+_CHILD_STATUSES = frozenset({"ok", "raised", "missing", "memory", "stale"})
+_CHILD_CELL_STATUSES = frozenset({"ok", "raised", "exited"})
+_MAX_ERROR_CHARS = 1000
+_MAX_FUNCTIONS = 1000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one submission may use.
+
+    Parameters
+    ----------
+    call_timeout : float
+        Seconds one call (or one cell while loading) may take.
+    budget : float
+        Wall-clock seconds for the whole submission: loading, every call and
+        every restart after a timeout or crash (the grader's own time between
+        calls does not count).
+    memory_bytes : int
+        Address-space cap of the child (``RLIMIT_AS``).
+    output_bytes : int
+        Printed output kept per submission (stdout and stderr together); the
+        rest is read and discarded.
+    message_bytes : int
+        Largest reply the parent accepts.
+    file_bytes : int
+        Largest file the child may write (``RLIMIT_FSIZE``).
+    scratch_bytes : int
+        Size of the child's private scratch folder, where it has one.
+    kept_results : int
+        How many call results the child keeps for `Ref` handles; older ones
+        are released.
+    start_timeout : float
+        Seconds the child may take to start (Python, NumPy, restrictions).
+    """
+
+    call_timeout: float = 10.0
+    budget: float = 120.0
+    memory_bytes: int = 2 * 2**30
+    output_bytes: int = 64 * 1024
+    message_bytes: int = 256 * 2**20
+    file_bytes: int = 16 * 2**20
+    scratch_bytes: int = 64 * 2**20
+    kept_results: int = 32
+    start_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
+
+
+@dataclass
+class CellReport:
+    """What happened to one cell while loading.
+
+    ``status`` is ``"ok"``, ``"raised"``, ``"exited"`` (called ``sys.exit``),
+    ``"hung"`` or ``"crashed"`` (skipped after the process was restarted),
+    ``"protocol"`` (garbled the channel to the grader; skipped) or
+    ``"not run"`` (the budget ran out first).
+    """
+
+    index: int
+    origin: str
+    status: CellStatus
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class LoadReport:
+    """The result of running a submission's cells.
+
+    Parameters
+    ----------
+    functions : list of str
+        Functions and classes the cells defined, in definition order.
+    notes : list of str
+        One line per thing a student should know: magics skipped, cells that
+        raised, hung or crashed.
+    cells : list of CellReport
+        One per cell, in notebook order.
+    output : str
+        What the cells printed (capped, see `Limits.output_bytes`).
+    seconds : float
+        Wall-clock time of the load, restarts included.
+    """
+
+    functions: list[str]
+    notes: list[str]
+    cells: list[CellReport]
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every cell ran to its end without an error."""
+        return all(cell.status == "ok" for cell in self.cells)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data, ``ok`` included."""
+        return dataclasses.asdict(self) | {"ok": self.ok}
+
+
+@dataclass
+class CallOutcome:
+    """The result of calling one student function in the sandbox.
+
+    Parameters
+    ----------
+    status : str
+        ``"ok"``; ``"raised"`` (the function raised); ``"timeout"``;
+        ``"crashed"`` (the process died); ``"memory"``; ``"budget"`` (the
+        submission's time budget is spent; nothing ran); ``"missing"`` (no
+        such function); ``"stale"`` (a `Ref` from before a restart);
+        ``"protocol"`` (a malformed or oversized reply).
+    value : object
+        The decoded return value (numbers, strings, lists, tuples, dicts,
+        NumPy arrays and scalars; `Opaque` placeholders for anything else).
+    ref : Ref or None
+        A handle to the full return value, which stays in the child.
+    error : str
+        One line for the student; empty when ``status == "ok"``.
+    args_after, kwargs_after
+        The arguments as they were after the call, to check the function
+        did not modify its inputs.
+    output : str
+        What the call printed (capped).
+    seconds : float
+        Time the function ran, measured in the child; wall-clock time of the
+        attempt when the child could not report it.
+    """
+
+    status: CallStatus
+    value: Any = None
+    ref: Ref | None = None
+    error: str = ""
+    args_after: tuple = ()
+    kwargs_after: dict[str, Any] = field(default_factory=dict)
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the function returned normally."""
+        return self.status == "ok"
+
+
+class SandboxStartError(RuntimeError):
+    """The child process could not be started: a problem of the grader's machine, not the student's."""
+
+
+def default_forbidden_paths() -> tuple[Path, ...]:
+    """The repository folders the child may not read: the reference, the grader, the solutions.
+
+    The repository's ``.git`` is included too, since its objects hold the same files.
+    """
+    import autograder  # the package, not its reference: that must stay unimported
+
+    root = Path(autograder.__file__).resolve().parents[1]
+    return tuple(root / name for name in ("reference", "autograder", "solutions", ".git"))
+
+
+@functools.cache
+def _blocked_package_folders() -> tuple[tuple[str, str], ...]:
+    """Where torch and scipy are installed, so the child cannot read them even past the import blocker."""
+    folders = []
+    for module in BLOCKED_MODULES:
+        try:
+            spec = importlib.util.find_spec(module)  # finds, does not import
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        locations = list(spec.submodule_search_locations or [])
+        if not locations and spec.has_location and spec.origin:
+            locations = [spec.origin]
+        folders += [(os.path.realpath(location), module) for location in locations]
+    return tuple(folders)
+
+
+@functools.cache
+def _read_plan(forbidden: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    return plan_read_access(forbidden)
+
+
+def _format_bytes(count: int) -> str:
+    """``2 GiB``, ``64 KiB``, ``300 bytes``.
+
+    >>> _format_bytes(2 * 2**30), _format_bytes(65536), _format_bytes(300)
+    ('2 GiB', '64 KiB', '300 bytes')
+    """
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= size:
+            return f"{count / size:.3g} {unit}"
+    return f"{count} bytes"
+
+
+def _child_environment() -> dict[str, str]:
+    # A clean environment: none of the grader's variables (tokens, paths) reach student code.
+    return {
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
+    }
+
+
+# --------------------------------------------------------------------------
+# Output capture
+
+
+class _OutputCapture:
+    """Keep the first *limit* bytes a submission prints; discard the rest, but never block the child."""
+
+    TAIL_BYTES = 4096
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept = bytearray()
+        self.discarded = 0
+        # The last bytes printed, kept regardless of the limit: they tell a crash from a memory error.
+        self.tail = bytearray()
+
+    def add(self, data: bytes) -> None:
+        room = max(0, self.limit - len(self.kept))
+        self.kept += data[:room]
+        self.discarded += max(0, len(data) - room)
+        self.tail += data[-self.TAIL_BYTES:]
+        del self.tail[: -self.TAIL_BYTES]
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.kept), self.discarded
+
+    def text_since(self, mark: tuple[int, int]) -> str:
+        kept_at, discarded_at = mark
+        text = self.kept[kept_at:].decode("utf-8", "replace")
+        if self.discarded > discarded_at:
+            text += (f"\n[{self.discarded - discarded_at} more bytes of output were discarded: "
+                     f"a submission's output is cut at {_format_bytes(self.limit)}]")
+        return text
+
+
+# --------------------------------------------------------------------------
+# One child process
+
+
+class _DeadlineReached(Exception):
+    """The child did not answer in time."""
+
+
+class _ChildDied(Exception):
+    """The child process ended (or closed its channel) while we waited for it."""
+
+    def __init__(self, returncode: int | None, tail: bytes, closed_channel: bool) -> None:
+        super().__init__(returncode)
+        self.returncode = returncode
+        self.tail = tail
+        self.closed_channel = closed_channel
+
+    def cause(self) -> str:
+        """A few words for a load note: ``"signal SIGSEGV"``, ``"exit code 4"``."""
+        if self.closed_channel:
+            return "it closed its channel to the grader"
+        if self.returncode is not None and self.returncode < 0:
+            try:
+                return f"signal {signal.Signals(-self.returncode).name}"
+            except ValueError:
+                return f"signal {-self.returncode}"
+        return f"exit code {self.returncode}"
+
+    def verdict(self, memory_bytes: int) -> tuple[CallStatus, str]:
+        """The status and the student's message for this death."""
+        out_of_memory = f"ran out of memory (limit {_format_bytes(memory_bytes)})"
+        if self.closed_channel:
+            return "crashed", "the process closed its channel to the grader and was stopped"
+        code = self.returncode
+        memory_words = (b"MemoryError", b"Cannot allocate memory", b"bad_alloc", b"out of memory")
+        if any(word in self.tail for word in memory_words):
+            return "memory", out_of_memory
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            if -code == signal.SIGKILL:  # not ours: the kernel's out-of-memory killer
+                return "memory", out_of_memory + "; the system stopped the process"
+            if -code == signal.SIGXCPU:
+                return "crashed", "the process used up its CPU-time limit (signal SIGXCPU)"
+            return "crashed", f"the process crashed (signal {name})"
+        return "crashed", (f"the process exited (exit code {code}); "
+                           "the code must not call os._exit() or end the interpreter")
+
+
+class _Child:
+    """A child process and its three pipes, driven by one select loop.
+
+    The loop writes requests, reads replies and drains the output pipe at the
+    same time, so neither side can block the other however much either sends.
+    """
+
+    def __init__(self) -> None:
+        request_read, self.request_fd = os.pipe()
+        self.reply_fd, reply_write = os.pipe()
+        self.output_fd, output_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-u", str(CHILD_SCRIPT), str(request_read), str(reply_write), str(os.getpid())],
+                stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
+                pass_fds=(request_read, reply_write), cwd="/", env=_child_environment(),
+                start_new_session=True)  # its own process group: one killpg ends it all
+        except BaseException:
+            for fd in (self.request_fd, self.reply_fd, self.output_fd):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (request_read, reply_write, output_write):
+                os.close(fd)
+        for fd in (self.request_fd, self.reply_fd, self.output_fd):
+            os.set_blocking(fd, False)
+        self.owner_pid = os.getpid()
+        self.reader = protocol.FrameReader(1 << 30)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.reply_fd, selectors.EVENT_READ)
+        self.selector.register(self.output_fd, selectors.EVENT_READ)
+        self.outgoing: list[memoryview] = []
+        self.inbox: list[Message] = []
+        self.reply_closed = False
+        self.output_closed = False
+        self.closed = False
+
+    def send(self, header: dict[str, Any], values: dict[str, Any] | None = None) -> None:
+        """Queue a message; it is written while `next_message` waits."""
+        header_bytes, buffers = protocol.encode_message(header, values or {}, strict=True)
+        waiting = bool(self.outgoing)
+        self.outgoing += [memoryview(piece).cast("B") for piece in protocol.frame_pieces(header_bytes, buffers)]
+        if not waiting and not self.reply_closed:
+            self.selector.register(self.request_fd, selectors.EVENT_WRITE)
+
+    def next_message(self, deadline: float, capture: _OutputCapture) -> Message:
+        """Wait for the next whole reply frame until *deadline* (a ``time.monotonic`` value).
+
+        Raises `_DeadlineReached`, `_ChildDied` or `ProtocolError`.
+        """
+        while not self.inbox:
+            if self.reader.broken:
+                self.reader.feed(b"")  # raises the ProtocolError found after the last whole frame
+            if self.reply_closed:
+                self._wait_for_exit(capture)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _DeadlineReached
+            for key, _ in self.selector.select(remaining):
+                if key.fd == self.reply_fd:
+                    self._read_replies()
+                elif key.fd == self.output_fd:
+                    self._read_output(capture)
+                else:
+                    self._write_requests()
+        return self.inbox.pop(0)
+
+    def drain_output(self, capture: _OutputCapture) -> None:
+        """Read what the child printed so far; it wrote it before its reply, so it is in the pipe."""
+        while not self.output_closed and self._read_output(capture):
+            pass
+
+    def _read_replies(self) -> None:
+        try:
+            data = os.read(self.reply_fd, 1 << 20)
+        except BlockingIOError:
+            return
+        if not data:
+            self.reply_closed = True
+            self.selector.unregister(self.reply_fd)
+            return
+        self.inbox += self.reader.feed(data)
+
+    def _read_output(self, capture: _OutputCapture) -> bool:
+        try:
+            data = os.read(self.output_fd, 1 << 16)
+        except BlockingIOError:
+            return False
+        if not data:
+            self.output_closed = True
+            self.selector.unregister(self.output_fd)
+            return False
+        capture.add(data)
+        return True
+
+    def _write_requests(self) -> None:
+        while self.outgoing:
+            try:
+                written = os.write(self.request_fd, self.outgoing[0])
+            except BlockingIOError:
+                return
+            except BrokenPipeError:  # the child is gone; its reply pipe tells us how
+                self.outgoing.clear()
+                break
+            self.outgoing[0] = self.outgoing[0][written:]
+            if not self.outgoing[0].nbytes:
+                self.outgoing.pop(0)
+        self.selector.unregister(self.request_fd)
+
+    def _wait_for_exit(self, capture: _OutputCapture) -> None:
+        """The reply pipe closed: collect the exit status and raise `_ChildDied`."""
+        try:
+            self.process.wait(timeout=1.0)
+            closed_channel = False
+        except subprocess.TimeoutExpired:  # alive, but it closed its end of the channel
+            self._terminate()
+            closed_channel = True
+        self.drain_output(capture)
+        raise _ChildDied(self.process.returncode, bytes(capture.tail), closed_channel)
+
+    def kill(self) -> None:
+        """End the process (and anything in its process group) and close the pipes."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.owner_pid == os.getpid():
+            self._terminate()
+        self.selector.close()
+        for fd in (self.request_fd, self.reply_fd, self.output_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _terminate(self) -> None:
+        if self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:  # already gone
+                pass
+        self.process.wait()
+
+    def is_usable(self) -> bool:
+        return not self.closed and self.owner_pid == os.getpid() and self.process.poll() is None
+
+
+class _SparePool:
+    """One child started ahead of time, NumPy already imported, waiting for its configuration."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.spare: _Child | None = None
+        self.enabled = True
+
+    def take(self) -> _Child:
+        """The spare if it is alive and ours, else a new child (call `refill` once it is configured)."""
+        with self.lock:
+            spare, self.spare = self.spare, None
+        if spare is not None and not spare.is_usable():
+            spare.kill()  # only closes the pipes when it belongs to the process we were forked from
+            spare = None
+        return spare or _Child()
+
+    def refill(self) -> None:
+        """Start a new spare if there is none (and spares are wanted)."""
+        with self.lock:
+            if self.enabled and self.spare is None:
+                self.spare = _Child()
+
+    def shutdown(self) -> None:
+        with self.lock:
+            spare, self.spare = self.spare, None
+        if spare is not None:
+            spare.kill()
+
+
+_spare_pool = _SparePool()
+atexit.register(_spare_pool.shutdown)
+
+
+def prestart(enabled: bool = True) -> None:
+    """Keep one child process warm, so the next `Sandbox` skips Python and NumPy start-up.
+
+    On by default (a spare is started whenever a sandbox takes one); call
+    ``prestart()`` early to have the first sandbox start warm too, or
+    ``prestart(False)`` to stop keeping a spare and end the current one.
+    """
+    _spare_pool.enabled = enabled
+    if enabled:
+        _spare_pool.refill()
+    else:
+        _spare_pool.shutdown()
+
+
+# --------------------------------------------------------------------------
+# The sandbox
+
+
+class _Resources:
+    """What a sandbox must release, kept apart so a finalizer can release it without the sandbox."""
+
+    def __init__(self) -> None:
+        self.child: _Child | None = None
+        self.scratch: str | None = None
+        self.owner_pid = os.getpid()
+
+    def release(self) -> None:
+        if self.child is not None:
+            self.child.kill()
+            self.child = None
+        # A process forked from the grader must not delete the grader's folders.
+        if self.scratch is not None and self.owner_pid == os.getpid():
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        self.scratch = None
+
+
+class Sandbox:
+    """Run one submission in a restricted child process and call its functions.
+
+    Parameters
+    ----------
+    submission : Submission
+        The cells to run (see `autograder.submission.read_submission`).
+    limits : Limits, optional
+        Time, memory and size limits.
+    forbidden_paths : iterable of path, optional
+        Folders the child may not read; by default `default_forbidden_paths`.
+
+    Notes
+    -----
+    Use it as a context manager; `load` runs the cells (implicitly on the first
+    `call`).  A call that times out or crashes ends the child; the next call
+    starts a new one and reloads the cells transparently, within the budget,
+    and `Ref` handles from before the restart become stale.
+
+    The child's death signal is tied to the thread that started it (a Linux
+    rule): create and use a sandbox in one long-lived thread.
+    """
+
+    _ids = itertools.count(1)
+
+    def __init__(self, submission: Submission, limits: Limits = Limits(),
+                 forbidden_paths: Iterable[str | os.PathLike[str]] | None = None) -> None:
+        self.submission = submission
+        self.limits = limits
+        paths = default_forbidden_paths() if forbidden_paths is None else forbidden_paths
+        self.forbidden_paths = tuple(Path(path) for path in paths)
+        #: Which protections the child could install on this machine, and which it could not.
+        self.protections: dict[str, str] = {}
+        self._id = next(Sandbox._ids)
+        self._generation = 0
+        self._resources = _Resources()
+        self._finalizer = weakref.finalize(self, _Resources.release, self._resources)
+        self._report: LoadReport | None = None
+        self._functions: list[str] = []
+        self._skipped: dict[int, tuple[CellStatus, str]] = {}
+        self._budget_used = 0.0
+        self._busy_since: float | None = None
+        self._budget_spent = False
+        self._closed = False
+        self._capture = _OutputCapture(limits.output_bytes)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the child (from the warm spare when there is one)."""
+        if self._closed:
+            raise RuntimeError("this sandbox is closed; make a new one")
+        if self._resources.scratch is not None:
+            return
+        self._resources.scratch = tempfile.mkdtemp(prefix="autograder-sandbox-")
+        self._resources.child = self._start_child()
+
+    def close(self) -> None:
+        """Kill the child and delete its scratch folder."""
+        self._closed = True
+        self._finalizer()
+
+    # ------------------------------------------------------------ loading
+
+    def load(self) -> LoadReport:
+        """Run the submission's cells (once); later calls return the same report."""
+        if self._report is not None:
+            return self._report
+        self.start()
+        started = time.monotonic()
+        mark = self._capture.mark()
+        notes = list(self.submission.notes)
+        with self._spending_budget():
+            cells = self._load_cells(self._capture, notes)
+        self._report = LoadReport(functions=list(self._functions), notes=notes, cells=cells,
+                                  output=self._capture.text_since(mark), seconds=time.monotonic() - started)
+        return self._report
+
+    def _load_cells(self, capture: _OutputCapture, notes: list[str]) -> list[CellReport]:
+        """Run the cells, restarting without any cell that hangs or kills the process."""
+        cells = {cell.index: cell for cell in self.submission.cells}
+        while True:
+            if self._budget_left() <= 0:
+                return self._out_of_budget_while_loading(None, notes)
+            if self._resources.child is None:
+                self._resources.child = self._start_child()
+            child = self._resources.child
+            child.send({"type": "load", "module_name": "__main__" if self.submission.is_notebook else "submission",
+                        "cells": [{"index": cell.index, "origin": cell.origin, "source": cell.source}
+                                  for index, cell in cells.items() if index not in self._skipped]})
+            current: int | None = None
+            try:
+                while True:
+                    message = child.next_message(self._deadline(self.limits.call_timeout), capture)
+                    kind = message.header.get("type")
+                    if kind == "cell_start":
+                        current = message.header.get("index")
+                        if type(current) is not int or current not in cells:
+                            raise ProtocolError("a cell_start message names no cell of this submission")
+                    elif kind == "loaded":
+                        child.drain_output(capture)
+                        return self._read_loaded(message.header, cells, notes)
+                    else:
+                        raise ProtocolError(f"unexpected {str(kind)[:40]!r} message while loading")
+            except _DeadlineReached:
+                self._discard_child()
+                if self._budget_left() <= 0:
+                    return self._out_of_budget_while_loading(current, notes)
+                failure: tuple[CellStatus, str] = (
+                    "hung", f"did not finish within {self.limits.call_timeout:g} s and was skipped")
+            except _ChildDied as death:
+                self._discard_child()
+                status, message = death.verdict(self.limits.memory_bytes)
+                cause = message if status == "memory" else death.cause()
+                failure = ("crashed", f"ended the process ({cause}) and was skipped")
+            except ProtocolError as error:
+                self._discard_child()
+                failure = ("protocol", f"garbled the channel to the grader ({error}) and was skipped")
+            except BaseException:  # the grader interrupted: the child is out of step with us
+                self._discard_child()
+                raise
+            if current is None:
+                notes.append(f"the sandbox stopped before running any cell: {failure[1]}")
+                return [CellReport(cell.index, cell.origin, "not run") for cell in cells.values()]
+            self._skipped[current] = failure
+            notes.append(f"{cells[current].origin} {failure[1]}")
+            capture.add(f"\n[{cells[current].origin} {failure[1]}; the other cells run again]\n".encode())
+
+    def _read_loaded(self, header: dict[str, Any], cells: dict, notes: list[str]) -> list[CellReport]:
+        reported = header.get("cells")
+        functions = header.get("functions")
+        if type(reported) is not list or type(functions) is not list or len(functions) > _MAX_FUNCTIONS \
+                or any(type(name) is not str or len(name) > 200 for name in functions):
+            raise ProtocolError("the loaded message is malformed")
+        outcomes: dict[int, tuple[str, str]] = {}
+        for item in reported:
+            if type(item) is not dict or item.get("index") not in cells or \
+                    item.get("status") not in _CHILD_CELL_STATUSES or type(item.get("error")) is not str:
+                raise ProtocolError("a cell outcome in the loaded message is malformed")
+            outcomes[item["index"]] = (item["status"], item["error"][:_MAX_ERROR_CHARS])
+        self._functions = functions
+        reports = []
+        for index, cell in cells.items():
+            if index in self._skipped:
+                status, error = self._skipped[index]
+            else:
+                status, error = outcomes.get(index, ("not run", ""))
+                error = error.replace(f"({cell.origin}, line ", "(line ")
+                if status == "raised":
+                    notes.append(f"{cell.origin}: raised {error}")
+                elif status == "exited":
+                    notes.append(f"{cell.origin}: {error}; the rest of that cell was not run")
+            reports.append(CellReport(index, cell.origin, status, error))
+        return reports
+
+    def _out_of_budget_while_loading(self, current: int | None, notes: list[str]) -> list[CellReport]:
+        self._budget_spent = True
+        where = f" while loading {self._origin(current)}" if current is not None else ""
+        notes.append(f"the time budget of {self.limits.budget:g} s for this submission ran out{where}")
+        return [CellReport(cell.index, cell.origin, "hung" if cell.index == current else "not run")
+                for cell in self.submission.cells]
+
+    # ------------------------------------------------------------ calling
+
+    def call(self, function_name: str, /, *args: Any, **kwargs: Any) -> CallOutcome:
+        """Call the student's function *function_name* with the given arguments.
+
+        Arguments may be numbers, strings, None, lists, tuples, dicts, numeric
+        NumPy arrays and scalars, and `Ref` handles from earlier calls (the
+        child passes its own object).  Anything else raises `TypeError`: that
+        is the grader's mistake, not the student's.
+
+        Returns
+        -------
+        CallOutcome
+            Never raises for anything the student's code does.
+        """
+        if self._closed:
+            raise RuntimeError("this sandbox is closed; make a new one")
+        if self._report is None:
+            self.load()
+        with self._spending_budget():
+            return self._call(function_name, args, kwargs)
+
+    def _call(self, function_name: str, args: tuple, kwargs: dict[str, Any]) -> CallOutcome:
+        started = time.monotonic()
+        if self._budget_spent or self._budget_left() <= 0:
+            self._budget_spent = True
+            return CallOutcome("budget", error=f"not run: the time budget of {self.limits.budget:g} s "
+                                               "for this submission is used up")
+        stale = next((ref for ref in _refs_in((args, kwargs))
+                      if ref.sandbox_id != self._id or ref.generation != self._generation), None)
+        if stale is not None:
+            where = "another sandbox" if stale.sandbox_id != self._id else "before the sandbox restarted"
+            return CallOutcome("stale", error=f"an argument is a result from {where}; call the function "
+                                              "that made it again")
+        if self._resources.child is None:  # restart after a timeout or crash, quietly
+            self._load_cells(_OutputCapture(0), [])
+            if self._budget_spent:
+                return CallOutcome("budget", error=f"the time budget of {self.limits.budget:g} s for this "
+                                                   "submission ran out while restarting",
+                                   seconds=time.monotonic() - started)
+            if self._resources.child is None:
+                return CallOutcome("crashed", error="the process ended while the submission was reloaded "
+                                                    "after a restart", seconds=time.monotonic() - started)
+        child = self._resources.child
+        mark = self._capture.mark()
+        child.send({"type": "call", "function": function_name}, {"args": args, "kwargs": kwargs})
+        call_started = time.monotonic()
+        try:
+            message = child.next_message(self._deadline(self.limits.call_timeout), self._capture)
+            if message.header.get("type") != "result":
+                raise ProtocolError(f"expected a result, got a {str(message.header.get('type'))[:40]!r} message")
+            child.drain_output(self._capture)
+            outcome = self._read_result(message)
+        except _DeadlineReached:
+            self._discard_child()
+            if self._budget_left() <= 0:
+                self._budget_spent = True
+                outcome = CallOutcome("budget", error=f"the time budget of {self.limits.budget:g} s for this "
+                                                      "submission ran out during this call")
+            else:
+                outcome = CallOutcome("timeout", error=f"did not return within {self.limits.call_timeout:g} s "
+                                                       "(an infinite loop?)")
+        except _ChildDied as death:
+            self._discard_child()
+            status, error = death.verdict(self.limits.memory_bytes)
+            outcome = CallOutcome(status, error=error)
+        except ProtocolError as error:
+            self._discard_child()
+            outcome = CallOutcome("protocol", error=f"the reply could not be read: {error}")
+        except BaseException:  # e.g. KeyboardInterrupt in the grader: the reply would arrive out of step
+            self._discard_child()
+            raise
+        if not outcome.seconds:
+            outcome.seconds = time.monotonic() - call_started
+        outcome.output = self._capture.text_since(mark)
+        return outcome
+
+    def _read_result(self, message: Message) -> CallOutcome:
+        header = message.header
+        status, error, seconds, ref_id = (header.get(name) for name in ("status", "error", "seconds", "ref"))
+        if status not in _CHILD_STATUSES or type(error) is not str or type(seconds) not in (int, float) \
+                or not seconds >= 0 or not (ref_id is None or type(ref_id) is int):
+            raise ProtocolError("the result message is malformed")
+        error = error[:_MAX_ERROR_CHARS]
+        value = args_after = None
+        kwargs_after: Any = {}
+        if "value" in header:
+            value = protocol.decode_value(header["value"], message.body)
+            args_after = protocol.decode_value(header["args_after"], message.body)
+            kwargs_after = protocol.decode_value(header["kwargs_after"], message.body)
+            if type(args_after) is not tuple or type(kwargs_after) is not dict:
+                raise ProtocolError("the arguments after the call are malformed")
+        if status == "raised":
+            error = f"raised {error}"
+        elif status == "memory":
+            detail = f" {error}" if error.startswith("(") else f": {error}" if error else ""
+            error = f"ran out of memory (limit {_format_bytes(self.limits.memory_bytes)}){detail}"
+        ref = Ref(self._id, self._generation, ref_id) if status == "ok" and ref_id is not None else None
+        return CallOutcome(status, value=value if status == "ok" else None, ref=ref, error=error,
+                           args_after=args_after or (), kwargs_after=kwargs_after, seconds=float(seconds))
+
+    # ------------------------------------------------------------ helpers
+
+    def _start_child(self) -> _Child:
+        child = _spare_pool.take()
+        try:
+            self._configure(child)
+            _spare_pool.refill()  # after configuring, so the spare's start-up does not compete with ours
+            return child
+        except (_ChildDied, _DeadlineReached, ProtocolError):
+            child.kill()  # perhaps a spare whose starting thread has ended; try once with a fresh one
+        child = _Child()
+        quiet = _OutputCapture(0)
+        try:
+            self._configure(child, quiet)
+        except (_ChildDied, _DeadlineReached, ProtocolError) as failure:
+            child.kill()
+            detail = bytes(quiet.tail).decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise SandboxStartError(f"the sandbox child could not start ({type(failure).__name__}); "
+                                    f"its last output: {' | '.join(detail) or '(none)'}") from None
+        return child
+
+    def _configure(self, child: _Child, capture: _OutputCapture | None = None) -> None:
+        forbidden = tuple(sorted(os.path.realpath(path) for path in self.forbidden_paths))
+        package_folders = _blocked_package_folders()
+        read_roots, list_only = _read_plan(forbidden + tuple(folder for folder, _ in package_folders))
+        budget_left = max(1.0, self._budget_left())
+        child.reader = protocol.FrameReader(self.limits.message_bytes)
+        child.send({
+            "type": "configure", "scratch": self._resources.scratch,
+            "memory_bytes": self.limits.memory_bytes, "file_bytes": self.limits.file_bytes,
+            "scratch_bytes": self.limits.scratch_bytes, "cpu_seconds": math.ceil(budget_left) + 5,
+            "message_bytes": self.limits.message_bytes, "kept_results": self.limits.kept_results,
+            "blocked_modules": list(BLOCKED_MODULES),
+            "forbidden_reads": [[path, ""] for path in forbidden] + [list(pair) for pair in package_folders],
+            "read_roots": read_roots, "list_only": list_only,
+        })
+        message = child.next_message(time.monotonic() + self.limits.start_timeout, capture or _OutputCapture(0))
+        protections = message.header.get("protections")
+        if message.header.get("type") != "ready" or type(protections) is not dict:
+            raise ProtocolError("the child's first message is not a ready message")
+        self.protections = {str(name)[:100]: str(state)[:300] for name, state in protections.items()}
+
+    def _discard_child(self) -> None:
+        """Kill the child; its results (and so every Ref to them) are gone."""
+        if self._resources.child is not None:
+            self._resources.child.kill()
+            self._resources.child = None
+        self._generation += 1
+
+    @contextlib.contextmanager
+    def _spending_budget(self) -> Iterator[None]:
+        """Count the time spent inside against the budget.
+
+        Only loading and calls count: the grader's own work between calls
+        (drawing cases, running the oracle) is not the student's time.
+        """
+        if self._busy_since is not None:  # nested: the outer block counts
+            yield
+            return
+        self._busy_since = time.monotonic()
+        try:
+            yield
+        finally:
+            self._budget_used += time.monotonic() - self._busy_since
+            self._busy_since = None
+
+    def _budget_left(self) -> float:
+        busy = time.monotonic() - self._busy_since if self._busy_since is not None else 0.0
+        return self.limits.budget - self._budget_used - busy
+
+    def _deadline(self, seconds: float) -> float:
+        """When to give up waiting: after *seconds*, or when the budget runs out if sooner."""
+        return time.monotonic() + min(seconds, self._budget_left())
+
+    def _origin(self, index: int | None) -> str:
+        return next((cell.origin for cell in self.submission.cells if cell.index == index), f"cell {index}")
+
+
+def _refs_in(value: Any) -> Iterable[Ref]:
+    """Every Ref inside nested tuples, lists and dicts."""
+    kind = type(value)
+    if kind is Ref:
+        yield value
+    elif kind in (list, tuple):
+        for item in value:
+            yield from _refs_in(item)
+    elif kind is dict:
+        for item in value.values():
+            yield from _refs_in(item)
+
+
+__all__ = ["CallOutcome", "CellReport", "Limits", "LoadReport", "Sandbox", "SandboxStartError",
+           "default_forbidden_paths", "prestart"]

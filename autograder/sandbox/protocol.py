@@ -1,0 +1,606 @@
+"""The wire format between the grader (the parent) and the sandboxed child.
+
+A message is one *frame*: a fixed prefix, a JSON header and a body of raw
+array bytes::
+
+    b"CAG1" | header length (uint64 LE) | body length (uint64 LE) | header | body
+
+Values travel as JSON *nodes* inside the header, each a small object with a
+``"kind"``; arrays and NumPy scalars point into the body with ``offset`` and
+``nbytes``.  Nothing is ever pickled or evaluated: the parent only accepts
+numbers, strings, lists, tuples, dicts, numeric arrays and `Opaque`
+placeholders, and checks every size, dtype and nesting level before it
+builds anything (see `decode_value`).
+
+This module must stay importable on its own (standard library and NumPy only):
+the child loads it by file path, before any restriction is installed and
+without importing the ``autograder`` package.
+
+Examples
+--------
+>>> import numpy as np
+>>> header, body = encode_message({"type": "demo"}, {"value": (np.arange(3), 2.5)})
+>>> message = decode_message_bytes(b"".join(frame_pieces(header, body)))
+>>> value = decode_value(message.header["value"], message.body)
+>>> value[0], value[1]
+(array([0, 1, 2]), 2.5)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import types
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+MAGIC = b"CAG1"
+PREFIX = struct.Struct("<4sQQ")
+
+#: Deepest nesting of lists/tuples/dicts that crosses; deeper parts become Opaque.
+MAX_DEPTH = 32
+#: Most nodes (values of any kind) in one message.
+MAX_ITEMS = 100_000
+#: Longest string that crosses, in characters.
+MAX_STRING_CHARS = 1 << 20
+#: Most decimal digits of an int (Python refuses to parse more than 4300).
+MAX_INT_DIGITS = 4000
+#: Longest type name or detail text in an Opaque placeholder.
+MAX_OPAQUE_TEXT = 300
+#: What a node costs in the size budget besides its payload (JSON keys and punctuation).
+NODE_OVERHEAD_BYTES = 64
+
+#: The only array and scalar dtypes that cross, little-endian.
+ALLOWED_DTYPES = frozenset(
+    ["|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f2", "<f4", "<f8", "<c8", "<c16"]
+)
+# Every NumPy scalar type whose dtype is allowed, including C aliases such as
+# np.longlong that are distinct type objects from np.int64.
+_SCALAR_TYPES = frozenset(np.dtype(code).type for code in "?bBhHiIlLqQefdFD")
+_INT_TEXT = re.compile(r"-?[0-9]{1,%d}" % MAX_INT_DIGITS)
+
+# Read a class's name without running a metaclass property the student may
+# have defined: these are the slots of `type` itself.
+_TYPE_QUALNAME = type.__dict__["__qualname__"].__get__
+_TYPE_MODULE = type.__dict__["__module__"].__get__
+
+
+class ProtocolError(Exception):
+    """A frame or value broke the protocol: wrong marker, too large, malformed."""
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """Stands in for a value that cannot cross the process boundary.
+
+    Parameters
+    ----------
+    type_name : str
+        What the value was, e.g. ``"numpy.matrix"`` or ``"ndarray[object]"``.
+    detail : str
+        Why it could not be sent, in words a student understands.
+
+    Examples
+    --------
+    >>> Opaque("generator", "a generator")
+    Opaque(type_name='generator', detail='a generator')
+    """
+
+    type_name: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"<{self.type_name}: {self.detail}>"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A handle to an object that stays in the child (for example a cache).
+
+    ``ref[i]`` is a handle to ``obj[i]``; passing a `Ref` as an argument of a
+    call hands the child its own object back without it ever leaving the child.
+
+    Parameters
+    ----------
+    sandbox_id : int
+        Which sandbox made it; a handle only works in that sandbox.
+    generation : int
+        Which incarnation of the child holds the object; after a restart the
+        handle is stale.
+    object_id : int
+        The key of the object in the child's table of results.
+    path : tuple of (int or str)
+        Indexes applied to the object, outermost first.
+
+    Examples
+    --------
+    >>> Ref(1, 0, 7)[1]
+    Ref(sandbox_id=1, generation=0, object_id=7, path=(1,))
+    """
+
+    sandbox_id: int
+    generation: int
+    object_id: int
+    path: tuple[int | str, ...] = ()
+
+    def __getitem__(self, key: int | str) -> Ref:
+        if type(key) not in (int, str):
+            raise TypeError(f"a Ref can be indexed with an int or a str, got {type(key).__name__}")
+        return Ref(self.sandbox_id, self.generation, self.object_id, self.path + (key,))
+
+
+@dataclass(frozen=True)
+class Message:
+    """One received frame: the parsed JSON header and the raw body."""
+
+    header: dict[str, Any]
+    body: bytes
+
+
+# --------------------------------------------------------------------------
+# Framing
+
+
+def frame_pieces(header: bytes, body: list[memoryview]) -> list[bytes | memoryview]:
+    """Return the byte strings that make up one frame, in order."""
+    body_length = sum(piece.nbytes for piece in body)
+    return [PREFIX.pack(MAGIC, len(header), body_length), header, *body]
+
+
+class FrameReader:
+    """Cut a byte stream into frames, refusing anything malformed or too large.
+
+    Parameters
+    ----------
+    max_message_bytes : int
+        Largest header + body accepted; a larger declared size is refused as
+        soon as the prefix arrives, before any of it is buffered.
+
+    Examples
+    --------
+    >>> reader = FrameReader(1024)
+    >>> reader.feed(b"".join(frame_pieces(b'{"type": "ready"}', [])))
+    [Message(header={'type': 'ready'}, body=b'')]
+    >>> reader.feed(b"garbage")
+    Traceback (most recent call last):
+    ...
+    autograder.sandbox.protocol.ProtocolError: the reply did not start with the protocol marker (got b'garb'); something else wrote to the protocol channel
+    """
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+        self._buffer = bytearray()
+        self._expected: tuple[int, int] | None = None
+        self._error: ProtocolError | None = None
+
+    @property
+    def broken(self) -> bool:
+        """Whether garbage has been seen; the next `feed` raises it."""
+        return self._error is not None
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes received that do not yet form a whole frame."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add received bytes; return the frames they complete.
+
+        Garbage after whole frames is raised on the *next* call, so the frames
+        before it (say, which cell was starting) are not lost.
+        """
+        if self._error is not None:
+            raise self._error
+        self._buffer += data
+        messages: list[Message] = []
+        try:
+            self._cut_frames(messages)
+        except ProtocolError as error:
+            if not messages:
+                raise
+            self._error = error
+        return messages
+
+    def _cut_frames(self, messages: list[Message]) -> None:
+        while True:
+            if self._expected is None:
+                if len(self._buffer) < PREFIX.size:
+                    if not MAGIC.startswith(bytes(self._buffer[: len(MAGIC)])):
+                        self._refuse_marker()
+                    return
+                magic, header_length, body_length = PREFIX.unpack_from(self._buffer)
+                if magic != MAGIC:
+                    self._refuse_marker()
+                if header_length + body_length > self.max_message_bytes:
+                    raise ProtocolError(
+                        f"a reply of {header_length + body_length} bytes is larger than the limit of "
+                        f"{self.max_message_bytes} bytes"
+                    )
+                self._expected = (header_length, body_length)
+            header_length, body_length = self._expected
+            end = PREFIX.size + header_length + body_length
+            if len(self._buffer) < end:
+                return
+            header = parse_header(bytes(self._buffer[PREFIX.size : PREFIX.size + header_length]))
+            body = bytes(self._buffer[PREFIX.size + header_length : end])
+            del self._buffer[:end]
+            self._expected = None
+            messages.append(Message(header, body))
+
+    def _refuse_marker(self) -> None:
+        raise ProtocolError(
+            f"the reply did not start with the protocol marker (got {bytes(self._buffer[:4])!r}); "
+            "something else wrote to the protocol channel"
+        )
+
+
+def parse_header(raw: bytes) -> dict[str, Any]:
+    """Parse a JSON header; anything but a JSON object raises `ProtocolError`."""
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ProtocolError(f"the reply header is not valid JSON ({type(error).__name__})") from None
+    if type(header) is not dict:
+        raise ProtocolError(f"the reply header is a JSON {type(header).__name__}, expected an object")
+    return header
+
+
+def decode_message_bytes(data: bytes, max_message_bytes: int = 1 << 40) -> Message:
+    """Decode exactly one whole frame (a convenience for tests and the child)."""
+    messages = FrameReader(max_message_bytes).feed(data)
+    if len(messages) != 1:
+        raise ProtocolError(f"expected one whole frame, found {len(messages)}")
+    return messages[0]
+
+
+# --------------------------------------------------------------------------
+# Encoding values
+
+
+class _Encoder:
+    """Turn Python values into JSON nodes plus body buffers, within size limits.
+
+    In *strict* mode (the parent sending arguments) anything that cannot cross
+    raises `TypeError`; otherwise (the child sending results) it becomes an
+    `Opaque` node in place, so one strange value never spoils a whole reply.
+    """
+
+    def __init__(self, *, strict: bool, max_bytes: int) -> None:
+        self.strict = strict
+        self.buffers: list[memoryview] = []
+        self.body_bytes = 0
+        self.bytes_left = max_bytes
+        self.items_left = MAX_ITEMS
+
+    def encode(self, value: Any, depth: int = 0) -> dict[str, Any]:
+        # Reserve one node for an Opaque placeholder should this value not fit.
+        if self.items_left <= 1 or self.bytes_left < 2 * NODE_OVERHEAD_BYTES:
+            return self._opaque(value, "too many values to send in one reply")
+        self.items_left -= 1
+        self.bytes_left -= NODE_OVERHEAD_BYTES
+        kind = type(value)
+        if value is None:
+            return {"kind": "none"}
+        if kind is bool:
+            return {"kind": "bool", "value": value}
+        if kind is int:
+            return self._encode_int(value)
+        if kind is float:
+            return {"kind": "float", "value": float.hex(value)}
+        if kind is complex:
+            return {"kind": "complex", "real": float.hex(value.real), "imag": float.hex(value.imag)}
+        if kind is str:
+            return self._encode_str(value)
+        if kind is list or kind is tuple:
+            return self._encode_sequence(value, kind, depth)
+        if kind is dict:
+            return self._encode_dict(value, depth)
+        if kind is np.ndarray:
+            return self._encode_array(value)
+        if kind in _SCALAR_TYPES:
+            return self._encode_scalar(value)
+        if kind is Ref:
+            if not self.strict:
+                return self._opaque(value, "a sandbox handle")
+            return {"kind": "ref", "sandbox": value.sandbox_id, "generation": value.generation,
+                    "object": value.object_id, "path": [self.encode(key, depth + 1) for key in value.path]}
+        return self._opaque(value, describe(value))
+
+    def _encode_int(self, value: int) -> dict[str, Any]:
+        try:
+            text = int.__repr__(value)
+        except ValueError:  # more digits than Python agrees to print
+            text = ""
+        if not 0 < len(text.lstrip("-")) <= MAX_INT_DIGITS:
+            return self._opaque(value, f"an int with more than {MAX_INT_DIGITS} digits")
+        self.bytes_left -= len(text)
+        return {"kind": "int", "value": text}
+
+    def _encode_str(self, value: str) -> dict[str, Any]:
+        # JSON escaping can make a character up to 12 bytes (a surrogate pair of \\uXXXX).
+        cost = len(value) if value.isascii() and value.isprintable() else 12 * len(value)
+        if len(value) > MAX_STRING_CHARS or cost > self.bytes_left:
+            return self._opaque(value, f"a string of {len(value)} characters, too long to send")
+        self.bytes_left -= cost
+        return {"kind": "str", "value": value}
+
+    def _encode_sequence(self, value: list | tuple, kind: type, depth: int) -> dict[str, Any]:
+        name = "list" if kind is list else "tuple"
+        if depth >= MAX_DEPTH:
+            return self._opaque(value, f"a {name} nested deeper than {MAX_DEPTH} levels")
+        # Snapshot first: another thread of the child could mutate a list while we read it.
+        items = list(value)
+        if len(items) >= self.items_left:
+            return self._opaque(value, f"a {name} of {len(items)} items, too many to send in one reply")
+        return {"kind": name, "items": [self.encode(item, depth + 1) for item in items]}
+
+    def _encode_dict(self, value: dict, depth: int) -> dict[str, Any]:
+        if depth >= MAX_DEPTH:
+            return self._opaque(value, f"a dict nested deeper than {MAX_DEPTH} levels")
+        pairs = list(dict.items(value))
+        if 2 * len(pairs) >= self.items_left:
+            return self._opaque(value, f"a dict of {len(pairs)} items, too many to send in one reply")
+        return {"kind": "dict",
+                "items": [[self.encode(key, depth + 1), self.encode(item, depth + 1)] for key, item in pairs]}
+
+    def _encode_array(self, value: np.ndarray) -> dict[str, Any]:
+        dtype = value.dtype
+        if dtype.names is not None:
+            return self._opaque(value, "a structured array", type_name="ndarray[structured]")
+        if dtype.kind == "O":
+            return self._opaque(value, "an object array", type_name="ndarray[object]")
+        wire_dtype = dtype.newbyteorder("<")
+        if wire_dtype.str not in ALLOWED_DTYPES:
+            return self._opaque(
+                value, f"an array of dtype {dtype}; only bool, integer, float and complex arrays can be sent",
+                type_name=f"ndarray[{dtype}]")
+        nbytes = value.size * wire_dtype.itemsize
+        if nbytes + 200 > self.bytes_left:
+            return self._opaque(value, f"an array of {nbytes} bytes, too large to send in one reply",
+                                type_name=f"ndarray[{dtype}]")
+        data = np.ascontiguousarray(value, dtype=wire_dtype)
+        node = {"kind": "ndarray", "dtype": wire_dtype.str, "shape": list(value.shape), **self._add_buffer(data)}
+        self.bytes_left -= 20 * value.ndim
+        return node
+
+    def _encode_scalar(self, value: np.generic) -> dict[str, Any]:
+        wire_dtype = np.dtype(type(value)).newbyteorder("<")
+        data = np.array(value, dtype=wire_dtype).reshape(1)
+        return {"kind": "scalar", "dtype": wire_dtype.str, **self._add_buffer(data)}
+
+    def _add_buffer(self, data: np.ndarray) -> dict[str, int]:
+        view = memoryview(data).cast("B") if data.size else memoryview(b"")
+        offset = self.body_bytes
+        self.buffers.append(view)
+        self.body_bytes += view.nbytes
+        self.bytes_left -= view.nbytes
+        return {"offset": offset, "nbytes": view.nbytes}
+
+    def _opaque(self, value: Any, detail: str, *, type_name: str | None = None) -> dict[str, Any]:
+        if type_name is None:
+            type_name = type_name_of(value)
+        if self.strict:
+            raise TypeError(f"cannot send {type_name} to the sandbox: {detail}")
+        self.items_left -= 1
+        return {"kind": "opaque", "type_name": type_name[:MAX_OPAQUE_TEXT], "detail": detail[:MAX_OPAQUE_TEXT]}
+
+
+def type_name_of(value: Any) -> str:
+    """Name the real type of *value*, without trusting ``__class__`` or metaclasses.
+
+    Examples
+    --------
+    >>> type_name_of(np.ma.masked_array([1]))
+    'numpy.ma.MaskedArray'
+    >>> type_name_of((i for i in range(2)))
+    'generator'
+    """
+    kind = type(value)
+    try:
+        name = _TYPE_QUALNAME(kind)
+        module = _TYPE_MODULE(kind)
+    except Exception:  # a type whose name slots were tampered with
+        return "object"
+    if type(name) is not str:
+        return "object"
+    if type(module) is str and module not in ("builtins", "__main__", "submission"):
+        module = module.replace("numpy.matrixlib.defmatrix", "numpy").replace("numpy.ma.core", "numpy.ma")
+        return f"{module}.{name}"[:MAX_OPAQUE_TEXT]
+    return name[:MAX_OPAQUE_TEXT]
+
+
+def describe(value: Any) -> str:
+    """Say in a few words what *value* is and why it cannot be sent."""
+    kind = type(value)
+    if issubclass(kind, np.ndarray):
+        return "an ndarray subclass; return a plain numpy array (np.asarray) instead"
+    if kind is types.GeneratorType:
+        return "a generator; return a list, tuple or array instead"
+    if issubclass(kind, np.generic):
+        return f"a NumPy scalar of dtype {np.dtype(kind)}, which cannot be sent"
+    for base, name in ((bool, "bool"), (int, "int"), (float, "float"), (complex, "complex"), (str, "str"),
+                       (list, "list"), (tuple, "tuple"), (dict, "dict")):
+        if issubclass(kind, base):
+            return f"a subclass of {name}"
+    if kind is types.FunctionType or kind is types.BuiltinFunctionType:
+        return "a function"
+    if kind is types.ModuleType:
+        return "a module"
+    return "an object that is not a number, string, list, tuple, dict or numeric array"
+
+
+def encode_value(value: Any, *, strict: bool = False, max_bytes: int = 1 << 40) -> tuple[dict[str, Any], list[memoryview]]:
+    """Encode one value as a node plus the body buffers it points into.
+
+    Examples
+    --------
+    >>> node, buffers = encode_value(np.float64(7.0))
+    >>> node["kind"], node["dtype"], len(buffers[0])
+    ('scalar', '<f8', 8)
+    """
+    encoder = _Encoder(strict=strict, max_bytes=max_bytes)
+    return encoder.encode(value), encoder.buffers
+
+
+def encode_message(header: dict[str, Any], values: dict[str, Any], *, strict: bool = False,
+                   max_bytes: int = 1 << 40) -> tuple[bytes, list[memoryview]]:
+    """Encode *header* plus a node for each of *values* (sharing one body and one budget)."""
+    encoder = _Encoder(strict=strict, max_bytes=max_bytes)
+    full = dict(header)
+    for name, value in values.items():
+        full[name] = encoder.encode(value)
+    return json.dumps(full, ensure_ascii=True, allow_nan=False).encode("ascii"), encoder.buffers
+
+
+# --------------------------------------------------------------------------
+# Decoding values
+
+
+class _Decoder:
+    """Rebuild values from nodes, validating everything against the body.
+
+    Every violation raises `ProtocolError`; no student-chosen type is ever
+    instantiated: only None, bool, int, float, complex, str, list, tuple,
+    dict, `Opaque`, NumPy arrays and scalars of `ALLOWED_DTYPES`, and
+    (child side only) objects looked up with *resolve_ref*.
+    """
+
+    def __init__(self, body: bytes, resolve_ref: Callable[[dict[str, Any], list], Any] | None) -> None:
+        self.body = body
+        self.resolve_ref = resolve_ref
+        self.items_left = MAX_ITEMS
+
+    def decode(self, node: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH + 1:
+            raise ProtocolError(f"values nested deeper than {MAX_DEPTH} levels")
+        self.items_left -= 1
+        if self.items_left < 0:
+            raise ProtocolError(f"more than {MAX_ITEMS} values in one reply")
+        if type(node) is not dict:
+            raise ProtocolError(f"a value node is a JSON {type(node).__name__}, expected an object")
+        kind = node.get("kind")
+        if kind == "none":
+            return None
+        if kind == "bool":
+            return self._field(node, "value", bool)
+        if kind == "int":
+            text = self._field(node, "value", str)
+            if not _INT_TEXT.fullmatch(text):
+                raise ProtocolError(f"an int node holds {text[:20]!r}, expected up to {MAX_INT_DIGITS} digits")
+            return int(text)
+        if kind == "float":
+            return self._float(node, "value")
+        if kind == "complex":
+            return complex(self._float(node, "real"), self._float(node, "imag"))
+        if kind == "str":
+            text = self._field(node, "value", str)
+            if len(text) > MAX_STRING_CHARS:
+                raise ProtocolError(f"a string of {len(text)} characters is longer than {MAX_STRING_CHARS}")
+            return text
+        if kind == "list" or kind == "tuple":
+            items = [self.decode(item, depth + 1) for item in self._field(node, "items", list)]
+            return items if kind == "list" else tuple(items)
+        if kind == "dict":
+            return self._dict(node, depth)
+        if kind == "ndarray":
+            return self._array(node)
+        if kind == "scalar":
+            return self._array(node, scalar=True)
+        if kind == "opaque":
+            type_name = self._field(node, "type_name", str)
+            detail = self._field(node, "detail", str)
+            if len(type_name) > MAX_OPAQUE_TEXT or len(detail) > MAX_OPAQUE_TEXT:
+                raise ProtocolError("an opaque placeholder has an over-long description")
+            return Opaque(type_name, detail)
+        if kind == "ref" and self.resolve_ref is not None:
+            path = [self.decode(key, depth + 1) for key in self._field(node, "path", list)]
+            return self.resolve_ref(node, path)
+        raise ProtocolError(f"unknown value kind {str(kind)[:40]!r}")
+
+    def _field(self, node: dict[str, Any], name: str, expected: type) -> Any:
+        value = node.get(name)
+        if type(value) is not expected:
+            raise ProtocolError(
+                f"a {node.get('kind')} node's {name!r} is {type(value).__name__}, expected {expected.__name__}")
+        return value
+
+    def _float(self, node: dict[str, Any], name: str) -> float:
+        text = self._field(node, name, str)
+        try:
+            if len(text) > 40:
+                raise ValueError
+            return float.fromhex(text)
+        except ValueError:
+            raise ProtocolError(f"a float node holds {text[:40]!r}, expected a hexadecimal float") from None
+
+    def _dict(self, node: dict[str, Any], depth: int) -> dict:
+        result = {}
+        for pair in self._field(node, "items", list):
+            if type(pair) is not list or len(pair) != 2:
+                raise ProtocolError("a dict item is not a [key, value] pair")
+            key = self.decode(pair[0], depth + 1)
+            try:
+                hash(key)
+            except TypeError:
+                raise ProtocolError(f"a dict key is an unhashable {type(key).__name__}") from None
+            result[key] = self.decode(pair[1], depth + 1)
+        return result
+
+    def _array(self, node: dict[str, Any], *, scalar: bool = False) -> np.ndarray | np.generic:
+        dtype_text = self._field(node, "dtype", str)
+        if dtype_text not in ALLOWED_DTYPES:
+            raise ProtocolError(f"dtype {dtype_text[:20]!r} is not one of the allowed numeric dtypes")
+        dtype = np.dtype(dtype_text)
+        offset = self._field(node, "offset", int)
+        nbytes = self._field(node, "nbytes", int)
+        if offset < 0 or nbytes < 0 or offset + nbytes > len(self.body):
+            raise ProtocolError(
+                f"an array claims bytes {offset}..{offset + nbytes} of a body of {len(self.body)} bytes")
+        if scalar:
+            shape: tuple[int, ...] = ()
+        else:
+            shape_list = self._field(node, "shape", list)
+            if len(shape_list) > 64 or any(type(size) is not int or size < 0 for size in shape_list):
+                raise ProtocolError(f"an array shape is not a list of up to 64 non-negative ints: {shape_list[:8]}")
+            shape = tuple(shape_list)
+        count = 1
+        for size in shape:
+            count *= size
+        if count * dtype.itemsize != nbytes:
+            raise ProtocolError(
+                f"an array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, "
+                f"the message gives {nbytes}")
+        flat = np.frombuffer(self.body, dtype=dtype, count=count, offset=offset)
+        if scalar:
+            return flat[0]
+        # .copy(): the result owns its memory and is writeable, with no link to the message buffer.
+        return flat.reshape(shape).copy()
+
+
+def decode_value(node: Any, body: bytes, *,
+                 resolve_ref: Callable[[dict[str, Any], list], Any] | None = None) -> Any:
+    """Rebuild a value from a node and the message body; `ProtocolError` if malformed.
+
+    Parameters
+    ----------
+    node : object
+        The parsed JSON node.
+    body : bytes
+        The message body the node's arrays point into.
+    resolve_ref : callable, optional
+        Child side only: turns a ``"ref"`` node (and its decoded path) into the
+        object it names. Without it a ref node is a protocol error.
+    """
+    return _Decoder(body, resolve_ref).decode(node)
+
+
+def decode_values(nodes: Any, body: bytes, *,
+                  resolve_ref: Callable[[dict[str, Any], list], Any] | None = None) -> list[Any]:
+    """Decode a JSON list of nodes sharing one item budget."""
+    if type(nodes) is not list:
+        raise ProtocolError(f"expected a list of values, got a JSON {type(nodes).__name__}")
+    decoder = _Decoder(body, resolve_ref)
+    return [decoder.decode(node) for node in nodes]

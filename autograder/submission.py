@@ -1,0 +1,215 @@
+"""Read a student's submission (a ``.py`` file or a Jupyter notebook) into cells.
+
+Nothing here runs the student's code: it only turns the file into the list of
+Python sources the sandbox will execute, in order, and notes what it had to
+leave out (IPython magics and shell lines do not run in the grader).
+
+Examples
+--------
+>>> import json, pathlib, tempfile
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> notebook = {"nbformat": 4, "cells": [
+...     {"cell_type": "markdown", "source": "# Conv"},
+...     {"cell_type": "code", "source": ["!pip install torch\\n", "x = 1\\n"]}]}
+>>> _ = (folder / "hw.ipynb").write_text(json.dumps(notebook))
+>>> submission = read_submission(folder / "hw.ipynb")
+>>> [(cell.origin, cell.source) for cell in submission.cells]
+[('cell 2', 'pass\\nx = 1\\n')]
+>>> submission.notes
+['cell 2: skipped the shell/magic line `!pip install torch`']
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Largest submission read, in bytes; notebooks with big embedded outputs exceed it.
+MAX_SUBMISSION_BYTES = 5 * 2**20
+
+# Cell magics whose body is ordinary Python: the grader runs the body once.
+_PYTHON_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
+
+
+class SubmissionError(ValueError):
+    """The submission cannot be read; the message says what to do about it."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of student code, run in order in a shared namespace.
+
+    Parameters
+    ----------
+    index : int
+        Position of the cell in the notebook, counting every cell from 0
+        (markdown too); 0 for a ``.py`` file.
+    source : str
+        The Python source, with magic and shell lines replaced by ``pass``
+        so that line numbers and indented blocks stay intact.
+    origin : str
+        Where it came from, as a student would say it: ``"cell 3"`` (counting
+        from 1) or ``"file"``.
+    """
+
+    index: int
+    source: str
+    origin: str
+
+
+@dataclass
+class Submission:
+    """A submission read from disk: its code cells and notes about what was left out.
+
+    Parameters
+    ----------
+    path : Path
+        The file that was read.
+    cells : list of Cell
+        The code to run, in order; empty for an empty file.
+    notes : list of str
+        One line per thing the reader changed or skipped.
+    """
+
+    path: Path
+    cells: list[Cell]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_notebook(self) -> bool:
+        """Whether the submission is a Jupyter notebook (cells run like a kernel's)."""
+        return self.path.suffix.lower() == ".ipynb"
+
+
+def read_submission(path: str | Path) -> Submission:
+    """Read a ``.py`` file or an ``.ipynb`` notebook into a `Submission`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The student's file.
+
+    Returns
+    -------
+    Submission
+        One cell for a ``.py`` file (none if it is empty); one per non-empty
+        code cell of a notebook.
+
+    Raises
+    ------
+    SubmissionError
+        If the file is missing, unreadable, larger than 5 MB, not UTF-8, not
+        valid JSON, or not a notebook; the message says what was expected,
+        what was found, and what to do.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".py", ".ipynb"):
+        found = f"a {suffix} file" if suffix else "a file without an extension"
+        raise SubmissionError(
+            f"{path.name}: expected a Python file (.py) or a Jupyter notebook (.ipynb), got {found}; "
+            "submit your .py or .ipynb file")
+    text = _read_text(path)
+    if suffix == ".py":
+        cells = [Cell(0, text, "file")] if text.strip() else []
+        return Submission(path, cells)
+    return _read_notebook(path, text)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            raise SubmissionError(
+                f"{path.name}: the file is {size / 2**20:.1f} MB, more than the "
+                f"{MAX_SUBMISSION_BYTES // 2**20} MB a submission may be; clear the notebook's outputs "
+                "(Edit > Clear All Outputs) and submit again")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SubmissionError(f"{path}: no such file; check the path and the file name") from None
+    except IsADirectoryError:
+        raise SubmissionError(f"{path}: expected a file, found a folder; submit the .py or .ipynb file inside it") from None
+    except OSError as error:
+        raise SubmissionError(f"{path}: the file could not be read ({error.strerror}); check its permissions") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SubmissionError(
+            f"{path.name}: expected UTF-8 text, found the byte 0x{raw[error.start]:02x} at position {error.start}, "
+            "which is not UTF-8; save the file as UTF-8 and submit again") from None
+    return text.removeprefix("\ufeff")  # a byte-order mark some editors write
+
+
+def _read_notebook(path: Path, text: str) -> Submission:
+    try:
+        notebook = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SubmissionError(
+            f"{path.name}: expected a Jupyter notebook (JSON), but the file is not valid JSON "
+            f"(line {error.lineno}: {error.msg}); open it in Jupyter, save it, and submit again") from None
+    except RecursionError:
+        raise SubmissionError(
+            f"{path.name}: expected a Jupyter notebook, but the JSON is nested too deeply to read; "
+            "open it in Jupyter, save it, and submit again") from None
+    if type(notebook) is not dict or type(notebook.get("cells")) is not list:
+        found = "an old notebook format (nbformat 3)" if type(notebook) is dict and "worksheets" in notebook \
+            else f"a JSON {type(notebook).__name__} without a list of cells"
+        raise SubmissionError(
+            f"{path.name}: expected a Jupyter notebook with a list of cells, found {found}; "
+            "open it in a current Jupyter, save it, and submit again")
+    cells: list[Cell] = []
+    notes: list[str] = []
+    for index, raw_cell in enumerate(notebook["cells"]):
+        origin = f"cell {index + 1}"
+        if type(raw_cell) is not dict:
+            raise SubmissionError(
+                f"{path.name}: {origin} is a JSON {type(raw_cell).__name__}, expected an object; "
+                "open the notebook in Jupyter, save it, and submit again")
+        if raw_cell.get("cell_type") != "code":
+            continue
+        source = _cell_source(raw_cell.get("source", ""), path, origin)
+        source = _strip_magics(source, origin, notes)
+        if source is not None and source.strip():
+            cells.append(Cell(index, source, origin))
+    return Submission(path, cells, notes)
+
+
+def _cell_source(source: object, path: Path, origin: str) -> str:
+    # nbformat allows a string or a list of lines (each keeping its newline).
+    if type(source) is str:
+        return source
+    if type(source) is list and all(type(line) is str for line in source):
+        return "".join(source)
+    raise SubmissionError(
+        f"{path.name}: the source of {origin} is a JSON {type(source).__name__}, expected text; "
+        "open the notebook in Jupyter, save it, and submit again")
+
+
+def _strip_magics(source: str, origin: str, notes: list[str]) -> str | None:
+    """Replace IPython magic and shell lines by ``pass``; None if the whole cell is skipped."""
+    lines = source.splitlines(keepends=True)
+    first_code = next((line.strip() for line in lines if line.strip()), "")
+    if first_code.startswith("%%"):
+        magic = first_code[2:].split(maxsplit=1)[0] if first_code[2:].strip() else ""
+        if magic not in _PYTHON_BODY_CELL_MAGICS:
+            notes.append(f"{origin}: skipped the whole cell, which starts with the cell magic `{_shorten(first_code)}` "
+                         "(its body is not Python the grader runs)")
+            return None
+        notes.append(f"{origin}: ran the cell without its `{_shorten(first_code)}` line")
+    kept = []
+    for line in lines:
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            indent = line[: len(line) - len(stripped)]
+            ending = "\n" if line.endswith("\n") else ""
+            kept.append(f"{indent}pass{ending}")
+            if not stripped.startswith("%%"):
+                notes.append(f"{origin}: skipped the shell/magic line `{_shorten(stripped.strip())}`")
+        else:
+            kept.append(line)
+    return "".join(kept)
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,657 @@
+"""The sandbox: results cross as plain data, and every hostile submission becomes a status.
+
+Hostile tests use small limits (1 s timeouts, 512 MiB of memory) to keep the
+file fast; restarts take a warm spare child, so they cost milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.sandbox import CallOutcome, Limits, LoadReport, Opaque, Ref, Sandbox, default_forbidden_paths
+from autograder.sandbox import restrictions
+from autograder.submission import read_submission
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = Limits(call_timeout=1.0, budget=30.0, memory_bytes=512 * 2**20, output_bytes=2000)
+
+STUDENT = '''
+import os, signal, sys, warnings
+import numpy as np
+
+def conv_forward_naive(x, w, b, conv_param):
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    out = np.zeros((N, F, 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride))
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            window = xp[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, w, b, conv_param, id(x))
+
+def conv_backward_naive(dout, cache):
+    x, w, b, conv_param, x_id = cache
+    assert id(x) == x_id, "the cache was copied"
+    return np.zeros_like(x), np.zeros_like(w), dout.sum(axis=(0, 2, 3))
+
+def identity(value):
+    return value
+
+def add_one_in_place(x):
+    x += 1
+    return None
+
+def shout(text):
+    print(text)
+    print("to stderr", file=sys.stderr)
+    return len(text)
+
+def broadcast():
+    return np.ones(3) + np.ones(4)
+
+def warn():
+    warnings.warn("careful: this is only a warning")
+    return np.float64(1.0) / np.float64(0.0)
+
+def weird_values():
+    class Sneaky:
+        def __eq__(self, other):
+            return True
+        @property
+        def __class__(self):
+            return np.ndarray
+    return [np.array([1, None]), np.matrix([[1]]), Sneaky(), (i for i in range(3)), np.arange(3)]
+
+def raise_unprintable():
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+    raise Unprintable()
+
+answer = 42
+
+def segfault():
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+def hard_exit():
+    os._exit(3)
+
+def abort():
+    os.abort()
+
+def spin():
+    while True:
+        pass
+
+def chatter():
+    while True:
+        print("x", end="")
+
+def allocate_huge():
+    return np.ones(10**10)
+
+def grow_a_list():
+    items = []
+    while True:
+        items.append([0] * 1000)
+
+def close_the_channel():
+    os.close(int(sys.argv[2]))
+    import time
+    time.sleep(30)
+
+def garble_the_channel():
+    os.write(int(sys.argv[2]), b"this is not a frame")
+    return 1
+
+def where_am_i():
+    with open("scratch.txt", "w") as handle:
+        handle.write("mine")
+    return os.getcwd(), os.environ["HOME"], open("scratch.txt").read()
+
+def use_the_scratch_folder():
+    import shutil, tempfile
+    os.makedirs("a/b")
+    with open("a/b/f.txt", "w") as handle:
+        handle.write("x")
+    os.rename("a/b/f.txt", "a/g.txt")
+    with tempfile.NamedTemporaryFile("w", delete=False) as handle:
+        handle.write("y")
+    os.remove(handle.name)
+    shutil.rmtree("a")
+    return os.listdir(".")
+
+def try_import(name):
+    __import__(name)
+
+def import_past_the_blocker(name):
+    import importlib
+    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "_ImportRefuser"]
+    return importlib.import_module(name).__file__
+
+def read_with_realpath_replaced(path):
+    import posixpath, stat
+    os.path.realpath = posixpath.realpath = lambda path, **options: "/tmp/harmless"
+    stat.S_ISLNK = lambda mode: False
+    return read(path)
+
+def read(path):
+    with open(path) as handle:
+        return handle.read(20)
+
+def read_relative_to(folder, name):
+    directory = os.open(folder, os.O_RDONLY)
+    return os.read(os.open(name, os.O_RDONLY, dir_fd=directory), 20)
+
+def write(path):
+    with open(path, "w") as handle:
+        handle.write("x")
+
+def run_program():
+    import subprocess
+    return subprocess.run(["true"]).returncode
+
+def shell():
+    return os.system("true")
+
+def fork():
+    return os.fork()
+
+def connect():
+    import socket
+    return socket.create_connection(("127.0.0.1", 80))
+
+def signal_parent():
+    os.kill(os.getppid(), signal.SIGTERM)
+
+def load_library():
+    import ctypes
+    return ctypes.CDLL("libc.so.6").getpid()
+'''
+
+
+def make_sandbox(tmp_path: Path, source: str, *, name: str = "hw.py", limits: Limits = FAST, **options) -> Sandbox:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return Sandbox(read_submission(path), limits, **options)
+
+
+def make_notebook(tmp_path: Path, *sources: str, limits: Limits = FAST) -> Sandbox:
+    cells = [{"cell_type": "code", "source": textwrap.dedent(source), "metadata": {}, "outputs": []}
+             for source in sources]
+    path = tmp_path / "hw.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+    return Sandbox(read_submission(path), limits)
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    """One sandbox for the tests that do not end the child."""
+    with make_sandbox(tmp_path_factory.mktemp("student"), STUDENT) as sandbox:
+        yield sandbox
+
+
+# ---------------------------------------------------------------- results
+
+
+def test_load_reports_the_functions_defined(box):
+    report = box.load()
+    assert isinstance(report, LoadReport) and report.ok
+    assert report.to_dict()["ok"] is True
+    assert "conv_forward_naive" in report.functions and "conv_backward_naive" in report.functions
+    assert "answer" not in report.functions and "np" not in report.functions
+
+
+def test_the_protections_that_need_no_privilege_are_on(box):
+    for name in ("audit hook", "resource limits"):
+        assert box.protections[name].startswith("on"), (name, box.protections[name])
+    # The kernel layers depend on the machine; on the course machines (x86_64 Linux, root) all install.
+    if os.geteuid() == 0:
+        assert box.protections["network namespace"] == "on"
+        assert box.protections["capabilities"] == "dropped"
+
+
+def needs(box: Sandbox, protection: str) -> None:
+    if not box.protections.get(protection, "").startswith("on"):
+        pytest.skip(f"{protection} is {box.protections.get(protection)} on this machine")
+
+
+def test_an_array_result_crosses_as_a_new_array(box):
+    x = np.random.default_rng(0).normal(size=(2, 3, 5, 5))
+    w = np.random.default_rng(1).normal(size=(4, 3, 3, 3))
+    outcome = box.call("conv_forward_naive", x, w, np.arange(4.0), {"stride": 2, "pad": 1})
+    assert isinstance(outcome, CallOutcome) and outcome.ok and outcome.error == ""
+    out, cache = outcome.value
+    assert out.shape == (2, 4, 3, 3) and out.dtype == np.float64
+    np.testing.assert_allclose(out[0, 1, 1, 1], np.sum(x[0, :, 1:4, 1:4] * w[1]) + 1.0)
+    assert cache[3] == {"stride": 2, "pad": 1}  # a tuple holding a dict
+    assert outcome.seconds > 0
+
+
+@pytest.mark.parametrize("value", [7, 7.0, np.float64(7.0), np.int32(7), np.bool_(True), True, None, "text",
+                                   2 + 1j, [1, (2, {"a": [3.5]})]], ids=repr)
+def test_values_keep_their_exact_type(box, value):
+    result = box.call("identity", value).value
+    assert type(result) is type(value) and result == value
+
+
+def test_nan_arrays_cross_fine(box):
+    result = box.call("identity", np.array([np.nan, 1.0])).value
+    assert np.isnan(result[0]) and result[1] == 1.0
+
+
+def test_args_after_shows_in_place_modification(box):
+    x = np.zeros(3)
+    outcome = box.call("add_one_in_place", x)
+    np.testing.assert_array_equal(outcome.args_after[0], np.ones(3))
+    np.testing.assert_array_equal(x, np.zeros(3))  # the grader's own array is untouched
+
+
+def test_kwargs_are_passed_and_reported(box):
+    outcome = box.call("identity", value=np.arange(2))
+    np.testing.assert_array_equal(outcome.value, np.arange(2))
+    assert list(outcome.kwargs_after) == ["value"]
+
+
+def test_a_ref_hands_the_childs_cache_to_backward_without_copying(box):
+    x = np.ones((1, 2, 4, 4))
+    forward = box.call("conv_forward_naive", x, np.ones((3, 2, 3, 3)), np.zeros(3), {"stride": 1, "pad": 0})
+    assert isinstance(forward.ref, Ref)
+    dout = np.arange(12.0).reshape(1, 3, 2, 2)
+    backward = box.call("conv_backward_naive", dout, forward.ref[1])
+    assert backward.ok, backward.error
+    dx, dw, db = backward.value
+    assert dx.shape == x.shape and dw.shape == (3, 2, 3, 3)
+    np.testing.assert_array_equal(db, dout.sum(axis=(0, 2, 3)))
+
+
+def test_untransferable_values_arrive_as_opaque_placeholders(box):
+    values = box.call("weird_values").value
+    assert values[0] == Opaque("ndarray[object]", "an object array")
+    assert values[1].type_name == "numpy.matrix" and "ndarray subclass" in values[1].detail
+    assert isinstance(values[2], Opaque) and "Sneaky" in values[2].type_name  # __class__ does not fool it
+    assert values[3].type_name == "generator"
+    np.testing.assert_array_equal(values[4], np.arange(3))
+
+
+def test_an_exception_is_one_line_with_the_students_line(box):
+    outcome = box.call("broadcast")
+    assert outcome.status == "raised" and outcome.value is None and outcome.ref is None
+    assert outcome.error.startswith("raised ValueError: operands could not be broadcast together")
+    line = STUDENT.splitlines().index("def broadcast():") + 2
+    assert outcome.error.endswith(f"(line {line})")
+    assert "\n" not in outcome.error
+
+
+def test_an_exception_that_cannot_be_printed_is_still_reported(box):
+    outcome = box.call("raise_unprintable")
+    assert outcome.status == "raised"
+    assert outcome.error.startswith("raised raise_unprintable.<locals>.Unprintable: <a value that cannot be shown>")
+
+
+def test_a_ref_path_that_does_not_exist_is_reported(box):
+    ref = box.call("identity", (1, 2)).ref
+    outcome = box.call("identity", ref[5])
+    assert outcome.status == "raised"
+    assert outcome.error == ("raised IndexError: tuple index out of range, when the grader indexed a value "
+                             "the code returned earlier")
+
+
+def test_arguments_that_cannot_be_sent_are_the_graders_mistake(box):
+    with pytest.raises(TypeError, match="cannot send ndarray.object. to the sandbox"):
+        box.call("identity", np.array([None]))
+
+
+def test_warnings_are_output_not_failures(box):
+    outcome = box.call("warn")
+    assert outcome.ok and outcome.value == np.inf
+    assert "careful: this is only a warning" in outcome.output
+
+
+def test_printed_output_belongs_to_its_call(box):
+    outcome = box.call("shout", "hello")
+    assert outcome.value == 5
+    assert outcome.output == "hello\nto stderr\n"
+
+
+@pytest.mark.parametrize("name, message", [
+    ("nope", "no function named nope is defined (found: conv_forward_naive, conv_backward_naive"),
+    ("answer", "answer is a int, not a function"),
+])
+def test_a_missing_function_is_reported(box, name, message):
+    outcome = box.call(name)
+    assert outcome.status == "missing"
+    assert outcome.error.startswith(message)
+
+
+def test_a_ref_from_another_sandbox_is_stale(box, tmp_path):
+    with make_sandbox(tmp_path, "def f():\n    return (1, 2)\n") as other:
+        ref = other.call("f").ref
+    outcome = box.call("identity", ref[0])
+    assert outcome.status == "stale" and "another sandbox" in outcome.error
+
+
+def test_old_results_are_released_and_their_refs_go_stale(tmp_path):
+    with make_sandbox(tmp_path, STUDENT, limits=Limits(kept_results=2)) as sandbox:
+        first = sandbox.call("identity", [1]).ref
+        for value in range(2):
+            sandbox.call("identity", value)
+        outcome = sandbox.call("identity", first)
+        assert outcome.status == "stale" and "only the last 2 results are" in outcome.error
+
+
+def test_the_child_runs_in_a_scratch_folder_that_is_deleted(tmp_path):
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        folder, home, content = sandbox.call("where_am_i").value
+        assert home == folder and content == "mine"
+        assert folder.startswith(os.path.realpath(tempfile_root()))
+        assert Path(folder).is_dir()
+    assert not Path(folder).exists()
+
+
+def tempfile_root() -> str:
+    import tempfile
+    return tempfile.gettempdir()
+
+
+# ---------------------------------------------------------------- what the student may not do
+
+
+@pytest.mark.parametrize("name", ["torch", "scipy.signal", "reference", "reference.conv", "autograder.sandbox",
+                                  "solutions"])
+def test_blocked_imports_name_the_module(box, name):
+    outcome = box.call("try_import", name)
+    top = name.split(".")[0]
+    assert outcome.status == "raised"
+    assert f"ImportError: {top} is not available here: this exercise asks you to write it in NumPy" in outcome.error
+
+
+@pytest.mark.parametrize("name, words", [
+    ("run_program", "starting other programs is not allowed"),
+    ("shell", "running shell commands is not allowed"),
+    ("fork", "starting new processes is not allowed"),
+    ("connect", "network access is not allowed"),
+    ("signal_parent", "sending signals to other processes is not allowed"),
+    ("load_library", "ctypes is not allowed"),
+])
+def test_dangerous_operations_are_refused(box, name, words):
+    outcome = box.call(name)
+    assert outcome.status == "raised"
+    assert "PermissionError" in outcome.error and words in outcome.error
+
+
+def test_reading_system_files_is_allowed(box):
+    assert box.call("read", "/etc/passwd").value.startswith("root:")
+
+
+@pytest.mark.parametrize("path", ["/tmp/autograder-sandbox-escape.txt", "/proc/self/cwd/../autograder-sandbox-escape.txt"])
+def test_writing_outside_the_scratch_folder_is_refused(box, path):
+    outcome = box.call("write", path)
+    assert "PermissionError: writing to /tmp/autograder-sandbox-escape.txt is not allowed" in outcome.error
+    assert not Path("/tmp/autograder-sandbox-escape.txt").exists()
+
+
+def test_the_scratch_folder_is_fully_usable(box):
+    outcome = box.call("use_the_scratch_folder")
+    assert outcome.ok, outcome.error
+    assert "a" not in outcome.value
+
+
+def test_the_parents_process_files_are_out_of_reach(box):
+    needs(box, "landlock")
+    outcome = box.call("read", f"/proc/{os.getpid()}/environ")
+    assert outcome.status == "raised" and "Permission denied" in outcome.error
+
+
+@pytest.mark.parametrize("folder", ["reference", "autograder", ".git"])
+def test_reading_the_graders_own_files_is_refused(box, folder):
+    target = next(path for path in (REPO / folder).iterdir() if path.is_file())
+    outcome = box.call("read", str(target))
+    assert outcome.status == "raised"
+    assert "is not allowed in the grader's sandbox: the grader's own files are private" in outcome.error
+
+
+def test_forbidden_paths_hold_even_past_the_audit_hook(tmp_path):
+    # An open relative to a directory descriptor hides the real path from the audit hook; Landlock still refuses.
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "answer.txt").write_text("42")
+    with make_sandbox(tmp_path, STUDENT, forbidden_paths=[secret]) as sandbox:
+        needs(sandbox, "landlock")
+        outcome = sandbox.call("read_relative_to", str(tmp_path), "secret/answer.txt")
+        assert outcome.status == "raised" and "PermissionError: [Errno 13]" in outcome.error, outcome
+        assert sandbox.call("read", str(secret / "answer.txt")).status == "raised"
+
+
+def test_tampering_with_the_python_guards_does_not_open_the_way(tmp_path):
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        for name in ("torch", "reference.conv"):
+            outcome = sandbox.call("import_past_the_blocker", name)
+            assert outcome.status == "raised" and "PermissionError" in outcome.error, outcome
+        outcome = sandbox.call("read_with_realpath_replaced", str(REPO / "reference" / "__init__.py"))
+        assert outcome.status == "raised" and "the grader's own files are private" in outcome.error
+
+
+def test_default_forbidden_paths_are_the_repositorys_private_folders():
+    assert set(default_forbidden_paths()) >= {REPO / "reference", REPO / "autograder", REPO / "solutions"}
+
+
+def test_the_python_guards_alone_cover_what_landlock_would(tmp_path):
+    # Where Landlock is missing, the audit hook must refuse directory descriptors outside the scratch folder.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    script = textwrap.dedent(f"""
+        import importlib.util, os
+        spec = importlib.util.spec_from_file_location("r", {str(Path(restrictions.__file__))!r})
+        module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+        os.chdir({str(scratch)!r})
+        module._install_audit_hook(scratch={str(scratch)!r}, forbidden_reads=[({str(REPO / "reference")!r}, "")],
+                                   blocked=frozenset({{"torch"}}), own_pid=os.getpid(),
+                                   block_posixsubprocess=True, kernel_guards_files=False)
+        attempts = {{
+            "folder descriptor": lambda: os.open({str(tmp_path)!r}, os.O_RDONLY),
+            "write outside": lambda: open({str(tmp_path / "x.txt")!r}, "w"),
+            "read forbidden": lambda: open({str(REPO / "reference" / "__init__.py")!r}),
+            "import": lambda: __import__("torch"),
+            "subprocess": lambda: __import__("subprocess"),
+        }}
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                print(name, "allowed")
+            except (PermissionError, ImportError):
+                print(name, "refused")
+        descriptor = os.open(".", os.O_RDONLY)  # inside the scratch folder: fine
+        try:
+            os.mkdir("d", dir_fd=descriptor)
+        except PermissionError:
+            print("dir_fd refused")
+    """)
+    result = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=30)
+    assert result.stdout.splitlines() == [
+        "folder descriptor refused", "write outside refused", "read forbidden refused", "import refused",
+        "subprocess refused", "dir_fd refused"], result.stderr
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the seccomp filter is written for x86_64")
+def test_the_kernel_filter_refuses_fork_and_sockets_without_the_audit_hook():
+    # Install only the seccomp layer in a throwaway interpreter: os.fork then fails in the kernel.
+    script = textwrap.dedent(f"""
+        import importlib.util, os, socket
+        spec = importlib.util.spec_from_file_location("r", {str(Path(restrictions.__file__))!r})
+        module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+        protections = {{}}
+        assert module._seccomp(protections), protections
+        for attempt in (os.fork, lambda: socket.socket(), lambda: os.kill(1, 0)):
+            try:
+                attempt()
+            except PermissionError:
+                print("refused")
+        os.kill(os.getpid(), 0)  # signalling itself is still allowed
+    """)
+    result = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=30)
+    assert result.stdout.split() == ["refused"] * 3, result.stderr
+
+
+# ---------------------------------------------------------------- calls that end the child
+
+
+def test_a_timeout_restarts_the_child_transparently(tmp_path):
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        forward = sandbox.call("identity", (np.ones(2), "cache"))
+        started = time.monotonic()
+        outcome = sandbox.call("spin")
+        assert outcome.status == "timeout"
+        assert outcome.error == "did not return within 1 s (an infinite loop?)"
+        assert 1.0 <= time.monotonic() - started < 3.0
+        assert sandbox.call("identity", 5).value == 5  # restarted and reloaded
+        stale = sandbox.call("identity", forward.ref[1])
+        assert stale.status == "stale" and "before the sandbox restarted" in stale.error
+
+
+@pytest.mark.parametrize("name, status, message", [
+    ("segfault", "crashed", "the process crashed (signal SIGSEGV)"),
+    ("abort", "crashed", "the process crashed (signal SIGABRT)"),
+    ("hard_exit", "crashed", "the process exited (exit code 3)"),
+    ("garble_the_channel", "protocol", "the reply could not be read: the reply did not start with the protocol marker"),
+    ("close_the_channel", "crashed", "the process closed its channel to the grader and was stopped"),
+])
+def test_a_dead_or_garbled_child_is_a_status_and_the_next_call_works(tmp_path, name, status, message):
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        outcome = sandbox.call(name)
+        assert outcome.status == status
+        assert outcome.error.startswith(message)
+        assert sandbox.call("identity", [1]).value == [1]
+
+
+@pytest.mark.parametrize("name", ["allocate_huge", "grow_a_list"])
+def test_running_out_of_memory_is_reported_as_memory(tmp_path, name):
+    limits = Limits(call_timeout=10, memory_bytes=512 * 2**20)
+    with make_sandbox(tmp_path, STUDENT, limits=limits) as sandbox:
+        outcome = sandbox.call(name)
+        assert outcome.status == "memory"
+        assert outcome.error.startswith("ran out of memory (limit 512 MiB)")
+        assert sandbox.call("identity", 1).ok
+
+
+def test_endless_printing_times_out_with_capped_output(tmp_path):
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        outcome = sandbox.call("chatter")
+        assert outcome.status == "timeout"
+        kept, _, note = outcome.output.partition("\n[")
+        assert kept == "x" * FAST.output_bytes
+        assert "more bytes of output were discarded: a submission's output is cut at 1.95 KiB" in note
+        assert len(sandbox._capture.kept) == FAST.output_bytes  # the parent kept no more than the cap
+
+
+def test_a_spent_budget_stops_every_later_call(tmp_path):
+    limits = Limits(call_timeout=5, budget=1.0)
+    with make_sandbox(tmp_path, STUDENT, limits=limits) as sandbox:
+        outcome = sandbox.call("spin")
+        assert outcome.status == "budget"
+        assert "time budget of 1 s for this submission ran out during this call" in outcome.error
+        started = time.monotonic()
+        later = sandbox.call("identity", 1)
+        assert later.status == "budget" and "used up" in later.error
+        assert time.monotonic() - started < 0.05
+
+
+def test_the_graders_time_between_calls_does_not_count(tmp_path):
+    limits = Limits(call_timeout=1, budget=0.5)
+    with make_sandbox(tmp_path, STUDENT, limits=limits) as sandbox:
+        assert sandbox.call("identity", 1).ok
+        time.sleep(0.6)  # the grader busy with its oracle
+        assert sandbox.call("identity", 2).ok
+
+
+def test_an_oversized_result_becomes_a_placeholder(tmp_path):
+    limits = Limits(message_bytes=2**20)
+    with make_sandbox(tmp_path, "import numpy as np\ndef big():\n    return np.zeros(10**6), 1\n",
+                      limits=limits) as sandbox:
+        outcome = sandbox.call("big")
+        assert outcome.ok
+        assert isinstance(outcome.value[0], Opaque) and "too large" in outcome.value[0].detail
+        assert outcome.value[1] == 1
+
+
+# ---------------------------------------------------------------- loading
+
+
+def test_notebook_cells_load_in_any_order_and_failures_are_notes(tmp_path):
+    sandbox = make_notebook(
+        tmp_path,
+        "!pip install torch\nresult = helper(2)\nprint('result', result)",  # needs a later cell
+        "import sys\nsys.exit(0)\nprint('not printed')",
+        "while True:\n    pass",
+        "import os\nos._exit(4)",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)",
+        "def helper(x):\n    return x + 1",
+        "import torch",
+        "1 / 0",
+        "import os, sys\nos.write(int(sys.argv[2]), b'junk')",
+    )
+    with sandbox:
+        report = sandbox.load()
+        assert not report.ok
+        assert report.functions == ["helper"]
+        assert [cell.status for cell in report.cells] == [
+            "ok", "exited", "hung", "crashed", "crashed", "ok", "raised", "raised", "protocol"]
+        assert report.notes == [
+            "cell 1: skipped the shell/magic line `!pip install torch`",
+            "cell 3 did not finish within 1 s and was skipped",
+            "cell 4 ended the process (exit code 4) and was skipped",
+            "cell 5 ended the process (signal SIGSEGV) and was skipped",
+            "cell 9 garbled the channel to the grader (the reply did not start with the protocol marker "
+            "(got b'junk'); something else wrote to the protocol channel) and was skipped",
+            "cell 2: called sys.exit(0); the rest of that cell was not run",
+            "cell 7: raised ImportError: torch is not available here: this exercise asks you to write it in "
+            "NumPy (line 1)",
+            "cell 8: raised ZeroDivisionError: division by zero (line 1)",
+        ]
+        assert report.output.endswith("result 3\n")
+        assert "not printed" not in report.output
+        assert sandbox.call("helper", 1).value == 2
+        assert sandbox.load() is report
+
+
+def test_an_error_points_at_the_cell_that_defined_the_function(tmp_path):
+    with make_notebook(tmp_path, "import numpy as np", "def f(x):\n    y = x + 1\n    return np.ones(2) + np.ones(3)") as sandbox:
+        assert sandbox.call("f", 1).error.endswith("(cell 2, line 3)")
+
+
+def test_an_empty_submission_loads_with_no_functions(tmp_path):
+    with make_sandbox(tmp_path, "") as sandbox:
+        report = sandbox.load()
+        assert report.ok and report.functions == [] and report.cells == []
+        assert sandbox.call("conv_forward_naive").status == "missing"
+
+
+def test_a_python_file_that_exits_at_import_still_defines_what_came_before(tmp_path):
+    with make_sandbox(tmp_path, "def f():\n    return 1\nraise SystemExit(2)\ndef g():\n    return 2\n") as sandbox:
+        report = sandbox.load()
+        assert report.notes == ["file: called sys.exit(2); the rest of that cell was not run"]
+        assert report.functions == ["f"]
+
+
+def test_a_syntax_error_names_the_line(tmp_path):
+    with make_sandbox(tmp_path, "x = 1\ndef f(:\n    pass\n") as sandbox:
+        report = sandbox.load()
+        assert report.cells[0].status == "raised"
+        assert report.notes[0].startswith("file: raised SyntaxError:")
+        assert report.notes[0].endswith("(line 2)")
+
+
+def test_limits_must_be_positive():
+    with pytest.raises(ValueError, match="Limits.call_timeout must be positive"):
+        Limits(call_timeout=0)

@@ -1,0 +1,123 @@
+"""Reading .py files and notebooks into cells, and refusing unreadable files clearly."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from autograder.submission import MAX_SUBMISSION_BYTES, Cell, SubmissionError, read_submission
+
+
+def notebook(tmp_path: Path, *cells: dict, name: str = "hw.ipynb") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": list(cells)}))
+    return path
+
+
+def code(source: str | list[str]) -> dict:
+    return {"cell_type": "code", "source": source, "outputs": [], "metadata": {}, "execution_count": None}
+
+
+def markdown(source: str) -> dict:
+    return {"cell_type": "markdown", "source": source, "metadata": {}}
+
+
+def test_a_python_file_is_one_cell(tmp_path):
+    path = tmp_path / "hw.py"
+    path.write_text("def f():\n    return 1\n")
+    submission = read_submission(path)
+    assert submission.cells == [Cell(0, "def f():\n    return 1\n", "file")]
+    assert submission.notes == [] and not submission.is_notebook
+
+
+@pytest.mark.parametrize("text", ["", "\n\n   \n", "\ufeff"], ids=["empty", "blank lines", "only a BOM"])
+def test_an_empty_file_has_no_cells(tmp_path, text):
+    path = tmp_path / "hw.py"
+    path.write_text(text, encoding="utf-8")
+    assert read_submission(path).cells == []
+
+
+def test_a_byte_order_mark_is_dropped(tmp_path):
+    path = tmp_path / "hw.py"
+    path.write_bytes("\ufeffx = 1\n".encode())
+    assert read_submission(path).cells[0].source == "x = 1\n"
+
+
+def test_notebook_code_cells_keep_their_notebook_numbers(tmp_path):
+    path = notebook(tmp_path, markdown("# Title"), code(["x = 1\n", "y = 2\n"]), code(""), markdown("text"),
+                    code("z = 3"), {"cell_type": "raw", "source": "raw text"})
+    submission = read_submission(path)
+    assert submission.is_notebook
+    assert submission.cells == [Cell(1, "x = 1\ny = 2\n", "cell 2"), Cell(4, "z = 3", "cell 5")]
+
+
+def test_magic_and_shell_lines_become_pass_with_a_note(tmp_path):
+    path = notebook(tmp_path, code("!pip install torch\nimport numpy as np\nfor i in range(2):\n    %time f(i)\n"))
+    submission = read_submission(path)
+    # `pass` keeps line numbers and the indented block valid.
+    assert submission.cells[0].source == "pass\nimport numpy as np\nfor i in range(2):\n    pass\n"
+    compile(submission.cells[0].source, "cell", "exec")
+    assert submission.notes == ["cell 1: skipped the shell/magic line `!pip install torch`",
+                                "cell 1: skipped the shell/magic line `%time f(i)`"]
+
+
+def test_a_cell_magic_with_a_non_python_body_skips_the_whole_cell(tmp_path):
+    submission = read_submission(notebook(tmp_path, code("%%bash\necho hi\n"), code("x = 1")))
+    assert [cell.origin for cell in submission.cells] == ["cell 2"]
+    assert submission.notes == ["cell 1: skipped the whole cell, which starts with the cell magic `%%bash` "
+                                "(its body is not Python the grader runs)"]
+
+
+def test_a_timing_cell_magic_runs_its_python_body(tmp_path):
+    submission = read_submission(notebook(tmp_path, code("\n%%time\ndef f():\n    return 1\n")))
+    assert submission.cells[0].source == "\npass\ndef f():\n    return 1\n"
+    assert submission.notes == ["cell 1: ran the cell without its `%%time` line"]
+
+
+def test_a_long_magic_line_is_shortened_in_the_note(tmp_path):
+    submission = read_submission(notebook(tmp_path, code("!" + "x" * 200)))
+    assert submission.notes[0].endswith("…`") and len(submission.notes[0]) < 120
+
+
+def make_large(tmp_path: Path) -> Path:
+    path = tmp_path / "big.ipynb"
+    path.write_bytes(b" " * (MAX_SUBMISSION_BYTES + 1))
+    return path
+
+
+def write(name: str, data: bytes):
+    def make(tmp_path: Path) -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+    return make
+
+
+BAD_FILES = {
+    "missing": (lambda tmp_path: tmp_path / "nope.py", "no such file"),
+    "a folder": (lambda tmp_path: (tmp_path / "hw.py").mkdir() or tmp_path / "hw.py", "found a folder"),
+    "wrong extension": (write("hw.txt", b"x = 1"), "expected a Python file (.py) or a Jupyter notebook"),
+    "no extension": (write("hw", b"x = 1"), "a file without an extension"),
+    "not UTF-8": (write("hw.py", b"x = '\xe9'\n"), "found the byte 0xe9 at position 5, which is not UTF-8"),
+    "invalid JSON": (write("hw.ipynb", b'{"cells": [}'), "not valid JSON (line 1"),
+    "JSON list": (write("hw.ipynb", b"[1, 2]"), "found a JSON list without a list of cells"),
+    "nbformat 3": (write("hw.ipynb", b'{"worksheets": []}'), "an old notebook format"),
+    "cell not an object": (write("hw.ipynb", b'{"cells": [3]}'), "cell 1 is a JSON int"),
+    "source a number": (write("hw.ipynb", b'{"cells": [{"cell_type": "code", "source": 3}]}'),
+                        "the source of cell 1 is a JSON int"),
+    "too large": (make_large, "more than the 5 MB"),
+    "deeply nested JSON": (write("hw.ipynb", b"[" * 100000 + b"]" * 100000), "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("make, message", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_unreadable_submissions_raise_one_clear_line(tmp_path, make, message):
+    with pytest.raises(SubmissionError, match=re.escape(message)) as raised:
+        read_submission(make(tmp_path))
+    text = str(raised.value)
+    assert "\n" not in text
+    assert "; " in text  # what went wrong; what to do
+    assert isinstance(raised.value, ValueError)
