@@ -18,6 +18,10 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
+def _cases(count: int) -> str:
+    return f"{count} case" if count == 1 else f"{count} cases"
+
+
 def _code_block(text: str) -> list[str]:
     return ["", *("    " + line for line in text.splitlines()), ""]
 
@@ -51,7 +55,7 @@ def feedback_text(result: SubmissionResult, *, failures_only: bool = False) -> s
         for prop in function.properties:
             status = "ok" if prop.passed else ("internal error, not counted" if prop.internal_error else "FAILED")
             where = f", {prop.check}" if prop.check else ""
-            lines.append(f"- {prop.property}{where}: {status} ({_points(prop.points)}/{_points(prop.max_points)} points, {prop.examples} cases)")
+            lines.append(f"- {prop.property}{where}: {status} ({_points(prop.points)}/{_points(prop.max_points)} points, {_cases(prop.examples)})")
             if prop.passed:
                 continue
             if prop.counterexample:

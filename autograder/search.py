@@ -2,11 +2,14 @@
 
 For each check of a function, cases are drawn from the check's strategy
 (derandomized, no example database: the same submission always meets the
-same cases). Each case is judged once (results are cached by case), every
-property of the check at once. When a property fails, Hypothesis shrinks
-the case to a minimal one that still fails *that* property; the search then
-continues for the properties not yet decided, so each failing property gets
-its own minimal counterexample and a correct submission costs one pass.
+same cases). The drawn cases depend only on the check, so a grader process
+draws them once and replays them for every submission (:func:`drawn_cases`):
+a passing submission costs only its calls. Each case is judged once (trials
+are cached by case), every property of the check at once. A property that
+fails is then searched for again by Hypothesis, which meets the same cases
+in the same order up to the failure and shrinks it to a minimal case that
+still fails *that* property; each failing property gets its own minimal
+counterexample.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from .judge import TINY, Trial, judge
 from .results import PropertyResult
 from .rubric import Check, FunctionSpec
 
-__all__ = ["search_check", "describe_call", "HangGuard"]
+__all__ = ["search_check", "describe_call", "drawn_cases", "HangGuard"]
 
 
 class HangGuard:
@@ -132,8 +135,13 @@ class _Search:
                     self.first_failure.setdefault(name, (case, trial))
         return self.trials[key]
 
-    def run(self, targets: tuple[str, ...], examples: int):
-        """Search for a failure of any of ``targets``; returns ``(property, case, trial)`` or None."""
+    def run(self, targets: tuple[str, ...], examples: int, collect: list | None = None):
+        """Search for a failure of any of ``targets``; returns ``(property, case, trial)`` or None.
+
+        With ``collect``, judge nothing: append each drawn case to it. The
+        Hypothesis test below is the same function either way, so its
+        derandomized seed, and the cases it draws, are the same too.
+        """
 
         @settings(
             max_examples=examples,
@@ -148,6 +156,9 @@ class _Search:
         )
         @given(self.check.strategy)
         def search(case):
+            if collect is not None:
+                collect.append(case)
+                return
             trial = self.evaluate(case)
             if trial is None:
                 return
@@ -169,19 +180,30 @@ class _Search:
         return None
 
 
+_DRAWN: dict[tuple[int, int], tuple[Check, list]] = {}
+
+
+def drawn_cases(check: Check, examples: int) -> list:
+    """The cases Hypothesis draws for ``check`` with ``examples`` examples, drawn once per process."""
+    key = (id(check), examples)
+    if key not in _DRAWN:
+        cases: list = []
+        _Search(box=None, function=None, check=check, expected=None).run((), examples, collect=cases)
+        _DRAWN[key] = (check, cases)  # keeping the check alive keeps its id from being reused
+    return _DRAWN[key][1]
+
+
 def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedValues, *, examples: int | None = None) -> list[PropertyResult]:
     """Judge every property of ``check``; a failing one comes with its minimal counterexample and hint."""
     examples = examples or check.examples
     search = _Search(box, function, check, expected)
+    for case in drawn_cases(check, examples):  # screening: the drawn cases, no Hypothesis overhead
+        search.evaluate(case)
     found: dict[str, tuple] = {}
-    pending = list(check.points)
-    while pending:
-        failure = search.run(tuple(pending), examples)
-        if failure is None:
-            break
-        name, case, trial = failure
-        found[name] = (case, trial)
-        pending.remove(name)
+    for name in check.points:
+        if name in search.first_failure:  # shrink this property's failure to a minimal case
+            failure = search.run((name,), examples)
+            found[name] = failure[1:] if failure else search.first_failure[name]
     results = []
     for name, points in check.points.items():
         result = PropertyResult(

@@ -199,8 +199,7 @@ class SizeArgs:
         }
 
     def describe(self) -> str:
-        text = f"in_size={self.in_size}, filter_size={self.filter_size}, stride={self.stride}, pad={self.pad}"
-        return text + (f", dilation={self.dilation}" if self.dilation != 1 else "")
+        return f"in_size={self.in_size}, filter_size={self.filter_size}, stride={self.stride}, pad={self.pad}, dilation={self.dilation}"
 
 
 @dataclass(frozen=True)

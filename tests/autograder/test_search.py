@@ -1,0 +1,23 @@
+"""The search: screening replays exactly the cases Hypothesis would draw, and failures shrink."""
+
+import pytest
+
+from autograder import search
+from autograder.rubrics import conv_layers
+
+CHECKS = [(f, c) for f in conv_layers.ASSIGNMENT.functions for c in f.checks]
+
+
+@pytest.mark.parametrize(("function", "check"), CHECKS, ids=[f"{f.name}-{c.kind}" for f, c in CHECKS])
+def test_drawn_cases_are_the_cases_the_search_meets(function, check):
+    drawn = [search._case_key(case) for case in search.drawn_cases(check, 40)]
+    met = []
+    recorder = search._Search(box=None, function=function, check=check, expected=None)
+    recorder.evaluate = lambda case: met.append(search._case_key(case))  # judges nothing: every case passes
+    recorder.run(tuple(check.points), 40)
+    assert drawn == met
+
+
+def test_drawn_cases_are_drawn_once_per_process():
+    check = conv_layers.CONV_FORWARD.checks[0]
+    assert search.drawn_cases(check, 7) is search.drawn_cases(check, 7)
