@@ -10,10 +10,11 @@ import json
 from pathlib import Path
 
 import click
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import console, rubrics
+from .batch import BatchError, grade_class
 from .crosscheck import crosscheck
 from .feedback import feedback_text, score_table
 from .grading import grade
@@ -120,3 +121,147 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
     if result.status == "ungradable":
         raise SystemExit(2)
     raise SystemExit(0 if all(f.passed for f in result.functions) else 1)
+
+
+@main.command("grade")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--assignment", default=None, help="Grade only this assignment.")
+@click.option("--student", default=None, help="Grade only this student.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Grading processes (default: the number of cores).")
+@click.option("--out", type=click.Path(path_type=Path), default=_default(grade_class, "out"), show_default=True, help="Folder for the gradebook, exports and report.")
+@click.option("--db", default=None, help="Gradebook path or SQLAlchemy URL (default: OUT/gradebook.db).")
+@click.option("--regrade", is_flag=True, help="Grade again what the gradebook already holds for the same content and rubric.")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS", help="Grade on an existing Dask distributed scheduler.")
+@click.option("--examples", type=click.IntRange(min=1), default=None, help="Cases per check (default: the rubric's, at least 100 per function).")
+def grade_command(submissions, assignment, student, workers, out, db, regrade, dask_address, examples) -> None:
+    """Grade a class: SUBMISSIONS/<student_id>/<assignment_id>/ (nbgrader's layout).
+
+    Results go to an SQLite gradebook, written one submission at a time; run the
+    same command again after an interruption and it grades only what is missing.
+    Exit status: 0 all graded, 2 nothing to grade or a usage error, 3 the grader
+    failed on some submission (recorded as an internal error).
+    """
+    counts = {"graded": 0, "failed": 0}
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]grading[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console.err, transient=False) as bar:
+        task = bar.add_task("grading", total=None, counts="")
+
+        def progress(event, entry):
+            if event == "start":
+                bar.update(task, total=entry)
+                return
+            if event == "skipped":
+                return
+            counts["graded"] += 1
+            counts["failed"] += entry.status != "graded" or entry.points < entry.max_points
+            remaining = (bar.tasks[0].total or 0) - counts["graded"]
+            bar.update(
+                task,
+                advance=1,
+                counts=f"graded {counts['graded']}, not full marks {counts['failed']}, remaining {remaining}",
+            )
+
+        try:
+            summary = grade_class(
+                submissions,
+                out=out,
+                db=db,
+                assignment=assignment,
+                student=student,
+                workers=workers,
+                dask=dask_address,
+                regrade=regrade,
+                examples=examples,
+                progress=progress,
+            )
+        except (BatchError, KeyError) as error:
+            bar.stop()
+            message = error.args[0] if isinstance(error, KeyError) else str(error)
+            console.fail(message, next_step="check the folder and the --assignment/--student names, then run again")
+    _print_summary(summary)
+    if summary.internal_errors:
+        console.err.print(
+            f"[yellow]{summary.internal_errors} submission(s) hit an internal error of the grader[/] "
+            "(not the students' fault; recorded with status 'internal error' and a traceback in the JSON export)"
+        )
+    raise SystemExit(summary.exit_code)
+
+
+def _print_summary(summary) -> None:
+    table = Table(title="Class summary")
+    for column in ("assignment", "submissions", "mean", "full marks", "ungradable", "internal errors"):
+        table.add_column(column, justify="left" if column == "assignment" else "right")
+    by_assignment: dict[str, list] = {}
+    for entry in summary.entries:
+        by_assignment.setdefault(entry.assignment, []).append(entry)
+    for name, entries in sorted(by_assignment.items()):
+        points = [e.points for e in entries]
+        table.add_row(
+            name,
+            str(len(entries)),
+            f"{sum(points) / len(points):.1f} / {entries[0].max_points:g}",
+            str(sum(e.points == e.max_points for e in entries)),
+            str(sum(e.status == "ungradable" for e in entries)),
+            str(sum(e.status == "internal error" for e in entries)),
+        )
+    console.out.print(table)
+    console.out.print(
+        f"Graded {summary.graded}, skipped {summary.skipped} already graded (same content and rubric), "
+        f"in {summary.seconds:.1f} s."
+    )
+    if summary.ignored:
+        console.out.print(f"Ignored {len(summary.ignored)} folder(s) of assignments without a rubric, e.g. {summary.ignored[0]}")
+    console.out.print(f"Gradebook: {summary.db_url}")
+    for name, path in summary.outputs.items():
+        console.out.print(f"{name:>10}: {path}")
+
+
+@main.command("export")
+@click.option("--out", type=click.Path(path_type=Path), default=_default(grade_class, "out"), show_default=True, help="Folder of the gradebook; exports are written here.")
+@click.option("--db", default=None, help="Gradebook path or SQLAlchemy URL (default: OUT/gradebook.db).")
+@click.option("--assignment", default=None, help="Only this assignment.")
+def export_command(out, db, assignment) -> None:
+    """Write CSV, JSON, Gradescope results.json and feedback files, and the report, from the gradebook."""
+    from .batch import write_outputs
+
+    entries = _gradebook_entries(out, db, assignment)
+    for name, path in write_outputs(entries, out).items():
+        console.out.print(f"{name:>10}: {path}")
+
+
+@main.command("report")
+@click.option("--out", type=click.Path(path_type=Path), default=_default(grade_class, "out"), show_default=True, help="Folder of the gradebook; report.html is written here.")
+@click.option("--db", default=None, help="Gradebook path or SQLAlchemy URL (default: OUT/gradebook.db).")
+@click.option("--assignment", default=None, help="Only this assignment.")
+def report_command(out, db, assignment) -> None:
+    """Write the class report (score histogram, pass rates, common mistakes) as one HTML page."""
+    from .report import write_report
+
+    entries = _gradebook_entries(out, db, assignment)
+    console.out.print(f"report: {write_report(entries, Path(out) / 'report.html')}")
+
+
+def _gradebook_entries(out, db, assignment):
+    from .gradebook import Gradebook, database_url
+
+    location = db or Path(out) / "gradebook.db"
+    if not db and not Path(location).exists():
+        console.fail(f"no gradebook at {location}", next_step=f"run `autograder grade SUBMISSIONS --out {out}` first, or pass --db")
+    with Gradebook(location) as book:
+        entries = book.entries(assignment=assignment)
+    if not entries:
+        console.fail(f"the gradebook {database_url(location)} holds no graded submissions" + (f" for {assignment}" if assignment else ""), next_step="grade some submissions first")
+    return entries
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ import numpy as np
 from . import oracle
 from .compare import normwise_error
 
-__all__ = ["InternalError", "ExpectedValues", "reference_available"]
+__all__ = ["InternalError", "ExpectedValues", "expected_values", "reference_available"]
 
 CROSSCHECK_TOLERANCE = 1e-9
 MEMO_ENTRIES = 50_000  # expected values remembered per grader process (a few per drawn case)
@@ -148,3 +148,13 @@ class ExpectedValues:
         for a, b in zip(_arrays(ours), _arrays(theirs)):
             if a.shape != b.shape or normwise_error(a, b) > CROSSCHECK_TOLERANCE:
                 raise InternalError(f"{op}: the reference and the torch oracle disagree (shapes {a.shape} and {b.shape})")
+
+
+_SHARED: dict[str, ExpectedValues] = {}
+
+
+def expected_values(engine: str = "auto") -> ExpectedValues:
+    """The process-wide :class:`ExpectedValues` for ``engine``, so its memory serves every submission."""
+    if engine not in _SHARED:
+        _SHARED[engine] = ExpectedValues(engine)
+    return _SHARED[engine]

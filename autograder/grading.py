@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import rubrics
-from .expected import ExpectedValues
+from .expected import expected_values
 from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
 from .sandbox import Limits, Sandbox
@@ -83,7 +83,7 @@ def grade(
 def _grade_into(result, path, spec: Assignment, *, examples, limits, engine, progress) -> None:
     submission = read_submission(path)  # stage 1: read
     result.notes.extend(submission.notes)
-    expected = ExpectedValues(engine)
+    expected = expected_values(engine)
     result.engine = expected.engine
     with Sandbox(submission, limits=limits) as sandbox:
         report = sandbox.load()  # stage 2: load

@@ -35,6 +35,10 @@ class PropertyResult:
     def to_dict(self) -> dict:
         return {**asdict(self), "points": self.points}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> PropertyResult:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+
 
 @dataclass
 class FunctionResult:
@@ -65,6 +69,10 @@ class FunctionResult:
             "note": self.note,
             "properties": [p.to_dict() for p in self.properties],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FunctionResult:
+        return cls(data["name"], [PropertyResult.from_dict(p) for p in data["properties"]], data.get("note", ""))
 
 
 @dataclass
@@ -114,3 +122,19 @@ class SubmissionResult:
             "notes": list(self.notes),
             "functions": [f.to_dict() for f in self.functions],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SubmissionResult:
+        """The inverse of :meth:`to_dict` (derived fields such as ``points`` are recomputed)."""
+        return cls(
+            path=data["path"],
+            assignment=data["assignment"],
+            rubric_version=data["rubric_version"],
+            functions=[FunctionResult.from_dict(f) for f in data["functions"]],
+            notes=list(data.get("notes", [])),
+            status=data.get("status", "graded"),
+            error=data.get("error", ""),
+            seconds=data.get("seconds", 0.0),
+            max_points_total=data.get("max_points", 0.0),
+            engine=data.get("engine", ""),
+        )

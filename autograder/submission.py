@@ -104,6 +104,8 @@ def read_submission(path: str | Path) -> Submission:
         what was found, and what to do.
     """
     path = Path(path)
+    if path.is_dir():
+        return read_submission_folder(path)
     suffix = path.suffix.lower()
     if suffix not in (".py", ".ipynb"):
         found = f"a {suffix} file" if suffix else "a file without an extension"
@@ -115,6 +117,68 @@ def read_submission(path: str | Path) -> Submission:
         cells = [Cell(0, text, "file")] if text.strip() else []
         return Submission(path, cells)
     return _read_notebook(path, text)
+
+
+def submission_files(folder: str | Path) -> list[Path]:
+    """The ``.py`` and ``.ipynb`` files of a submission folder, sorted by name.
+
+    Hidden files and Jupyter checkpoints are left out. A symbolic link that
+    leads outside the folder raises `SubmissionError` (it could make the
+    grader read any file on the machine into a gradebook).
+    """
+    folder = Path(folder)
+    root = folder.resolve()
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in (".py", ".ipynb"):
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise SubmissionError(
+                f"{path.name}: a symbolic link that leads outside the submission folder, to {path.resolve()}; "
+                "submit the file itself")
+        if path.is_file():
+            files.append(path)
+    if not files:
+        raise SubmissionError(f"{folder}: no .py or .ipynb file in this folder; submit your notebook or Python file")
+    return files
+
+
+def read_submission_folder(folder: str | Path) -> Submission:
+    """Read every ``.py`` and ``.ipynb`` file of a submission folder into one `Submission`.
+
+    The files run one after the other, in name order, like the cells of one
+    notebook; each cell's origin names its file (``"conv.ipynb cell 3"``).
+    """
+    files = submission_files(folder)
+    if sum(path.stat().st_size for path in files) > MAX_SUBMISSION_BYTES:
+        raise SubmissionError(
+            f"{Path(folder).name}: the files add up to more than {MAX_SUBMISSION_BYTES // 2**20} MB; "
+            "clear the notebooks' outputs and submit again")
+    if len(files) == 1:
+        return read_submission(files[0])
+    cells, notes = [], []
+    for path in files:
+        part = read_submission(path)
+        for cell in part.cells:
+            cells.append(Cell(len(cells), cell.source, f"{path.name} {cell.origin}"))
+        notes += [f"{path.name}: {note}" for note in part.notes]
+    return Submission(Path(folder), cells, notes)
+
+
+def content_hash(path: str | Path) -> str:
+    """SHA-256 of a submission's content: the file, or the names and bytes of a folder's files.
+
+    Raises `SubmissionError` where `submission_files` does.
+    """
+    import hashlib
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    for file in submission_files(path) if path.is_dir() else [path]:
+        digest.update(file.name.encode() + b"\0")
+        digest.update(file.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def _read_text(path: Path) -> str:

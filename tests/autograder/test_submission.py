@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.submission import MAX_SUBMISSION_BYTES, Cell, SubmissionError, read_submission
+from autograder.submission import content_hash, MAX_SUBMISSION_BYTES, Cell, SubmissionError, read_submission
 
 
 def notebook(tmp_path: Path, *cells: dict, name: str = "hw.ipynb") -> Path:
@@ -98,7 +98,7 @@ def write(name: str, data: bytes):
 
 BAD_FILES = {
     "missing": (lambda tmp_path: tmp_path / "nope.py", "no such file"),
-    "a folder": (lambda tmp_path: (tmp_path / "hw.py").mkdir() or tmp_path / "hw.py", "found a folder"),
+    "an empty folder": (lambda tmp_path: (tmp_path / "hw.py").mkdir() or tmp_path / "hw.py", "no .py or .ipynb file in this folder"),
     "wrong extension": (write("hw.txt", b"x = 1"), "expected a Python file (.py) or a Jupyter notebook"),
     "no extension": (write("hw", b"x = 1"), "a file without an extension"),
     "not UTF-8": (write("hw.py", b"x = '\xe9'\n"), "found the byte 0xe9 at position 5, which is not UTF-8"),
@@ -121,3 +121,33 @@ def test_unreadable_submissions_raise_one_clear_line(tmp_path, make, message):
     assert "\n" not in text
     assert "; " in text  # what went wrong; what to do
     assert isinstance(raised.value, ValueError)
+
+
+def test_a_folder_reads_its_files_in_name_order_as_one_submission(tmp_path):
+    (tmp_path / "b_conv.py").write_text("def conv():\n    return 2\n")
+    (tmp_path / "a_pad.py").write_text("def pad():\n    return 1\n")
+    (tmp_path / "notes.txt").write_text("ignored")
+    (tmp_path / ".hidden.py").write_text("ignored")
+    submission = read_submission(tmp_path)
+    assert [cell.origin for cell in submission.cells] == ["a_pad.py file", "b_conv.py file"]
+    assert [cell.index for cell in submission.cells] == [0, 1]
+
+
+def test_a_symlink_out_of_the_folder_is_refused(tmp_path):
+    outside = tmp_path / "secret.py"
+    outside.write_text("x = 1")
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "hw.py").symlink_to(outside)
+    with pytest.raises(SubmissionError, match="symbolic link that leads outside"):
+        read_submission(folder)
+    with pytest.raises(SubmissionError, match="symbolic link"):
+        content_hash(folder)
+
+
+def test_content_hash_changes_with_content_and_names(tmp_path):
+    (tmp_path / "hw.py").write_text("x = 1")
+    first = content_hash(tmp_path)
+    assert content_hash(tmp_path) == first
+    (tmp_path / "hw.py").write_text("x = 2")
+    assert content_hash(tmp_path) != first

@@ -1,0 +1,310 @@
+"""Grading a whole class: discover submissions, grade them in parallel, record each as it finishes.
+
+Stages: ``discover`` (nbgrader's layout, ``<root>/<student_id>/<assignment_id>/``
+holding ``.py`` or ``.ipynb`` files) -> ``skip`` what the gradebook already
+holds for the same content and rubric version -> ``grade`` in a process pool
+or on a Dask cluster -> ``record`` each result in the gradebook, one
+transaction per submission, as it arrives -> ``export`` and ``report``.
+
+A run killed at any moment can be started again with the same command: it
+grades only what is missing, and ends with the gradebook an uninterrupted
+run would have written.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import rubrics
+from .gradebook import Gradebook, GradebookEntry
+from .results import FunctionResult, PropertyResult, SubmissionResult
+from .submission import SubmissionError, content_hash
+
+__all__ = ["BatchError", "Job", "BatchSummary", "discover", "grade_job", "grade_class"]
+
+
+class BatchError(ValueError):
+    """The batch cannot start: a wrong folder, no submissions, an unknown assignment."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade: a student's folder for one assignment."""
+
+    student: str
+    assignment: str
+    path: str
+    problem: str = ""  # set by discover when the folder itself cannot be graded
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did, and where the results went."""
+
+    jobs: int = 0
+    graded: int = 0  # graded in this run, whatever the score
+    skipped: int = 0  # already in the gradebook with the same content and rubric version
+    ungradable: int = 0
+    internal_errors: int = 0
+    ignored: list[str] = field(default_factory=list)  # folders of assignments without a rubric
+    db_url: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    entries: list[GradebookEntry] = field(default_factory=list)  # the whole gradebook at the end
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every submission was graded (whatever the scores), 3 when the grader itself failed somewhere."""
+        return 3 if self.internal_errors else 0
+
+
+# --------------------------------------------------------------------------- discover
+
+
+def discover(root: str | Path, *, assignment: str | None = None, student: str | None = None) -> tuple[list[Job], list[str]]:
+    """Find ``<root>/<student_id>/<assignment_id>/`` folders; returns ``(jobs, ignored folders)``.
+
+    Folders of assignments that have no rubric are returned as ignored
+    (an nbgrader course may hold assignments graded otherwise).
+    """
+    root = Path(root)
+    if not root.exists():
+        raise BatchError(f"{root}: no such folder; pass the folder that holds <student_id>/<assignment_id>/ submissions")
+    if not root.is_dir():
+        raise BatchError(f"{root}: expected a folder of submissions (<student_id>/<assignment_id>/), found a file")
+    if assignment is not None:
+        rubrics.get(assignment)  # a KeyError naming the known assignments
+    jobs, ignored = [], []
+    for student_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if student is not None and student_dir.name != student:
+            continue
+        for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if assignment is not None and assignment_dir.name != assignment:
+                continue
+            if assignment_dir.name not in rubrics.ASSIGNMENTS:
+                ignored.append(str(assignment_dir))
+                continue
+            problem = ""
+            if not assignment_dir.resolve().is_relative_to(root.resolve()):
+                problem = (
+                    f"{assignment_dir}: a symbolic link that leads outside the submissions folder, to "
+                    f"{assignment_dir.resolve()}; submit the files themselves"
+                )
+            jobs.append(Job(student_dir.name, assignment_dir.name, str(assignment_dir), problem))
+    if not jobs:
+        narrowed = " ".join(f for f in (f"--assignment {assignment}" if assignment else "", f"--student {student}" if student else "") if f)
+        raise BatchError(
+            f"{root}: no submissions found{' for ' + narrowed if narrowed else ''}; expected folders "
+            f"<student_id>/<assignment_id>/ holding .py or .ipynb files, with assignment_id one of "
+            f"{', '.join(sorted(rubrics.ASSIGNMENTS))}"
+        )
+    return jobs, ignored
+
+
+# --------------------------------------------------------------------------- grade one
+
+
+def _failed_result(job: Job, status: str, reason: str) -> SubmissionResult:
+    spec = rubrics.get(job.assignment)
+    result = SubmissionResult(job.path, spec.name, spec.version, status=status, error=reason, max_points_total=spec.max_points)
+    for function in spec.functions:
+        graded = FunctionResult(function.name, note=reason)
+        for check in function.checks:
+            for name, points in check.points.items():
+                graded.properties.append(PropertyResult(function.name, name, float(points), passed=False, message=reason, check=check.description))
+        result.functions.append(graded)
+    return result
+
+
+def grade_job(job: Job, examples: int | None = None) -> dict:
+    """Grade one submission; never raises. Returns a :class:`GradebookEntry` as a dict (it crosses processes)."""
+    from .grading import grade  # imported here: a worker pays for torch once, the parent not at all
+
+    spec = rubrics.get(job.assignment)
+    start = time.perf_counter()
+    try:
+        if job.problem:
+            raise SubmissionError(job.problem)
+        digest = content_hash(job.path)
+        result = grade(job.path, assignment=job.assignment, examples=examples)
+    except SubmissionError as error:
+        digest, result = "unreadable", _failed_result(job, "ungradable", str(error))
+    except Exception as error:  # a bug of ours: recorded as such, and the batch goes on
+        digest = locals().get("digest", "unknown")
+        result = _failed_result(job, "internal error", f"{type(error).__name__}: {error}")
+        result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
+    result.path = job.path
+    return GradebookEntry(
+        student=job.student,
+        assignment=job.assignment,
+        content_hash=digest,
+        rubric_version=spec.version,
+        status=result.status,
+        points=result.points,
+        max_points=result.max_points,
+        seconds=round(time.perf_counter() - start, 3),
+        error=result.error,
+        result=result.to_dict(),
+    ).to_dict()
+
+
+# --------------------------------------------------------------------------- run many
+
+
+def _pool_results(jobs: list[Job], workers: int, examples: int | None) -> Iterator[dict]:
+    """Grade ``jobs`` in a process pool, yielding entries as they finish.
+
+    A worker that dies (killed by the OS, say) breaks the pool: the pool is
+    started again for the jobs not yet finished; a job that breaks it twice
+    is recorded as an internal error.
+    """
+    pending = {job: 0 for job in jobs}  # job -> times it was in flight when a pool broke
+    context = multiprocessing.get_context("forkserver")
+    while pending:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(grade_job, job, examples): job for job in pending}
+            try:
+                not_done = set(futures)
+                while not_done:
+                    done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        job = futures[future]
+                        entry = future.result()
+                        del pending[job]
+                        yield entry
+            except BrokenProcessPool:
+                for job in list(pending):
+                    pending[job] += 1
+                    if pending[job] >= 2:
+                        del pending[job]
+                        failed = _failed_result(job, "internal error", "the grading worker died twice on this submission")
+                        yield _entry_for(job, failed)
+
+
+def _entry_for(job: Job, result: SubmissionResult) -> dict:
+    return GradebookEntry(
+        student=job.student,
+        assignment=job.assignment,
+        content_hash="unknown",
+        rubric_version=rubrics.get(job.assignment).version,
+        status=result.status,
+        points=result.points,
+        max_points=result.max_points,
+        error=result.error,
+        result=result.to_dict(),
+    ).to_dict()
+
+
+def _dask_results(jobs: list[Job], address: str, examples: int | None) -> Iterator[dict]:
+    """Grade ``jobs`` on an existing Dask distributed cluster, yielding entries as they finish."""
+    from distributed import Client, as_completed
+
+    with Client(address, set_as_default=False) as client:
+        futures = client.map(grade_job, jobs, examples=examples, pure=False)
+        for future in as_completed(futures, loop=client.loop):
+            yield future.result()
+
+
+def grade_class(
+    root: str | Path,
+    *,
+    out: str | Path = "grades",
+    db: str | None = None,
+    assignment: str | None = None,
+    student: str | None = None,
+    workers: int | None = None,
+    dask: str | None = None,
+    regrade: bool = False,
+    examples: int | None = None,
+    export: bool = True,
+    progress: Callable[[str, GradebookEntry | None], None] | None = None,
+) -> BatchSummary:
+    """Grade every submission under ``root`` into a gradebook, then export and report.
+
+    Parameters
+    ----------
+    root : str or Path
+        nbgrader's layout: ``<root>/<student_id>/<assignment_id>/`` with ``.py`` or ``.ipynb`` files.
+    out : str or Path
+        Folder for the gradebook (``gradebook.db``), exports and the report.
+    db : str, optional
+        Another gradebook: a path, or an SQLAlchemy URL.
+    assignment, student : str, optional
+        Grade only this assignment / this student.
+    workers : int, optional
+        Processes grading at once; default: the number of cores.
+    dask : str, optional
+        Address of a Dask distributed scheduler to grade on instead of the local pool.
+    regrade : bool
+        Grade again what the gradebook already holds for the same content and rubric.
+    examples : int, optional
+        Cases per check (default: the rubric's).
+    export : bool
+        Write the exports (CSV, JSON, Gradescope, feedback) and the HTML report at the end.
+    progress : callable, optional
+        Called as ``progress("start", None)`` once the jobs are known, with
+        ``progress.total`` set on the callable if it has such an attribute,
+        then ``progress("graded"|"skipped", entry)`` for each submission.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    jobs, ignored = discover(root, assignment=assignment, student=student)
+    summary = BatchSummary(jobs=len(jobs), ignored=ignored)
+    with Gradebook(db or out / "gradebook.db") as book:
+        summary.db_url = book.url
+        todo = []
+        for job in jobs:
+            if not regrade and _already_graded(book, job):
+                summary.skipped += 1
+                if progress:
+                    progress("skipped", None)
+            else:
+                todo.append(job)
+        if progress:
+            progress("start", len(todo))
+        source: Iterable[dict]
+        if dask:
+            source = _dask_results(todo, dask, examples)
+        else:
+            source = _pool_results(todo, workers or os.cpu_count() or 1, examples) if todo else ()
+        for data in source:
+            entry = GradebookEntry.from_dict(data)
+            book.record(entry)
+            summary.graded += 1
+            summary.ungradable += entry.status == "ungradable"
+            summary.internal_errors += entry.status == "internal error"
+            if progress:
+                progress("graded", entry)
+        summary.entries = book.entries()
+    if export:
+        summary.outputs = write_outputs(summary.entries, out)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _already_graded(book: Gradebook, job: Job) -> bool:
+    if job.problem:
+        return False
+    try:
+        digest = content_hash(job.path)
+    except SubmissionError:
+        return False  # unreadable: grade it again to record the reason
+    return book.is_graded(job.student, job.assignment, digest, rubrics.get(job.assignment).version)
+
+
+def write_outputs(entries: list[GradebookEntry], out: Path) -> dict[str, str]:
+    """Exports and the class report from the gradebook; ``{what: path}``."""
+    from .exports import export_all
+    from .report import write_report
+
+    outputs = {name: str(path) for name, path in export_all(entries, out).items()}
+    outputs["report"] = str(write_report(entries, out / "report.html"))
+    return outputs

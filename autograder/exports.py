@@ -1,0 +1,450 @@
+"""Exports of the gradebook: a CSV for the LMS, a full JSON, Gradescope results and student feedback.
+
+Every function takes the gradebook's entries (``Gradebook(db).entries()``)
+and where to write, and returns what it wrote:
+
+``write_csv``
+    One row per student and assignment, columns close to ``nbgrader export``'s,
+    then one column per function of the rubric, then ``status`` and ``error``.
+``write_json``
+    Everything: every entry with its full result (per-property verdicts,
+    counterexamples, hints, timings) and a summary per assignment.
+``write_gradescope``
+    One Gradescope ``results.json`` per submission, one test per function.
+``write_feedback``
+    One Markdown file per student and assignment (:func:`autograder.feedback.feedback_text`).
+``export_all``
+    All of the above under one folder.
+
+Student ids are nbgrader folder names and are kept as they are in the CSV and
+JSON; where an id (or an assignment name) becomes part of a path, the
+characters that could leave the output folder or that some file systems
+refuse are percent-escaped (:func:`path_component`), so ``../eve`` writes
+``%2E%2E%2Feve`` inside the folder, never next to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import rubrics
+from .feedback import feedback_text
+from .gradebook import GradebookEntry
+from .results import FunctionResult, SubmissionResult
+
+__all__ = [
+    "FORMATS",
+    "CSV_COLUMNS",
+    "path_component",
+    "write_csv",
+    "write_json",
+    "write_gradescope",
+    "write_feedback",
+    "export_all",
+    "submission_result",
+    "summary",
+    "gradescope_results",
+    "function_feedback",
+]
+
+FORMATS = ("csv", "json", "gradescope", "feedback")
+
+# nbgrader export's columns, in its order; the rubric's functions, status and error follow.
+CSV_COLUMNS = (
+    "assignment",
+    "duedate",
+    "timestamp",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+)
+
+# Path separators, the Windows-reserved characters and "%" itself (so the escape can be undone).
+_UNSAFE_IN_PATHS = set('/\\:<>"|?*%')
+
+
+def path_component(name: str) -> str:
+    """``name`` made safe as one path component: unsafe characters become ``%XX``.
+
+    Separators (``/``, ``\\``), Windows-reserved characters, control characters
+    and ``%`` are escaped, and so are the dots of ``.`` and ``..``; anything else
+    (letters of any script, digits, spaces, ``-``, ``_``, ``.`` inside a name)
+    is kept, so ordinary student ids are unchanged. Distinct names stay distinct.
+
+    Raises
+    ------
+    ValueError
+        For an empty name, which cannot name a file.
+
+    Examples
+    --------
+    >>> path_component("alice_1")
+    'alice_1'
+    >>> path_component("../../etc/passwd")
+    '..%2F..%2Fetc%2Fpasswd'
+    >>> path_component("..")
+    '%2E%2E'
+    """
+    if not name:
+        raise ValueError("an empty student id or assignment name cannot be used as a file name")
+    if name in (".", ".."):
+        return "%2E" * len(name)
+    return "".join(f"%{ord(char):02X}" if char in _UNSAFE_IN_PATHS or ord(char) < 32 or ord(char) == 127 else char for char in name)
+
+
+def _inside(folder: Path, *names: str, suffix: str = "") -> Path:
+    """``folder/name/...<suffix>`` with each name escaped, checked to resolve inside ``folder``."""
+    path = folder.joinpath(*(path_component(name) for name in names))
+    path = path.with_name(path.name + suffix)
+    if not path.resolve().is_relative_to(folder.resolve()):  # e.g. a symlink planted in the folder
+        raise ValueError(f"refusing to write {path}: it resolves outside {folder}")
+    return path
+
+
+def _sorted(entries: Iterable[GradebookEntry]) -> list[GradebookEntry]:
+    return sorted(entries, key=lambda entry: (entry.assignment, entry.student))
+
+
+def _number(value: float | None) -> str:
+    """Points as a CSV cell: ``29`` rather than ``29.0``, ``2.5`` as is, blank for None."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def submission_result(entry: GradebookEntry) -> SubmissionResult:
+    """The typed result of an entry; a stand-in made from the entry's own fields if it holds none."""
+    if entry.result.get("functions") is not None and "path" in entry.result:
+        return SubmissionResult.from_dict(entry.result)
+    return SubmissionResult(
+        path=entry.result.get("path", ""),
+        assignment=entry.assignment,
+        rubric_version=entry.rubric_version,
+        status=entry.status,
+        error=entry.error,
+        seconds=entry.seconds,
+        max_points_total=entry.max_points,
+    )
+
+
+def _function_names(assignment: str, results: Sequence[SubmissionResult]) -> list[str]:
+    """The rubric's functions, in its order; for an unknown rubric, those the results name."""
+    try:
+        return [function.name for function in rubrics.get(assignment).functions]
+    except KeyError:
+        names: dict[str, None] = {}
+        for result in results:
+            names.update(dict.fromkeys(function.name for function in result.functions))
+        return list(names)
+
+
+def write_csv(entries: list[GradebookEntry], path: str | Path) -> Path:
+    """One row per student and assignment, in nbgrader's export columns plus points per function.
+
+    Parameters
+    ----------
+    entries : list of GradebookEntry
+        The submissions to export (any assignments).
+    path : str or Path
+        The CSV file to write (its folder is created).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    Columns: ``assignment, duedate, timestamp, student_id, last_name,
+    first_name, email, raw_score, late_submission_penalty, score, max_score``
+    (``duedate``, names and ``email`` are blank: the gradebook does not know
+    them; ``timestamp`` is when it was graded; no late penalty is applied),
+    then one column per function of each assignment's rubric (the union over
+    assignments, blank where a function is not part of a row's assignment or
+    was not graded, e.g. after an internal error), then ``status`` and ``error``.
+    Rows are sorted by assignment, then student.
+    """
+    path = Path(path)
+    entries = _sorted(entries)
+    results = [submission_result(entry) for entry in entries]
+    functions_of: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry.assignment not in functions_of:
+            same = [result for other, result in zip(entries, results) if other.assignment == entry.assignment]
+            functions_of[entry.assignment] = _function_names(entry.assignment, same)
+    function_columns = list(dict.fromkeys(name for names in functions_of.values() for name in names))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow([*CSV_COLUMNS, *function_columns, "status", "error"])
+        for entry, result in zip(entries, results):
+            graded = {function.name: function.points for function in result.functions}
+            row = [
+                entry.assignment,
+                "",
+                entry.graded_at,
+                entry.student,
+                "",
+                "",
+                "",
+                _number(entry.points),
+                "0",
+                _number(entry.points),
+                _number(entry.max_points),
+            ]
+            row += [_number(graded.get(name)) if name in functions_of[entry.assignment] else "" for name in function_columns]
+            row += [entry.status, entry.error]
+            writer.writerow(row)
+    return path
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 6) if values else None
+
+
+def summary(entries: list[GradebookEntry], *, generated_at: str | None = None) -> dict:
+    """Counts per status and the mean score per assignment (internal errors left out of the mean).
+
+    An ungradable submission counts with the points it got (0): the student
+    handed in something that could not be read. An internal error is our bug,
+    so its score says nothing about the student and is not averaged.
+    """
+    assignments: dict[str, dict] = {}
+    for entry in _sorted(entries):
+        stats = assignments.setdefault(
+            entry.assignment,
+            {"count": 0, "graded": 0, "ungradable": 0, "internal error": 0, "max_score": entry.max_points, "scores": []},
+        )
+        stats["count"] += 1
+        stats[entry.status] = stats.get(entry.status, 0) + 1
+        stats["max_score"] = max(stats["max_score"], entry.max_points)
+        if entry.status != "internal error":
+            stats["scores"].append(entry.points)
+    for stats in assignments.values():
+        stats["mean_score"] = _mean(stats.pop("scores"))
+    return {
+        "count": len(entries),
+        "generated_at": generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "assignments": assignments,
+    }
+
+
+def write_json(entries: list[GradebookEntry], path: str | Path) -> Path:
+    """Everything the gradebook holds, as one JSON document with sorted keys.
+
+    Parameters
+    ----------
+    entries : list of GradebookEntry
+        The submissions to export.
+    path : str or Path
+        The JSON file to write (its folder is created).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    ``{"summary": {"count", "generated_at", "assignments": {name: {"count",
+    "graded", "ungradable", "internal error", "max_score", "mean_score"}}},
+    "entries": [GradebookEntry.to_dict(), ...]}``; each entry's ``result`` is
+    the full ``SubmissionResult.to_dict()`` (verdicts, counterexamples, hints,
+    timings), so ``GradebookEntry.from_dict`` and ``SubmissionResult.from_dict``
+    read it back. Entries are sorted by assignment, then student; apart from
+    ``generated_at`` the file is the same for the same gradebook.
+    """
+    path = Path(path)
+    entries = _sorted(entries)
+    document = {"summary": summary(entries), "entries": [entry.to_dict() for entry in entries]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def function_feedback(result: SubmissionResult, function: FunctionResult) -> str:
+    """The Markdown section :func:`feedback_text` writes for one function (its ``##`` heading and below)."""
+    alone = SubmissionResult(path=result.path, assignment=result.assignment, rubric_version=result.rubric_version, functions=[function])
+    text = feedback_text(alone)
+    return text.split("\n\n", 1)[1] if "\n\n" in text else text  # drop the "# assignment: points" title
+
+
+def _gradescope_output(result: SubmissionResult) -> str:
+    """The short text above the tests: the score and what failed, or why nothing was graded."""
+    score = f"{_points(result.points)} / {_points(result.max_points)} points"
+    if result.status == "ungradable":
+        lines = [f"Your submission could not be graded: {result.error}"]
+    elif result.status == "internal error":
+        lines = [f"The grader itself failed on your submission (not your fault; your instructor has been told): {result.error}"]
+    else:
+        failed = [function for function in result.functions if function.points < function.max_points]
+        if failed:
+            names = ", ".join(
+                f"{function.name} ({', '.join(p.property for p in function.properties if not p.passed and not p.internal_error)})"
+                for function in failed
+            )
+            lines = [f"{score}. Failed: {names}.", "", "Each test below shows the smallest failing call and a hint."]
+        else:
+            lines = [f"{score}: every check passed."]
+    notes = [note for note in result.notes if not note.startswith("grader traceback")]
+    if notes:
+        lines += ["", "While loading your code:", "", *[f"- {note}" for note in notes]]
+    return "\n".join(lines)
+
+
+def gradescope_results(entry: GradebookEntry) -> dict:
+    """One submission as a Gradescope ``results.json`` document (one test per function).
+
+    Notes
+    -----
+    Follows https://gradescope-autograders.readthedocs.io/en/latest/specs/:
+    ``score`` (the sum of the tests' scores), ``execution_time`` (whole
+    seconds), ``output`` (a short summary, or why nothing was graded),
+    ``visibility``, ``stdout_visibility`` and ``tests``, each with ``name``
+    (the function), ``number``, ``score``, ``max_score``, ``status``
+    (``"passed"`` when the function got all its points; a property that
+    failed because of our own internal error is scored as passed), ``output``
+    (that function's Markdown feedback), ``output_format``, ``visibility`` and
+    ``tags`` (the assignment). After an internal error there may be no tests:
+    the score is then the entry's (normally 0) and ``output`` says so.
+    """
+    result = submission_result(entry)
+    tests = [
+        {
+            "name": function.name,
+            "number": str(number),
+            "score": function.points,
+            "max_score": function.max_points,
+            "status": "passed" if function.points >= function.max_points else "failed",
+            "output": function_feedback(result, function),
+            "output_format": "md",
+            "visibility": "visible",
+            "tags": [entry.assignment],
+        }
+        for number, function in enumerate(result.functions, start=1)
+    ]
+    return {
+        "score": sum(test["score"] for test in tests) if tests else entry.points,
+        "execution_time": int(round(entry.seconds)) if math.isfinite(entry.seconds) else 0,
+        "output": _gradescope_output(result),
+        "output_format": "md",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"assignment": entry.assignment, "rubric_version": entry.rubric_version, "status": entry.status},
+        "tests": tests,
+    }
+
+
+def write_gradescope(entries: list[GradebookEntry], folder: str | Path) -> list[Path]:
+    """One Gradescope ``results.json`` per submission, at ``folder/<student>/<assignment>/results.json``.
+
+    Parameters
+    ----------
+    entries : list of GradebookEntry
+        The submissions to export.
+    folder : str or Path
+        The folder to write under (created); ids are escaped with :func:`path_component`.
+
+    Returns
+    -------
+    list of Path
+        The files written, in assignment then student order.
+
+    Notes
+    -----
+    See :func:`gradescope_results` for the fields.
+    """
+    folder = Path(folder)
+    targets = [(entry, _inside(folder, entry.student, entry.assignment, "results.json")) for entry in _sorted(entries)]
+    written = []
+    for entry, path in targets:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(gradescope_results(entry), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def write_feedback(entries: list[GradebookEntry], folder: str | Path) -> list[Path]:
+    """Markdown feedback per student and assignment, at ``folder/<student>/<assignment>.md``.
+
+    Parameters
+    ----------
+    entries : list of GradebookEntry
+        The submissions to export.
+    folder : str or Path
+        The folder to write under (created); ids are escaped with :func:`path_component`.
+
+    Returns
+    -------
+    list of Path
+        The files written, in assignment then student order.
+
+    Notes
+    -----
+    Each file is :func:`autograder.feedback.feedback_text`: the score, each
+    failing property's smallest failing call, what went wrong and the hint.
+    """
+    folder = Path(folder)
+    targets = [(entry, _inside(folder, entry.student, entry.assignment, suffix=".md")) for entry in _sorted(entries)]
+    written = []
+    for entry, path in targets:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(feedback_text(submission_result(entry)), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def export_all(entries: list[GradebookEntry], out_dir: str | Path, formats: Sequence[str] = FORMATS) -> dict[str, Path]:
+    """Write the chosen formats under ``out_dir``.
+
+    Parameters
+    ----------
+    entries : list of GradebookEntry
+        The submissions to export.
+    out_dir : str or Path
+        The folder to write under (created).
+    formats : sequence of {"csv", "json", "gradescope", "feedback"}
+        Which exports to write.
+
+    Returns
+    -------
+    dict of str to Path
+        Each format written and where: ``grades.csv``, ``grades.json``,
+        ``gradescope/`` and ``feedback/`` under ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format (before anything is written).
+    """
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown export format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    if "csv" in formats:
+        written["csv"] = write_csv(entries, out_dir / "grades.csv")
+    if "json" in formats:
+        written["json"] = write_json(entries, out_dir / "grades.json")
+    if "gradescope" in formats:
+        write_gradescope(entries, out_dir / "gradescope")
+        written["gradescope"] = out_dir / "gradescope"
+    if "feedback" in formats:
+        write_feedback(entries, out_dir / "feedback")
+        written["feedback"] = out_dir / "feedback"
+    return written

@@ -1,0 +1,126 @@
+"""The instructor's HTML report: self-contained, real PNG plots, the class's mistakes counted, student text escaped."""
+
+import base64
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import grade
+from autograder.gradebook import GradebookEntry
+from autograder.report import hint_summary, write_report
+from autograder.sandbox import Limits
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conv_layers"
+FAST = 5
+LIMITS = Limits(call_timeout=2.0, budget=60.0)
+BIAS_HINT = "Your output is exactly the expected one minus the bias"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+IMAGE = re.compile(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _entry(student, result):
+    return GradebookEntry(
+        student, result.assignment, "0" * 64, result.rubric_version, result.status,
+        result.points, result.max_points, result.seconds, result.error, result.to_dict(), "2026-01-15T09:30:00+00:00",
+    )
+
+
+@pytest.fixture(scope="module")
+def entries(tmp_path_factory):
+    """A small class: two students forgot the bias (one id is markup), NHWC, a stub, an unreadable file, an internal error."""
+    class_list = [("alice", "correct"), ("bob", "buggy_bias_forgotten"), ("<b>eve</b>", "buggy_bias_forgotten"), ("carol", "buggy_nhwc"), ("dave", "stub")]
+    graded = [_entry(student, grade(EXAMPLES / f"{example}.py", examples=FAST, limits=LIMITS)) for student, example in class_list]
+    broken = tmp_path_factory.mktemp("olga") / "conv.ipynb"
+    broken.write_text("this is not a notebook", encoding="utf-8")
+    ungradable = _entry("olga", grade(broken, examples=FAST, limits=LIMITS))
+    internal = GradebookEntry("pat", "conv_layers", "1" * 64, "1", "internal error", 0.0, 33.0, 0.4, "RuntimeError: worker died", {})
+    return [*graded, ungradable, internal]
+
+
+@pytest.fixture(scope="module")
+def page(entries, tmp_path_factory):
+    path = write_report(entries, tmp_path_factory.mktemp("report") / "report.html", title="Week 5 <conv>")
+    return path.read_text(encoding="utf-8")
+
+
+def test_report_is_written_where_asked(entries, tmp_path):
+    path = write_report(entries[:2], tmp_path / "sub" / "class.html")
+    assert path == tmp_path / "sub" / "class.html" and path.stat().st_size > 10_000
+
+
+def test_plots_are_embedded_pngs(page):
+    images = IMAGE.findall(page)
+    assert len(images) >= 4  # histogram, pass rates per function and per property, mistakes
+    for data in images:
+        assert base64.b64decode(data, validate=True).startswith(PNG_MAGIC)
+
+
+def test_page_is_self_contained(page):
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert "http://" not in page and "https://" not in page
+    assert all(source.startswith("data:image/png;base64,") for source in re.findall(r'src="([^"]*)"', page))
+
+
+def test_student_text_is_escaped(page):
+    assert "&lt;b&gt;eve&lt;/b&gt;" in page and "<b>eve</b>" not in page
+    assert "<title>Week 5 &lt;conv&gt;</title>" in page
+
+
+def test_the_most_common_mistake_is_counted_once_per_student(page):
+    # bob and <b>eve</b> forgot the bias (on "output values"); carol's NHWC hint shows on two properties but counts once.
+    rows = re.findall(r'<tr><td class="num">(\d+)</td><td class="num">(\d+)%</td><td>([^<]*)', page)
+    counts = {sentence: int(students) for students, _, sentence in rows}
+    assert counts[BIAS_HINT] == 2
+    assert counts["Your output has shape (N, H&#x27;, W&#x27;, F), channels last (NHWC)."] == 1
+    assert rows[0][2] == BIAS_HINT  # the most common first
+    assert rows[0][1] == "40"  # 2 of the 5 graded submissions (not of all 7)
+
+
+def test_not_graded_submissions_are_counted_with_their_reasons(page):
+    assert "1 ungradable" in page and "1 internal error" in page
+    assert "&lt;file&gt;: expected a Jupyter notebook (JSON), but the file is not valid JSON" in page
+    assert "RuntimeError: worker died" in page
+
+
+def test_students_table_lists_every_student_with_score(page):
+    table = page[page.index("<h3>Students</h3>") :]
+    for student, score in [("alice", "33 / 33"), ("bob", "29 / 33"), ("&lt;b&gt;eve&lt;/b&gt;", "29 / 33"), ("carol", "27 / 33"), ("olga", "0 / 33")]:
+        assert re.search(rf'<td class="id">{re.escape(student)}</td><td[^>]*>[^<]*</td><td class="num">{score}</td>', table)
+
+
+def test_output_is_deterministic_apart_from_the_generated_line(entries, tmp_path):
+    def without_date(path):
+        return re.sub(r'<p class="generated">[^<]*</p>', "", path.read_text(encoding="utf-8"))
+
+    first = write_report(entries, tmp_path / "a.html")
+    second = write_report(list(reversed(entries)), tmp_path / "b.html")
+    assert without_date(first) == without_date(second)
+
+
+def test_report_does_not_import_pyplot(entries, tmp_path):
+    had_pyplot = "matplotlib.pyplot" in sys.modules
+    write_report(entries[:1], tmp_path / "report.html")
+    assert ("matplotlib.pyplot" in sys.modules) == had_pyplot
+
+
+def test_an_empty_gradebook_gives_a_page_that_says_so(tmp_path):
+    page = write_report([], tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "No submissions yet." in page and "<img" not in page
+
+
+@pytest.mark.parametrize(
+    "hint, summary",
+    [
+        ("Your output matches stride 1: the stride was ignored.", "Your output matches stride 1"),
+        ("Your dw holds the right numbers (transposed, flipped). dw has the shape of w.", "Your dw holds the right numbers (transposed, flipped)."),
+        ("Pad once, e.g. with np.pad. Then convolve.", "Pad once, e.g. with np.pad."),
+        ("Use x[i: j] for windows.", "Use x[i: j] for windows."),
+        ("No full stop", "No full stop"),
+    ],
+    ids=["colon", "full stop", "e.g.", "colon in brackets", "one clause"],
+)
+def test_hint_summary(hint, summary):
+    assert hint_summary(hint) == summary
