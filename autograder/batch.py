@@ -13,6 +13,7 @@ run would have written.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import time
@@ -124,6 +125,23 @@ def _failed_result(job: Job, status: str, reason: str) -> SubmissionResult:
     return result
 
 
+def fingerprint(path: str | Path) -> str:
+    """The content hash of a submission, or, where it cannot be read, a hash of its folder listing.
+
+    Either way the same folder gives the same value, so a rerun can skip an
+    unreadable submission it already recorded, and grades it again once it changes.
+    """
+    try:
+        return content_hash(path)
+    except SubmissionError:
+        digest = hashlib.sha256(b"unreadable\0")
+        for entry in sorted(Path(path).iterdir()) if Path(path).is_dir() else [Path(path)]:
+            target = os.readlink(entry) if entry.is_symlink() else ""
+            size = entry.lstat().st_size if entry.exists() or entry.is_symlink() else -1
+            digest.update(f"{entry.name}\0{target}\0{size}\0".encode())
+        return "unreadable:" + digest.hexdigest()
+
+
 def grade_job(job: Job, examples: int | None = None) -> dict:
     """Grade one submission; never raises. Returns a :class:`GradebookEntry` as a dict (it crosses processes)."""
     from .grading import grade  # imported here: a worker pays for torch once, the parent not at all
@@ -131,12 +149,13 @@ def grade_job(job: Job, examples: int | None = None) -> dict:
     spec = rubrics.get(job.assignment)
     start = time.perf_counter()
     try:
+        digest = fingerprint(job.path)
         if job.problem:
             raise SubmissionError(job.problem)
-        digest = content_hash(job.path)
+        content_hash(job.path)  # unreadable: a SubmissionError with the reason, before any grading
         result = grade(job.path, assignment=job.assignment, examples=examples)
     except SubmissionError as error:
-        digest, result = "unreadable", _failed_result(job, "ungradable", str(error))
+        result = _failed_result(job, "ungradable", str(error))
     except Exception as error:  # a bug of ours: recorded as such, and the batch goes on
         digest = locals().get("digest", "unknown")
         result = _failed_result(job, "internal error", f"{type(error).__name__}: {error}")
@@ -291,13 +310,7 @@ def grade_class(
 
 
 def _already_graded(book: Gradebook, job: Job) -> bool:
-    if job.problem:
-        return False
-    try:
-        digest = content_hash(job.path)
-    except SubmissionError:
-        return False  # unreadable: grade it again to record the reason
-    return book.is_graded(job.student, job.assignment, digest, rubrics.get(job.assignment).version)
+    return book.is_graded(job.student, job.assignment, fingerprint(job.path), rubrics.get(job.assignment).version)
 
 
 def write_outputs(entries: list[GradebookEntry], out: Path) -> dict[str, str]:

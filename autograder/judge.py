@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from .compare import largest_discrepancy, normwise_error
-from .expected import ExpectedValues
+from .expected import ExpectedValues, InternalError
 from .rubric import Check, FunctionSpec
 from .sandbox import CallOutcome, Opaque
 
-__all__ = ["Verdict", "Trial", "judge", "describe_value", "outcome_failure"]
+__all__ = ["Verdict", "Trial", "judge", "judge_many", "describe_value", "outcome_failure"]
 
 TINY = 16  # arrays with at most this many entries are shown in full
 
@@ -176,12 +176,48 @@ def argument_names(signature: str) -> tuple[str, ...]:
     return tuple(part.split("=")[0].strip() for part in inside.split(",") if part.strip())
 
 
-# --------------------------------------------------------------------------- judging one case
+# --------------------------------------------------------------------------- judging cases
 
 
 def judge(box, function: FunctionSpec, check: Check, case, expected: ExpectedValues) -> Trial:
     """Call the student's function on ``case`` and judge every property of ``check``."""
-    return _JUDGES[check.kind](box, function, check, case, expected)
+    [trial] = judge_many(box, function, check, [case], expected)
+    if isinstance(trial, InternalError):
+        raise trial
+    return trial
+
+
+def judge_many(box, function: FunctionSpec, check: Check, cases: list, expected: ExpectedValues) -> list:
+    """Judge ``cases`` with one batch of calls (two for a backward: its forward first).
+
+    Returns one :class:`Trial` per case, or the :class:`InternalError` that
+    computing its expected value raised (our fault, not the student's).
+    A function that times out is not run on the remaining cases.
+    """
+    notes = [""] * len(cases)
+    if check.kind == "backward":
+        forwards = box.call_many(check.forward, [(check.forward_arguments(c), {}) for c in cases], stop_after={"timeout"})
+        calls = []
+        for index, (case, forward) in enumerate(zip(cases, forwards)):
+            if forward.ok and isinstance(forward.value, (tuple, list)) and len(forward.value) == 2 and forward.ref is not None:
+                cache = forward.ref[1]
+            else:
+                cache = check.standard_cache(case)
+                notes[index] = f"{check.forward} failed on this case, so {function.name} was given the course's standard cache"
+            calls.append(((*check.arguments(case), cache), {}))
+    else:
+        calls = [(check.arguments(case), _keywords(check, case)) for case in cases]
+    outcomes = box.call_many(function.name, calls, stop_after={"timeout"})
+    trials = []
+    for case, outcome, note in zip(cases, outcomes, notes):
+        try:
+            trial = _VERDICTS[check.kind](function, check, case, expected, outcome)
+        except InternalError as error:
+            trials.append(error)
+            continue
+        trial.note = trial.note or (note if not all(v.passed for v in trial.verdicts.values()) else "")
+        trials.append(trial)
+    return trials
 
 
 def _all_fail(check: Check, message: str, **material) -> Trial:
@@ -192,10 +228,9 @@ def _keywords(check: Check, case) -> dict:
     return check.keywords(case) if check.keywords else {}
 
 
-def _judge_value(box, function, check, case, expected):
+def _verdict_value(function, check, case, expected, outcome):
     args, kwargs = check.arguments(case), _keywords(check, case)
     want = expected(function.reference, *args, **kwargs)
-    outcome = box.call(function.name, *args, **kwargs)
     if not outcome.ok:
         return _all_fail(check, outcome_failure(function.name, outcome), expected={"value": want})
     verdicts = {}
@@ -207,10 +242,9 @@ def _judge_value(box, function, check, case, expected):
     return Trial({k: verdicts[k] for k in check.points}, got={"value": outcome.value}, expected={"value": want})
 
 
-def _judge_forward(box, function, check, case, expected):
+def _verdict_forward(function, check, case, expected, outcome):
     args = check.arguments(case)
     want, _ = expected(function.reference, *args)
-    outcome = box.call(function.name, *args)
     if not outcome.ok:
         return _all_fail(check, outcome_failure(function.name, outcome), expected={"out": want})
     value = outcome.value
@@ -230,21 +264,13 @@ def _judge_forward(box, function, check, case, expected):
     return Trial({k: verdicts[k] for k in check.points}, got={"out": value[0]}, expected={"out": want})
 
 
-def _judge_backward(box, function, check, case, expected):
+def _verdict_backward(function, check, case, expected, outcome):
     args, standard = check.arguments(case), check.standard_cache(case)
     want = expected(function.reference, *args, standard)
     want = want if isinstance(want, tuple) else (want,)
-    forward = box.call(check.forward, *check.forward_arguments(case))
-    note = ""
-    if forward.ok and isinstance(forward.value, (tuple, list)) and len(forward.value) == 2 and forward.ref is not None:
-        cache = forward.ref[1]
-    else:
-        cache = standard
-        note = f"{check.forward} failed on this case, so {function.name} was given the course's standard cache"
-    outcome = box.call(function.name, *args, cache)
     expected_named = dict(zip(check.outputs, want))
     if not outcome.ok:
-        return _all_fail(check, outcome_failure(function.name, outcome), expected=expected_named, note=note)
+        return _all_fail(check, outcome_failure(function.name, outcome), expected=expected_named)
     value = outcome.value
     if len(check.outputs) == 1:
         got = (value,)
@@ -252,31 +278,23 @@ def _judge_backward(box, function, check, case, expected):
         got = tuple(value)
     else:
         names = ", ".join(check.outputs)
-        return _all_fail(
-            check,
-            f"{function.name} returned {describe_value(value)}; expected the tuple ({names})",
-            expected=expected_named,
-            note=note,
-        )
+        return _all_fail(check, f"{function.name} returned {describe_value(value)}; expected the tuple ({names})", expected=expected_named)
     verdicts = {}
     for name, mine, theirs in zip(check.outputs, got, want):
         shape, values = compare_arrays(name, mine, theirs, check.rtol)
         verdicts[name] = shape if not shape.passed else values
-    return Trial(verdicts, got=dict(zip(check.outputs, got)), expected=expected_named, note=note)
+    return Trial(verdicts, got=dict(zip(check.outputs, got)), expected=expected_named)
 
 
-def _judge_raises(box, function, check, case, expected):
+def _verdict_raises(function, check, case, expected, outcome):
     args, kwargs = check.arguments(case), _keywords(check, case)
     try:
         expected(function.reference, *args, **kwargs)
     except (ValueError, TypeError) as error:
         if type(error).__name__ != check.error:
-            raise
+            raise InternalError(f"the rubric expects {check.error} from {function.reference} here, got {error!r}") from None
     else:
-        from .expected import InternalError
-
         raise InternalError(f"the rubric expects {check.error} from {function.reference} here, but it returned")
-    outcome = box.call(function.name, *args, **kwargs)
     [name] = check.points
     if outcome.status == "raised" and exception_name(outcome) == check.error:
         return Trial({name: PASS})
@@ -292,4 +310,4 @@ def _judge_raises(box, function, check, case, expected):
     return Trial({name: Verdict(False, outcome_failure(function.name, outcome).rstrip(".") + f"; expected it to raise {check.error}")})
 
 
-_JUDGES = {"value": _judge_value, "forward": _judge_forward, "backward": _judge_backward, "raises": _judge_raises}
+_VERDICTS = {"value": _verdict_value, "forward": _verdict_forward, "backward": _verdict_backward, "raises": _verdict_raises}

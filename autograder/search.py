@@ -23,7 +23,7 @@ from hypothesis.errors import Flaky
 
 from .expected import ExpectedValues, InternalError
 from .hints import HintContext, first_matching_hint
-from .judge import TINY, Trial, judge
+from .judge import TINY, Trial, judge_many
 from .results import PropertyResult
 from .rubric import Check, FunctionSpec
 
@@ -41,13 +41,18 @@ class HangGuard:
         self.box = box
         self.hung: dict[str, object] = {}
 
-    def call(self, function: str, *args, **kwargs):
+    def call_many(self, function: str, calls: list, *, stop_after=frozenset({"timeout"})) -> list:
         if function in self.hung:
-            return self.hung[function]
-        outcome = self.box.call(function, *args, **kwargs)
-        if outcome.status == "timeout":
-            self.hung[function] = replace(outcome, error=f"{outcome.error} (so it was not run again on other cases)")
-        return outcome
+            return [self.hung[function]] * len(calls)
+        outcomes = self.box.call_many(function, calls, stop_after=stop_after)
+        for outcome in outcomes:
+            if outcome.status == "timeout":
+                error = outcome.error
+                if not error.endswith("(so it was not run again on other cases)"):
+                    error += " (so it was not run again on other cases)"
+                self.hung[function] = replace(outcome, error=error, value=None, ref=None, args_after=(), output="")
+                break
+        return outcomes
 
 
 class _PropertyFailed(Exception):
@@ -122,18 +127,29 @@ class _Search:
         self.internal_error = ""
 
     def evaluate(self, case) -> Trial | None:
-        key = _case_key(case)
-        if key not in self.trials:
-            try:
-                trial = judge(self.box, self.function, self.check, case, self.expected)
-            except InternalError as error:
-                self.internal_error = self.internal_error or str(error)
-                return None
-            self.trials[key] = trial
-            for name, verdict in trial.verdicts.items():
-                if not verdict.passed:
-                    self.first_failure.setdefault(name, (case, trial))
-        return self.trials[key]
+        """The trial of one case (judged now if it is new); None after an internal error."""
+        self.evaluate_many([case])
+        return self.trials.get(_case_key(case))
+
+    def evaluate_many(self, cases: list) -> None:
+        """Judge the new ones among ``cases``, in batches of calls."""
+        fresh, keys = [], set()
+        for case in cases:
+            key = _case_key(case)
+            if key not in self.trials and key not in keys:
+                keys.add(key)
+                fresh.append((key, case))
+        for start in range(0, len(fresh), BATCH):
+            chunk = fresh[start : start + BATCH]
+            trials = judge_many(self.box, self.function, self.check, [case for _, case in chunk], self.expected)
+            for (key, case), trial in zip(chunk, trials):
+                if isinstance(trial, InternalError):
+                    self.internal_error = self.internal_error or str(trial)
+                    continue
+                self.trials[key] = trial
+                for name, verdict in trial.verdicts.items():
+                    if not verdict.passed:
+                        self.first_failure.setdefault(name, (case, trial))
 
     def run(self, targets: tuple[str, ...], examples: int, collect: list | None = None):
         """Search for a failure of any of ``targets``; returns ``(property, case, trial)`` or None.
@@ -180,6 +196,7 @@ class _Search:
         return None
 
 
+BATCH = 128  # cases judged per batch of calls (a backward's forwards stay in the child until judged)
 _DRAWN: dict[tuple[int, int], tuple[Check, list]] = {}
 
 
@@ -197,8 +214,7 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
     """Judge every property of ``check``; a failing one comes with its minimal counterexample and hint."""
     examples = examples or check.examples
     search = _Search(box, function, check, expected)
-    for case in drawn_cases(check, examples):  # screening: the drawn cases, no Hypothesis overhead
-        search.evaluate(case)
+    search.evaluate_many(drawn_cases(check, examples))  # screening: the drawn cases, in batches of calls
     found: dict[str, tuple] = {}
     for name in check.points:
         if name in search.first_failure:  # shrink this property's failure to a minimal case

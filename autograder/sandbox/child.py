@@ -9,12 +9,19 @@ are separate, so printing cannot corrupt a reply.
 
 Messages to the parent: ``ready``; ``cell_start`` before each cell (so the
 parent knows which cell hung or killed the process) and ``loaded`` at the end
-of a load; ``result`` after each call.
+of a load; ``result`` after each call, echoing the call's ``seq``.
+
+The parent may send several ``call`` messages without waiting (`Sandbox.call_many`);
+they are read and run one at a time, in order.  So that the parent can tell
+which call printed what, each call's output is ended by a marker written on the
+output pipe (`protocol.OUTPUT_MARK_TAG`, the nonce the parent chose, the call's
+``seq``) before its result is sent.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import linecache
 import os
 import sys
@@ -40,10 +47,13 @@ def _load_sibling(name: str) -> types.ModuleType:
 class Channel:
     """Blocking frame I/O on the two protocol pipes (the parent always drains)."""
 
-    def __init__(self, protocol: types.ModuleType, request_fd: int, reply_fd: int) -> None:
+    def __init__(self, protocol: types.ModuleType, request_fd: int, reply_fd: int, output_fd: int) -> None:
         self.protocol = protocol
         self.request_fd = request_fd
         self.reply_fd = reply_fd
+        # A private duplicate of stdout: markers still arrive if the student redirects fds 1 and 2.
+        self.output_fd = output_fd
+        self.output_marker: bytes | None = None
         self.max_reply_bytes = 1 << 40
         # Captured now: the student may replace os.read/os.write later.
         self._read, self._write = os.read, os.write
@@ -74,6 +84,16 @@ class Channel:
                 written = self._write(self.reply_fd, view)
                 view = view[written:]
 
+    def mark_output(self, seq: Any) -> None:
+        """End a call's printed output with its marker (see the module docstring)."""
+        if self.output_marker is None or type(seq) is not int:
+            return
+        try:
+            # One write of fewer than PIPE_BUF bytes: atomic, never split by a student's thread.
+            self._write(self.output_fd, self.output_marker + self.protocol.OUTPUT_MARK_SEQ.pack(seq))
+        except OSError:  # the student closed the descriptor or made it non-blocking: the output stays unsplit
+            pass
+
     def _read_exactly(self, count: int) -> bytes | None:
         data = bytearray()
         while len(data) < count:
@@ -89,14 +109,23 @@ class StaleReference(Exception):
 
 
 class Kernel:
-    """Holds the student's namespace and the results handed out as Refs."""
+    """Holds the student's namespace and the results handed out as Refs.
 
-    def __init__(self, protocol: types.ModuleType, channel: Channel, kept_results: int) -> None:
+    Results are kept oldest first and released when there are more than
+    *kept_results* of them, or when their arrays hold more than
+    *kept_result_bytes* (the newest result is always kept).
+    """
+
+    def __init__(self, protocol: types.ModuleType, channel: Channel, kept_results: int,
+                 kept_result_bytes: int) -> None:
         self.protocol = protocol
         self.channel = channel
         self.kept_results = kept_results
+        self.kept_result_bytes = kept_result_bytes
         self.module: types.ModuleType | None = None
-        self.results: OrderedDict[int, Any] = OrderedDict()
+        # result id -> (the value, the bytes of its arrays)
+        self.results: OrderedDict[int, tuple[Any, int]] = OrderedDict()
+        self.kept_bytes = 0
         self.next_result_id = 1
 
     # ---------------------------------------------------------------- load
@@ -160,26 +189,28 @@ class Kernel:
     # ---------------------------------------------------------------- call
 
     def call(self, message: Any) -> None:
-        """Call a student function and send back its result, the arguments after the call, and the status."""
-        protocol = self.protocol
+        """Call a student function; end its output with a marker; send its result and the arguments after."""
         header = message.header
-        name = header["function"]
+        status, error, seconds, values = self._run_call(header["function"], header, message.body)
+        _flush_standard_streams()
+        self.channel.mark_output(header.get("seq"))
+        self._reply(header.get("seq"), status, error, seconds, values)
+
+    def _run_call(self, name: str, header: dict[str, Any],
+                  body: bytes) -> tuple[str, str, float, dict[str, Any] | None]:
+        """Status, error, seconds and, if the function ran, its value and the arguments after the call."""
+        protocol = self.protocol
         function = self.module.__dict__.get(name) if self.module is not None else None
         if function is None or not callable(function):
-            self.channel.send({"type": "result", "status": "missing", "error": self._missing(name, function),
-                               "seconds": 0.0, "ref": None})
-            return
+            return "missing", self._missing(name, function), 0.0, None
         try:
-            args = protocol.decode_value(header["args"], message.body, resolve_ref=self._resolve)
-            kwargs = protocol.decode_value(header["kwargs"], message.body, resolve_ref=self._resolve)
+            args = protocol.decode_value(header["args"], body, resolve_ref=self._resolve)
+            kwargs = protocol.decode_value(header["kwargs"], body, resolve_ref=self._resolve)
         except StaleReference as stale:
-            self.channel.send({"type": "result", "status": "stale", "error": str(stale), "seconds": 0.0, "ref": None})
-            return
+            return "stale", str(stale), 0.0, None
         except BaseException as error:  # noqa: BLE001 - a Ref whose path the student's object cannot follow
-            self.channel.send({"type": "result", "status": "raised", "seconds": 0.0, "ref": None,
-                               "error": f"{describe_exception(error, protocol)}, when the grader indexed a value "
-                                        "the code returned earlier"})
-            return
+            return "raised", (f"{describe_exception(error, protocol)}, when the grader indexed a value "
+                              "the code returned earlier"), 0.0, None
         value = None
         status, error = "ok", ""
         started = time.perf_counter()
@@ -190,32 +221,43 @@ class Kernel:
         except BaseException as exception:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are results too
             status, error = "raised", describe_exception(exception, protocol)
         seconds = time.perf_counter() - started
-        _flush_standard_streams()
-        self._reply(status, error, seconds, value, args, kwargs)
+        return status, error, seconds, {"value": value, "args_after": args, "kwargs_after": kwargs}
 
-    def _reply(self, status: str, error: str, seconds: float, value: Any, args: tuple, kwargs: dict) -> None:
-        result_id = None
-        if status == "ok":
-            result_id = self.next_result_id
-            self.next_result_id += 1
-            self.results[result_id] = value
-            while len(self.results) > self.kept_results:
-                self.results.popitem(last=False)
-        header = {"type": "result", "status": status, "error": error, "seconds": seconds, "ref": result_id}
+    def _reply(self, seq: Any, status: str, error: str, seconds: float, values: dict[str, Any] | None) -> None:
+        result_id = self._keep(values["value"]) if status == "ok" else None
+        header = {"type": "result", "seq": seq, "status": status, "error": error, "seconds": seconds,
+                  "ref": result_id}
         try:
-            self.channel.send(header, {"value": value, "args_after": args, "kwargs_after": kwargs})
+            self.channel.send(header, values)
         except MemoryError:
-            self.results.pop(result_id, None)
-            value = args = kwargs = None
+            self._release(result_id)
             self.channel.send(header | {"status": "memory", "error": "MemoryError while sending the result",
                                         "ref": None})
+
+    def _keep(self, value: Any) -> int:
+        """Keep *value* for Refs; release the oldest results beyond the limits."""
+        result_id = self.next_result_id
+        self.next_result_id += 1
+        size = array_bytes(value, self.protocol.np.ndarray)
+        self.results[result_id] = (value, size)
+        self.kept_bytes += size
+        while len(self.results) > self.kept_results or \
+                (self.kept_bytes > self.kept_result_bytes and len(self.results) > 1):
+            self._release(next(iter(self.results)))
+        return result_id
+
+    def _release(self, result_id: int | None) -> None:
+        if result_id in self.results:
+            _, size = self.results.pop(result_id)
+            self.kept_bytes -= size
 
     def _resolve(self, node: dict[str, Any], path: list) -> Any:
         object_id = node.get("object")
         if object_id not in self.results:
-            raise StaleReference(f"the result this handle points to is no longer kept (only the last "
-                                 f"{self.kept_results} results are); call the function again")
-        value = self.results[object_id]
+            raise StaleReference(
+                f"the result this handle points to is no longer kept (the sandbox keeps the last {self.kept_results} "
+                f"results, with at most {self.kept_result_bytes / 2**20:g} MiB of arrays); call the function again")
+        value, _ = self.results[object_id]
         for key in path:
             value = value[key]
         return value
@@ -226,6 +268,36 @@ class Kernel:
         defined = self._function_names()
         found = f" (found: {', '.join(defined[:10])})" if defined else " (no functions were defined)"
         return f"no function named {name} is defined{found}"
+
+
+def array_bytes(value: Any, ndarray: type, max_nodes: int = 10_000) -> int:
+    """Roughly the memory held by the arrays in *value*, looking into tuples, lists and dicts.
+
+    A view counts as the whole array it looks into (it keeps that alive); an
+    array met twice counts once.  Student subclasses cannot lie about sizes:
+    the ``ndarray`` slots are read directly.
+    """
+    nbytes = ndarray.__dict__["nbytes"].__get__
+    base_of = ndarray.__dict__["base"].__get__
+    seen: set[int] = set()
+    total = 0
+    stack = [(value, 0)]
+    visited = 0
+    while stack and visited < max_nodes:
+        item, depth = stack.pop()
+        visited += 1
+        kind = type(item)
+        if issubclass(kind, ndarray):
+            while issubclass(type(base_of(item)), ndarray):
+                item = base_of(item)
+            if id(item) not in seen:
+                seen.add(id(item))
+                total += nbytes(item)
+        elif depth < 8 and (kind is tuple or kind is list):
+            stack += [(inner, depth + 1) for inner in itertools.islice(item, max_nodes - visited)]
+        elif depth < 8 and kind is dict:
+            stack += [(inner, depth + 1) for inner in itertools.islice(dict.values(item), max_nodes - visited)]
+    return total
 
 
 def _flush_standard_streams() -> None:
@@ -282,10 +354,11 @@ def _student_location(error: BaseException) -> str:
 
 def main(argv: list[str]) -> None:
     request_fd, reply_fd, parent_pid = (int(text) for text in argv[1:4])
+    output_fd = os.dup(1)
     restrictions = _load_sibling("restrictions")
     restrictions.set_parent_death_signal(parent_pid)
     protocol = _load_sibling("protocol")  # imports NumPy: the slow part a warm child has done already
-    channel = Channel(protocol, request_fd, reply_fd)
+    channel = Channel(protocol, request_fd, reply_fd, output_fd)
     message = channel.receive()
     if message is None:
         os._exit(0)
@@ -294,8 +367,9 @@ def main(argv: list[str]) -> None:
     os.chdir(scratch)
     os.environ.update(HOME=scratch, TMPDIR=scratch)
     channel.max_reply_bytes = config["message_bytes"]
+    channel.output_marker = protocol.OUTPUT_MARK_TAG + bytes.fromhex(config["output_nonce"])
     protections = restrictions.install(config)
-    kernel = Kernel(protocol, channel, config["kept_results"])
+    kernel = Kernel(protocol, channel, config["kept_results"], config["kept_result_bytes"])
     # Drop our own names from the namespace students can reach through sys.modules.
     del restrictions, message, config
     channel.send({"type": "ready", "protections": protections, "pid": os.getpid()})

@@ -16,13 +16,16 @@ Examples
 >>> with Sandbox(read_submission(path)) as box:
 ...     box.load().functions
 ...     box.call("double", 21).value
+...     [outcome.value for outcome in box.call_many("double", [((1,), {}), ((), {"x": 2})])]
 ['double']
 42
+[2, 4]
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -41,7 +44,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Collection, Iterable, Iterator, Literal, Mapping, Sequence
 
 from autograder.sandbox import protocol
 from autograder.sandbox.protocol import Message, ProtocolError, Ref
@@ -56,6 +59,8 @@ CHILD_SCRIPT = Path(__file__).with_name("child.py")
 _CHILD_STATUSES = frozenset({"ok", "raised", "missing", "memory", "stale"})
 _CHILD_CELL_STATUSES = frozenset({"ok", "raised", "exited"})
 _MAX_ERROR_CHARS = 1000
+# How many bytes of calls `Sandbox.call_many` sends ahead of the one being answered.
+_SEND_AHEAD_BYTES = 16 * 2**20
 _MAX_FUNCTIONS = 1000
 
 
@@ -84,9 +89,16 @@ class Limits:
         Size of the child's private scratch folder, where it has one.
     kept_results : int
         How many call results the child keeps for `Ref` handles; older ones
-        are released.
+        are released.  A batch of N forwards followed by a batch of N
+        backwards that use their caches needs N kept: the default, 512,
+        covers batches of up to 512 calls (whose arrays fit in
+        *kept_result_bytes*).
     start_timeout : float
         Seconds the child may take to start (Python, NumPy, restrictions).
+    kept_result_bytes : int
+        Memory the kept results' arrays may hold (a view counts as the array
+        it looks into); beyond it the oldest results are released even if
+        there are fewer than *kept_results*.  The newest result is always kept.
     """
 
     call_timeout: float = 10.0
@@ -96,8 +108,9 @@ class Limits:
     message_bytes: int = 256 * 2**20
     file_bytes: int = 16 * 2**20
     scratch_bytes: int = 64 * 2**20
-    kept_results: int = 32
+    kept_results: int = 512
     start_timeout: float = 30.0
+    kept_result_bytes: int = 256 * 2**20
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -288,10 +301,15 @@ class _OutputCapture:
         return len(self.kept), self.discarded
 
     def text_since(self, mark: tuple[int, int]) -> str:
-        kept_at, discarded_at = mark
-        text = self.kept[kept_at:].decode("utf-8", "replace")
-        if self.discarded > discarded_at:
-            text += (f"\n[{self.discarded - discarded_at} more bytes of output were discarded: "
+        return self.text_between(mark, None)
+
+    def text_between(self, start: tuple[int, int], end: tuple[int, int] | None) -> str:
+        """What was printed between two marks (*end* None: up to now), with a note of what was discarded."""
+        kept_at, discarded_at = start
+        kept_end, discarded_end = end if end is not None else self.mark()
+        text = self.kept[kept_at:kept_end].decode("utf-8", "replace")
+        if discarded_end > discarded_at:
+            text += (f"\n[{discarded_end - discarded_at} more bytes of output were discarded: "
                      f"a submission's output is cut at {_format_bytes(self.limit)}]")
         return text
 
@@ -352,7 +370,14 @@ class _Child:
 
     The loop writes requests, reads replies and drains the output pipe at the
     same time, so neither side can block the other however much either sends.
+
+    Output is split into calls by the markers the child writes after each call
+    (`protocol.OUTPUT_MARK_TAG`, a nonce chosen here, the call's ``seq``):
+    `marks` records where in the capture each awaited marker fell.
     """
+
+    #: Most reads of the output pipe while looking for a call's marker that never came.
+    MAX_DRAIN_READS = 64
 
     def __init__(self) -> None:
         request_read, self.request_fd = os.pipe()
@@ -374,6 +399,11 @@ class _Child:
         for fd in (self.request_fd, self.reply_fd, self.output_fd):
             os.set_blocking(fd, False)
         self.owner_pid = os.getpid()
+        self.output_nonce = os.urandom(protocol.OUTPUT_MARK_NONCE_BYTES)
+        self._output_marker = protocol.OUTPUT_MARK_TAG + self.output_nonce
+        self._output_carry = b""
+        self.awaited_marks: set[int] = set()
+        self.marks: dict[int, tuple[int, int]] = {}
         self.reader = protocol.FrameReader(1 << 30)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.reply_fd, selectors.EVENT_READ)
@@ -387,8 +417,14 @@ class _Child:
     def send(self, header: dict[str, Any], values: dict[str, Any] | None = None) -> None:
         """Queue a message; it is written while `next_message` waits."""
         header_bytes, buffers = protocol.encode_message(header, values or {}, strict=True)
+        self.send_frame(protocol.frame_pieces(header_bytes, buffers))
+
+    def send_frame(self, pieces: list[bytes | memoryview], *, seq: int | None = None) -> None:
+        """Queue an encoded frame; with *seq*, a call whose output marker to look for."""
         waiting = bool(self.outgoing)
-        self.outgoing += [memoryview(piece).cast("B") for piece in protocol.frame_pieces(header_bytes, buffers)]
+        self.outgoing += [memoryview(piece).cast("B") for piece in pieces]
+        if seq is not None:
+            self.awaited_marks.add(seq)
         if not waiting and not self.reply_closed:
             self.selector.register(self.request_fd, selectors.EVENT_WRITE)
 
@@ -419,6 +455,29 @@ class _Child:
         while not self.output_closed and self._read_output(capture):
             pass
 
+    def drain_output_until(self, seq: int, capture: _OutputCapture) -> tuple[int, int]:
+        """Read the output up to call *seq*'s marker; return the capture's mark there.
+
+        The child wrote the marker before the result, so it is in the pipe
+        already; reading stops there, since the child may be printing for the
+        next call by now.  Without a marker (the student closed the
+        descriptor) what the pipe holds now counts, read a bounded number of times.
+        """
+        pipe_empty = False
+        for _ in range(self.MAX_DRAIN_READS):
+            if seq in self.marks or self.output_closed:
+                break
+            if not self._read_output(capture):
+                pipe_empty = True
+                break
+        if seq in self.marks:
+            return self.marks.pop(seq)
+        self.awaited_marks.discard(seq)
+        if pipe_empty:  # then the ending held back is no marker's start: it is output
+            capture.add(self._output_carry)
+            self._output_carry = b""
+        return capture.mark()
+
     def _read_replies(self) -> None:
         try:
             data = os.read(self.reply_fd, 1 << 20)
@@ -438,9 +497,32 @@ class _Child:
         if not data:
             self.output_closed = True
             self.selector.unregister(self.output_fd)
+            capture.add(self._output_carry)
+            self._output_carry = b""
             return False
-        capture.add(data)
+        self._split_output(data, capture)
         return True
+
+    def _split_output(self, data: bytes, capture: _OutputCapture) -> None:
+        """Pass printed bytes to *capture*, taking the call markers out and noting where each fell."""
+        buffer = self._output_carry + data if self._output_carry else data
+        marker, start = self._output_marker, 0
+        while (found := buffer.find(marker, start)) >= 0:
+            capture.add(buffer[start:found])
+            end = found + len(marker) + protocol.OUTPUT_MARK_SEQ.size
+            if end > len(buffer):
+                self._output_carry = buffer[found:]
+                return
+            (seq,) = protocol.OUTPUT_MARK_SEQ.unpack_from(buffer, found + len(marker))
+            if seq in self.awaited_marks:  # anything else is a forgery (or late): dropped
+                self.awaited_marks.discard(seq)
+                self.marks[seq] = capture.mark()
+            start = end
+        # Hold back an ending that may be the first part of a marker cut by the read.
+        keep = next((size for size in range(min(len(marker) - 1, len(buffer) - start), 0, -1)
+                     if buffer.endswith(marker[:size])), 0)
+        capture.add(buffer[start:len(buffer) - keep])
+        self._output_carry = buffer[len(buffer) - keep:]
 
     def _write_requests(self) -> None:
         while self.outgoing:
@@ -578,9 +660,11 @@ class Sandbox:
     Notes
     -----
     Use it as a context manager; `load` runs the cells (implicitly on the first
-    `call`).  A call that times out or crashes ends the child; the next call
-    starts a new one and reloads the cells transparently, within the budget,
-    and `Ref` handles from before the restart become stale.
+    `call`).  `call_many` makes many calls to one function without waiting
+    for each answer in turn: the same outcomes, far less waiting.  A call
+    that times out or crashes ends the child; the next call starts a new one
+    and reloads the cells transparently, within the budget, and `Ref`
+    handles from before the restart become stale.
 
     The child's death signal is tied to the thread that started it (a Linux
     rule): create and use a sandbox in one long-lived thread.
@@ -608,6 +692,7 @@ class Sandbox:
         self._budget_spent = False
         self._closed = False
         self._capture = _OutputCapture(limits.output_bytes)
+        self._call_seq = itertools.count(1)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -747,25 +832,133 @@ class Sandbox:
         CallOutcome
             Never raises for anything the student's code does.
         """
+        return self.call_many(function_name, [(args, kwargs)])[0]
+
+    def call_many(self, function_name: str, calls: Sequence[tuple[tuple, dict]], /, *,
+                  stop_after: Collection[str] = ()) -> list[CallOutcome]:
+        """Call *function_name* once per ``(args, kwargs)`` in *calls*, in order, in one round trip.
+
+        The outcomes are those of calling `call` once per item: each call has
+        its own timeout, output, ``args_after`` and `Ref`, and Refs from
+        earlier calls (or batches) may be arguments.  The calls are sent ahead
+        without waiting and the child answers them one by one as it goes, so
+        the grader and the child no longer take turns for every call.
+
+        Parameters
+        ----------
+        function_name : str
+            The student's function.
+        calls : sequence of (tuple, dict)
+            Positional and keyword arguments of each call, as for `call`.
+        stop_after : collection of str, optional
+            Statuses (e.g. ``{"timeout"}``) after which the remaining calls are
+            not run: they get the same outcome, saying so. A function that
+            hangs then costs one timeout, not one per call.
+
+        Returns
+        -------
+        list of CallOutcome
+            One per call, in order.  Never raises for anything the student's
+            code does; an argument that cannot be sent raises `TypeError`
+            before any call runs.
+
+        Notes
+        -----
+        A call that times out or ends the process gets its status as with
+        `call`; the calls before it keep their results, and the ones after it
+        run in the restarted child (where Refs from before the restart are
+        ``"stale"``).  Once the budget is spent, the remaining calls are
+        ``"budget"``.  One difference from lone calls: a call that garbles
+        the channel (``"protocol"``) is only noticed once the child may have
+        gone on to the next calls; they are run again in the restarted child,
+        but what they did to the scratch folder the first time stays.
+
+        The child keeps the results of the last `Limits.kept_results` calls
+        (512 by default) for Refs, so a batch of up to that many forwards can
+        be followed by a batch of backwards using their caches.
+
+        Examples
+        --------
+        The course's forward then backward pass, each batched, the caches
+        staying in the child (``dout`` and ``cases`` are the grader's)::
+
+            forwards = box.call_many("conv_forward_naive", [((x, w, b, p), {}) for x, w, b, p in cases])
+            backwards = box.call_many("conv_backward_naive",
+                                      [((d, f.ref[1]), {}) for d, f in zip(dout, forwards)])
+        """
         if self._closed:
             raise RuntimeError("this sandbox is closed; make a new one")
+        requests = [_CallRequest.encode(function_name, number, item, next(self._call_seq))
+                    for number, item in enumerate(calls)]
         if self._report is None:
             self.load()
         with self._spending_budget():
-            return self._call(function_name, args, kwargs)
+            return self._run_calls(requests, frozenset(stop_after))
 
-    def _call(self, function_name: str, args: tuple, kwargs: dict[str, Any]) -> CallOutcome:
+    def _run_calls(self, requests: list[_CallRequest], stop_after: frozenset[str] = frozenset()) -> list[CallOutcome]:
+        """Run the calls in order, pipelined.
+
+        Calls are sent ahead (up to `_SEND_AHEAD_BYTES`); the child runs them
+        one at a time and answers each in turn.  Each call is still judged as
+        a lone call: the budget and its Refs are checked when its turn comes,
+        and its timeout runs from the moment the call before it answered.  A
+        call that ends the child loses the calls sent after it; they are sent
+        again to the restarted child.
+        """
+        outcomes: list[CallOutcome] = []
+        sent: collections.deque[int] = collections.deque()  # sent to the current child, not yet answered
+        sent_bytes = next_to_send = 0
+        output_start = self._capture.mark()
+        for index, request in enumerate(requests):
+            refusal = self._refuse_call(request)
+            if refusal is not None:
+                if sent and refusal.status == "budget":  # the child is already running later calls
+                    self._discard_child()
+                    sent.clear()
+                outcomes.append(refusal)
+                continue
+            child = self._resources.child
+            if not sent:  # a new child, or every call sent so far has answered
+                output_start = self._capture.mark()
+                sent_bytes, next_to_send = 0, index
+            while next_to_send < len(requests) and (not sent or sent_bytes < _SEND_AHEAD_BYTES):
+                later = requests[next_to_send]
+                # A call with a stale Ref is not sent: its turn will say so.
+                if next_to_send == index or self._stale_outcome(later.refs) is None:
+                    child.send_frame(later.frame(), seq=later.seq)
+                    sent.append(next_to_send)
+                    sent_bytes += later.nbytes
+                next_to_send += 1
+            outcome, output_end = self._await_result(child, request)
+            if self._resources.child is child:
+                sent.popleft()
+                sent_bytes -= request.nbytes
+            else:  # the child was discarded, with the calls sent after this one
+                sent.clear()
+            outcome.output = self._capture.text_between(output_start, output_end)
+            output_start = output_end
+            outcomes.append(outcome)
+            if outcome.status in stop_after:
+                if sent:  # later calls were sent ahead to a child that is still running them
+                    self._discard_child()
+                not_run = CallOutcome(outcome.status, error=f"{outcome.error} (so it was not run again on other cases)")
+                outcomes += [dataclasses.replace(not_run) for _ in requests[index + 1:]]
+                break
+        return outcomes
+
+    def _refuse_call(self, request: _CallRequest) -> CallOutcome | None:
+        """The outcome of a call that cannot run (budget spent, stale Ref, restart failed), else None.
+
+        Restarts the child, quietly, if a timeout or crash ended it.
+        """
         started = time.monotonic()
         if self._budget_spent or self._budget_left() <= 0:
             self._budget_spent = True
             return CallOutcome("budget", error=f"not run: the time budget of {self.limits.budget:g} s "
                                                "for this submission is used up")
-        stale = next((ref for ref in _refs_in((args, kwargs))
-                      if ref.sandbox_id != self._id or ref.generation != self._generation), None)
+        stale = self._stale_outcome(request.refs)
         if stale is not None:
-            where = "another sandbox" if stale.sandbox_id != self._id else "before the sandbox restarted"
-            return CallOutcome("stale", error=f"an argument is a result from {where}; call the function "
-                                              "that made it again")
+            return stale
         if self._resources.child is None:  # restart after a timeout or crash, quietly
             self._load_cells(_OutputCapture(0), [])
             if self._budget_spent:
@@ -775,15 +968,26 @@ class Sandbox:
             if self._resources.child is None:
                 return CallOutcome("crashed", error="the process ended while the submission was reloaded "
                                                     "after a restart", seconds=time.monotonic() - started)
-        child = self._resources.child
-        mark = self._capture.mark()
-        child.send({"type": "call", "function": function_name}, {"args": args, "kwargs": kwargs})
+        return None
+
+    def _stale_outcome(self, refs: tuple[Ref, ...]) -> CallOutcome | None:
+        stale = next((ref for ref in refs if ref.sandbox_id != self._id or ref.generation != self._generation), None)
+        if stale is None:
+            return None
+        where = "another sandbox" if stale.sandbox_id != self._id else "before the sandbox restarted"
+        return CallOutcome("stale", error=f"an argument is a result from {where}; call the function that made it again")
+
+    def _await_result(self, child: _Child, request: _CallRequest) -> tuple[CallOutcome, tuple[int, int]]:
+        """Wait for the result of *request*, sent earlier; return it and the capture's mark where its output ends."""
         call_started = time.monotonic()
+        output_end = None
         try:
             message = child.next_message(self._deadline(self.limits.call_timeout), self._capture)
             if message.header.get("type") != "result":
                 raise ProtocolError(f"expected a result, got a {str(message.header.get('type'))[:40]!r} message")
-            child.drain_output(self._capture)
+            if message.header.get("seq") != request.seq:
+                raise ProtocolError("a result arrived for another call than the one expected")
+            output_end = child.drain_output_until(request.seq, self._capture)
             outcome = self._read_result(message)
         except _DeadlineReached:
             self._discard_child()
@@ -799,15 +1003,18 @@ class Sandbox:
             status, error = death.verdict(self.limits.memory_bytes)
             outcome = CallOutcome(status, error=error)
         except ProtocolError as error:
+            if output_end is None:  # the child does not know it garbled the channel: it may be on the next calls
+                output_end = child.drain_output_until(request.seq, self._capture)
             self._discard_child()
             outcome = CallOutcome("protocol", error=f"the reply could not be read: {error}")
-        except BaseException:  # e.g. KeyboardInterrupt in the grader: the reply would arrive out of step
+        except BaseException:  # e.g. KeyboardInterrupt in the grader: the replies would arrive out of step
             self._discard_child()
             raise
         if not outcome.seconds:
             outcome.seconds = time.monotonic() - call_started
-        outcome.output = self._capture.text_since(mark)
-        return outcome
+        if output_end is None:  # the call failed; its output ends at its marker if it got that far
+            output_end = child.marks.get(request.seq) or self._capture.mark()
+        return outcome, output_end
 
     def _read_result(self, message: Message) -> CallOutcome:
         header = message.header
@@ -865,6 +1072,7 @@ class Sandbox:
             "memory_bytes": self.limits.memory_bytes, "file_bytes": self.limits.file_bytes,
             "scratch_bytes": self.limits.scratch_bytes, "cpu_seconds": math.ceil(budget_left) + 5,
             "message_bytes": self.limits.message_bytes, "kept_results": self.limits.kept_results,
+            "kept_result_bytes": self.limits.kept_result_bytes, "output_nonce": child.output_nonce.hex(),
             "blocked_modules": list(BLOCKED_MODULES),
             "forbidden_reads": [[path, ""] for path in forbidden] + [list(pair) for pair in package_folders],
             "read_roots": read_roots, "list_only": list_only,
@@ -909,6 +1117,45 @@ class Sandbox:
 
     def _origin(self, index: int | None) -> str:
         return next((cell.origin for cell in self.submission.cells if cell.index == index), f"cell {index}")
+
+
+@dataclass(frozen=True)
+class _CallRequest:
+    """One call of a batch, encoded once (and sent again as is after a restart).
+
+    The body holds views of the caller's arrays where they are already
+    contiguous little-endian, so encoding a whole batch ahead costs little.
+    """
+
+    seq: int
+    header: bytes
+    body: list[memoryview]
+    refs: tuple[Ref, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.header) + sum(view.nbytes for view in self.body)
+
+    def frame(self) -> list[bytes | memoryview]:
+        return protocol.frame_pieces(self.header, self.body)
+
+    @classmethod
+    def encode(cls, function_name: str, number: int, item: Any, seq: int) -> _CallRequest:
+        """Check and encode the ``(args, kwargs)`` pair *item*, call *number* of `Sandbox.call_many`.
+
+        Raises `TypeError` for anything that is not such a pair or cannot be sent.
+        """
+        if type(item) not in (tuple, list) or len(item) != 2 or type(item[0]) not in (tuple, list) \
+                or not isinstance(item[1], Mapping):
+            raise TypeError(f"call_many({function_name!r}, calls): call {number} is {item!r:.80} "
+                            f"({protocol.type_name_of(item)}), expected an (args, kwargs) pair such as "
+                            "((x, w), {})")
+        args, kwargs = tuple(item[0]), dict(item[1])
+        if any(type(name) is not str for name in kwargs):
+            raise TypeError(f"call_many({function_name!r}, calls): call {number} has a keyword that is not a str")
+        header, body = protocol.encode_message({"type": "call", "function": function_name, "seq": seq},
+                                               {"args": args, "kwargs": kwargs}, strict=True)
+        return cls(seq, header, body, tuple(_refs_in((args, kwargs))))
 
 
 def _refs_in(value: Any) -> Iterable[Ref]:

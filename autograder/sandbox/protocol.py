@@ -53,6 +53,15 @@ MAX_OPAQUE_TEXT = 300
 #: What a node costs in the size budget besides its payload (JSON keys and punctuation).
 NODE_OVERHEAD_BYTES = 64
 
+#: The child ends each call's printed output with a marker on the output pipe:
+#: this tag, the child's random 16-byte nonce, then the call's sequence number.
+#: Calls are pipelined, so this is how the parent tells which call printed what.
+OUTPUT_MARK_TAG = b"\x00CAG"
+OUTPUT_MARK_NONCE_BYTES = 16
+OUTPUT_MARK_SEQ = struct.Struct("<Q")
+#: Frames up to this size are written as one piece (see `frame_pieces`).
+COALESCE_BYTES = 1 << 20
+
 #: The only array and scalar dtypes that cross, little-endian.
 ALLOWED_DTYPES = frozenset(
     ["|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f2", "<f4", "<f8", "<c8", "<c16"]
@@ -145,9 +154,16 @@ class Message:
 
 
 def frame_pieces(header: bytes, body: list[memoryview]) -> list[bytes | memoryview]:
-    """Return the byte strings that make up one frame, in order."""
+    """Return the byte strings that make up one frame, in order.
+
+    A frame of up to `COALESCE_BYTES` is joined into one piece: one write,
+    and the reader wakes once for it, not once per array.
+    """
     body_length = sum(piece.nbytes for piece in body)
-    return [PREFIX.pack(MAGIC, len(header), body_length), header, *body]
+    pieces = [PREFIX.pack(MAGIC, len(header), body_length), header, *body]
+    if len(header) + body_length <= COALESCE_BYTES:
+        return [b"".join(pieces)]
+    return pieces
 
 
 class FrameReader:

@@ -178,6 +178,23 @@ def signal_parent():
 def load_library():
     import ctypes
     return ctypes.CDLL("libc.so.6").getpid()
+
+def behave(action, value=None):
+    """One function for batches that mix good and bad calls."""
+    if action == "print":
+        print(value)
+    elif action == "write":
+        sys.stdout.write(value)
+    elif action == "raise":
+        raise ValueError(value)
+    elif action == "spin":
+        while True:
+            pass
+    elif action == "segfault":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif action == "garble":
+        os.write(int(sys.argv[2]), b"this is not a frame")
+    return value
 '''
 
 
@@ -348,7 +365,16 @@ def test_old_results_are_released_and_their_refs_go_stale(tmp_path):
         for value in range(2):
             sandbox.call("identity", value)
         outcome = sandbox.call("identity", first)
-        assert outcome.status == "stale" and "only the last 2 results are" in outcome.error
+        assert outcome.status == "stale" and "the sandbox keeps the last 2 results" in outcome.error
+
+
+def test_results_whose_arrays_exceed_the_kept_bytes_are_released(tmp_path):
+    with make_sandbox(tmp_path, STUDENT, limits=Limits(kept_result_bytes=2**20)) as sandbox:
+        first = sandbox.call("identity", (np.zeros(100_000), "cache")).ref  # 800 kB
+        second = sandbox.call("identity", (np.zeros(100_000)[::2], "cache")).ref  # a view keeps all 800 kB
+        outcome = sandbox.call("identity", first[1])
+        assert outcome.status == "stale" and "with at most 1 MiB of arrays" in outcome.error
+        assert sandbox.call("identity", second[1]).value == "cache"  # the newest is always kept
 
 
 def test_the_child_runs_in_a_scratch_folder_that_is_deleted(tmp_path):
@@ -363,6 +389,130 @@ def test_the_child_runs_in_a_scratch_folder_that_is_deleted(tmp_path):
 def tempfile_root() -> str:
     import tempfile
     return tempfile.gettempdir()
+
+
+# ---------------------------------------------------------------- batches
+
+
+def assert_same(got, want, where="value"):
+    """Equal values of equal types, arrays compared exactly."""
+    assert type(got) is type(want), (where, got, want)
+    if isinstance(want, np.ndarray):
+        assert got.dtype == want.dtype and got.shape == want.shape, where
+        np.testing.assert_array_equal(got, want, err_msg=where)
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), where
+        for index, (mine, theirs) in enumerate(zip(got, want)):
+            assert_same(mine, theirs, f"{where}[{index}]")
+    elif isinstance(want, dict):
+        assert list(got) == list(want), where
+        for key in want:
+            assert_same(got[key], want[key], f"{where}[{key!r}]")
+    else:
+        assert got == want, where
+
+
+def assert_same_outcomes(batch: list[CallOutcome], singles: list[CallOutcome]) -> None:
+    assert len(batch) == len(singles)
+    for index, (mine, theirs) in enumerate(zip(batch, singles)):
+        assert (mine.status, mine.error, mine.output) == (theirs.status, theirs.error, theirs.output), index
+        assert_same(mine.value, theirs.value, f"call {index}: value")
+        assert_same(mine.args_after, theirs.args_after, f"call {index}: args_after")
+        assert_same(mine.kwargs_after, theirs.kwargs_after, f"call {index}: kwargs_after")
+        assert (mine.ref is None) == (theirs.ref is None), index
+        assert mine.seconds > 0 or mine.status in ("missing", "stale"), index
+
+
+@pytest.mark.parametrize("name, calls", [
+    ("behave", [(("print", "a"), {}), (("raise", "bad value"), {}), (("return", [1, (2.5, np.arange(3))]), {}),
+                (("write",), {"value": "no newline"}), (("write", "\x00CA"), {}), (("print", "b"), {})]),
+    ("add_one_in_place", [((np.zeros(3),), {}), ((np.arange(4),), {}), ((), {"x": np.ones((2, 2))})]),
+    ("identity", [((np.float32(1.5),), {}), (([None, "text", 2 + 1j],), {}), ((), {"value": {"a": np.int8(3)}})]),
+    ("nope", [((1,), {}), ((), {})]),
+], ids=["mixed outcomes and output", "args after", "types", "missing"])
+def test_a_batch_gives_the_outcomes_of_one_call_each(box, name, calls):
+    batch = box.call_many(name, calls)
+    singles = [box.call(name, *args, **kwargs) for args, kwargs in calls]
+    assert_same_outcomes(batch, singles)
+    if name == "behave":
+        assert [outcome.output for outcome in batch] == ["a\n", "", "", "no newline", "\x00CA", "b\n"]
+        assert batch[1].error.startswith("raised ValueError: bad value (line ")
+
+
+@pytest.mark.parametrize("send_ahead", [None, 3000], ids=["default window", "small window"])
+def test_batched_forwards_hand_their_caches_to_batched_backwards(box, monkeypatch, send_ahead):
+    # 40 forwards and their 40 backwards: more than the old 32 kept results.
+    if send_ahead is not None:
+        monkeypatch.setattr("autograder.sandbox.parent._SEND_AHEAD_BYTES", send_ahead)
+    rng = np.random.default_rng(5)
+    cases = [(rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(3, 3, 3, 3)), rng.normal(size=3),
+              {"stride": 1 + index % 2, "pad": 1}) for index in range(40)]
+    forwards = box.call_many("conv_forward_naive", [(case, {}) for case in cases])
+    singles = [box.call("conv_forward_naive", *case) for case in cases]
+    assert all(outcome.ok for outcome in forwards)
+    for mine, theirs in zip(forwards, singles):  # the cache holds id(x), which differs
+        assert_same((mine.value[0], mine.args_after), (theirs.value[0], theirs.args_after))
+    douts = [rng.normal(size=outcome.value[0].shape) for outcome in forwards]
+    backwards = box.call_many("conv_backward_naive",
+                              [((dout, forward.ref[1]), {}) for dout, forward in zip(douts, forwards)])
+    assert [outcome.status for outcome in backwards] == ["ok"] * 40, backwards[0].error
+    for dout, backward in zip(douts, backwards):
+        np.testing.assert_array_equal(backward.value[2], dout.sum(axis=(0, 2, 3)))
+
+
+@pytest.mark.parametrize("action, status, message", [
+    ("spin", "timeout", "did not return within 1 s (an infinite loop?)"),
+    ("segfault", "crashed", "the process crashed (signal SIGSEGV)"),
+    ("garble", "protocol", "the reply could not be read: the reply did not start with the protocol marker"),
+])
+def test_a_call_that_ends_the_child_mid_batch_leaves_the_others_their_outcomes(tmp_path, action, status, message):
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        before = sandbox.call("identity", (np.ones(2), "cache")).ref
+        started = time.monotonic()
+        outcomes = sandbox.call_many("behave", [
+            (("return", before[1]), {}), (("print", "first"), {}), ((action,), {}),
+            (("print", "third"), {}), (("return", before[1]), {}), (("return", 7), {})])
+        assert [outcome.status for outcome in outcomes] == ["ok", "ok", status, "ok", "stale", "ok"]
+        assert outcomes[2].error.startswith(message)
+        assert [outcome.output for outcome in outcomes] == ["", "first\n", "", "third\n", "", ""]
+        assert outcomes[0].value == "cache" and outcomes[5].value == 7
+        assert "before the sandbox restarted" in outcomes[4].error
+        assert time.monotonic() - started < 3.0
+        # Results from the batch before the restart are stale too; those after it work.
+        assert sandbox.call("identity", outcomes[1].ref).status == "stale"
+        assert sandbox.call("identity", outcomes[5].ref).value == 7
+
+
+def test_a_budget_spent_mid_batch_stops_the_rest(tmp_path):
+    limits = Limits(call_timeout=5, budget=1.0)
+    with make_sandbox(tmp_path, STUDENT, limits=limits) as sandbox:
+        started = time.monotonic()
+        outcomes = sandbox.call_many("behave", [(("return", 1), {}), (("spin",), {}), (("return", 2), {})])
+        assert [outcome.status for outcome in outcomes] == ["ok", "budget", "budget"]
+        assert "ran out during this call" in outcomes[1].error and "used up" in outcomes[2].error
+        assert time.monotonic() - started < 2.0
+
+
+def test_long_output_is_split_between_the_calls_that_printed_it(tmp_path):
+    # Outputs longer than one read of the pipe, so markers fall anywhere in a read.
+    limits = Limits(call_timeout=5, output_bytes=2**20)
+    texts = [chr(ord("a") + index) * (70_000 + 997 * index) for index in range(8)]
+    with make_sandbox(tmp_path, STUDENT, limits=limits) as sandbox:
+        outcomes = sandbox.call_many("behave", [(("write", text), {}) for text in texts])
+        assert [outcome.output for outcome in outcomes] == texts
+
+
+@pytest.mark.parametrize("calls, words", [
+    ([(1, 2, 3)], "call 0 is (1, 2, 3) (tuple), expected an (args, kwargs) pair"),
+    ([((1,), {}), (np.ones(2), {})], "call 1 is (array([1., 1.]), {}) (tuple), expected an (args, kwargs) pair"),
+    ([((1,), [1])], "call 0 is ((1,), [1]) (tuple), expected an (args, kwargs) pair"),
+    ([((), {1: 2})], "call 0 has a keyword that is not a str"),
+    ([((np.array([None]),), {})], "cannot send ndarray[object] to the sandbox"),
+], ids=["not a pair", "args not a tuple", "kwargs not a dict", "keyword not a str", "unsendable"])
+def test_a_malformed_batch_is_the_graders_mistake(box, calls, words):
+    with pytest.raises(TypeError) as raised:
+        box.call_many("identity", calls)
+    assert words in str(raised.value)
 
 
 # ---------------------------------------------------------------- what the student may not do
