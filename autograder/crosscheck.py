@@ -105,6 +105,7 @@ OPS: tuple[Op, ...] = (
     Op("relu_backward", cases.relu_cases(), lambda c: (c.dout, c.x)),
     Op("affine_forward", cases.affine_cases(), lambda c: c.args),
     Op("affine_backward", cases.affine_cases(), lambda c: (c.dout, c.args)),
+    Op("conv1x1_forward", cases.conv1x1_cases(max_channels=8, max_filters=8), lambda c: c.args),
     Op("correlate2d", cases.correlation_cases(), lambda c: c.args),
     Op("convolve2d", cases.correlation_cases(), lambda c: c.args),
 )

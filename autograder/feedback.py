@@ -57,6 +57,8 @@ def feedback_text(result: SubmissionResult, *, failures_only: bool = False) -> s
             where = f", {prop.check}" if prop.check else ""
             lines.append(f"- {prop.property}{where}: {status} ({_points(prop.points)}/{_points(prop.max_points)} points, {_cases(prop.examples)})")
             if prop.passed:
+                if prop.message:  # e.g. a speed check's measured ratio
+                    lines.append(f"  {prop.message}")
                 continue
             if prop.counterexample:
                 lines += ["", "  Smallest failing call:", *("  " + line if line else line for line in _code_block(prop.counterexample))]

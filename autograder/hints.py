@@ -330,3 +330,296 @@ POOL_DOUT_UNUSED = Hint(
     "Your dx is what dout = 1 everywhere would give: route dout[n, c, i, j] itself to the maximum of its window.",
 )
 MAX_POOL_BACKWARD_HINTS = (POOL_GRAD_SPREAD, POOL_DOUT_UNUSED)
+
+
+# --------------------------------------------------------------------------- dilated convolution
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _undilated_crop(context: HintContext):
+    """The padded input cut to what undilated windows read at the case's stride, for the expected H' x W'.
+
+    A convolution that ignores the dilation but keeps the right output size
+    reads the window ``xp[i*S : i*S + HH, j*S : j*S + WW]``: that is an
+    ordinary convolution (no pad, no dilation) of this crop.
+    """
+    case = context.case
+    (ph, pw), (sh, sw) = _pads(case), _pair(case.conv_param["stride"])
+    kh, kw = case.w.shape[2:]
+    oh, ow = case.dout.shape[2:]
+    xp = np.pad(case.x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return xp, xp[:, :, : (oh - 1) * sh + kh, : (ow - 1) * sw + kw], {"stride": case.conv_param["stride"], "pad": 0}
+
+
+def _dilated(case) -> bool:
+    return _pair(case.conv_param.get("dilation", 1)) != (1, 1)
+
+
+def _dilation_ignored_forward(context: HintContext) -> bool:
+    if not _dilated(context.case):
+        return False
+    got = context.got.get("out")
+    _, crop, param = _undilated_crop(context)
+    cropped = context.variant("conv_forward", crop, context.case.w, context.case.b, param)
+    return same(got, _conv_out(context, dilation=1)) or (cropped is not None and same(got, cropped[0]))
+
+
+DILATION_IGNORED = Hint(
+    "dilation ignored",
+    ("output shape", "output values"),
+    _dilation_ignored_forward,
+    "Your output matches an undilated convolution: the dilation was ignored. With dilation D the filter taps "
+    "are D apart: out[n, f, i, j] = b[f] + sum w[f, c, k, l] * x_pad[n, c, i*stride + k*D, j*stride + l*D] "
+    "(a window x_pad[..., i*stride : i*stride + D*(HH - 1) + 1 : D, ...]), and the filter spans D*(HH - 1) + 1 "
+    "inputs in the output-size formula.",
+)
+
+
+def _dilation_ignored_backward(context: HintContext) -> bool:
+    case = context.case
+    if not _dilated(case):
+        return False
+    xp, crop, param = _undilated_crop(context)
+    grads = context.variant("conv_backward", case.dout, (crop, case.w, case.b, param))
+    if grads is None:
+        return False
+    dxp = np.zeros(xp.shape)
+    dxp[:, :, : crop.shape[2], : crop.shape[3]] = grads[0]
+    (ph, pw), (height, width) = _pads(case), case.x.shape[2:]
+    variants = {"dx": dxp[:, :, ph : ph + height, pw : pw + width], "dw": grads[1]}
+    return context.property in variants and same(context.got.get(context.property), variants[context.property])
+
+
+DILATION_IGNORED_BACKWARD = Hint(
+    "dilation ignored in the backward",
+    ("dx", "dw"),
+    _dilation_ignored_backward,
+    "Your gradient matches an undilated convolution: the dilation was ignored in the backward pass. Each output "
+    "position read the taps x_pad[n, :, i*stride + k*D, j*stride + l*D]; send dout[n, f, i, j] back to exactly "
+    "those: a window x_pad[..., i*stride : i*stride + D*(HH - 1) + 1 : D, ...] for dw and for dx_pad.",
+)
+DILATED_FORWARD_HINTS = (DILATION_IGNORED, *CONV_FORWARD_HINTS)
+DILATED_BACKWARD_HINTS = (DILATION_IGNORED_BACKWARD, *CONV_BACKWARD_HINTS)
+
+
+# --------------------------------------------------------------------------- 1x1 convolution
+
+_SHAPE_ERRORS = ("shape", "mismatch", "broadcast", "align", "dimension")
+
+
+def _w_transposed(context: HintContext) -> str:
+    """How the result shows a channel mixer used as (C, F), or ``""``."""
+    x, w = context.case.x, context.case.w
+    filters, channels = w.shape
+    got, error = context.got.get("value"), context.got.get("error", "")
+    if filters == channels:
+        transposed = context.variant("conv1x1_forward", x, w.T, context.case.b)
+        return "Your output matches w transposed" if same(got, transposed) else ""
+    if isinstance(got, np.ndarray) and got.shape == (x.shape[0], channels, *x.shape[2:]):
+        return f"Your output has the input's C = {channels} channels where it should have F = {filters}"
+    if error and any(word in error.lower() for word in _SHAPE_ERRORS):
+        return f"Your code failed with a shape error where w has F = {filters} rows and x has C = {channels} channels"
+    return ""
+
+
+CONV1X1_W_TRANSPOSED = Hint(
+    "1x1 convolution with w transposed",
+    ("shape", "values", "inputs unchanged"),  # a call that raised fails every property
+    lambda c: (c.property != "inputs unchanged" or "error" in c.got) and bool(_w_transposed(c)),
+    lambda c: f"{_w_transposed(c)}: w is (F, C), one row of channel weights per output channel, so "
+    "out[n, f, i, j] = b[f] + sum_c w[f, c] * x[n, c, i, j] (e.g. np.einsum('fc,nchw->nfhw', w, x)); "
+    "a product with w used as (C, F) is w transposed.",
+)
+CONV1X1_HINTS = (CONV1X1_W_TRANSPOSED,)
+
+
+# --------------------------------------------------------------------------- correlation and convolution
+
+
+CONVOLVE_NOT_FLIPPED = Hint(
+    "convolution without the flip",
+    ("values",),
+    lambda c: same(c.got.get("value"), c.variant("correlate2d", c.case.image, c.case.kernel)),
+    "Your output is the cross-correlation: convolution flips the kernel first, "
+    "out[i, j] = sum image[i + k, j + l] * kernel[KH - 1 - k, KW - 1 - l] (correlate with kernel[::-1, ::-1]).",
+)
+CORRELATE_FLIPPED = Hint(
+    "correlation with a flip",
+    ("values",),
+    lambda c: same(c.got.get("value"), c.variant("convolve2d", c.case.image, c.case.kernel)),
+    "Your output is the convolution (the kernel flipped). Cross-correlation, what CNN layers compute, slides "
+    "the kernel as it is: out[i, j] = sum image[i + k, j + l] * kernel[k, l].",
+)
+CONVOLVE2D_HINTS = (CONVOLVE_NOT_FLIPPED,)
+CORRELATE2D_HINTS = (CORRELATE_FLIPPED,)
+
+
+# --------------------------------------------------------------------------- average pooling
+
+
+AVG_POOL_MAXED = Hint(
+    "max instead of average",
+    ("output values",),
+    lambda c: same(c.got.get("out"), _pool_variant(c, "max_pool_forward")),
+    "Your output is the maximum of each window; average pooling takes the mean: window.mean(axis=(2, 3)).",
+)
+AVG_POOL_STRIDE_IGNORED = Hint(
+    "average pool stride ignored",
+    ("output shape", "output values"),
+    lambda c: c.case.pool_param["stride"] not in (1, (1, 1)) and _stride_ignored(c, _pool_variant(c, "avg_pool_forward", stride=1)),
+    "Your output matches stride 1: window (i, j) starts at row i*stride and column j*stride.",
+)
+AVG_POOL_FORWARD_HINTS = (AVG_POOL_MAXED, AVG_POOL_STRIDE_IGNORED)
+
+
+def _window_area(case) -> int:
+    return case.pool_param["pool_height"] * case.pool_param["pool_width"]
+
+
+AVG_POOL_NOT_DIVIDED = Hint(
+    "average pool gradient not divided",
+    ("dx",),
+    lambda c: _window_area(c.case) > 1 and same(c.got.get("dx"), c.want["dx"] * _window_area(c.case)),
+    "Your dx is pool_height*pool_width times too large: each output is the mean of its window, so each input of "
+    "the window gets dout[n, c, i, j] / (pool_height*pool_width).",
+)
+AVG_POOL_BACKWARD_HINTS = (AVG_POOL_NOT_DIVIDED,)
+
+
+# --------------------------------------------------------------------------- global average pooling
+
+_AXES = ((1, 2), (0, 1), (2,), (3,), (1, 3), (0, 2), (0, 3), (1, 2, 3), (0, 2, 3), (0, 1, 2, 3))  # likeliest first
+
+
+def _global_mistake(context: HintContext) -> str:
+    x, got = context.case.x, context.got.get("out")
+    if not isinstance(got, np.ndarray):
+        return ""
+    n, c = x.shape[:2]
+    if got.shape == (n, c, 1, 1):
+        return "keepdims"
+    for axes in _AXES:
+        if same(got, x.mean(axis=axes)):
+            return f"x.mean(axis={axes})"
+    return ""
+
+
+GLOBAL_POOL_SHAPE = Hint(
+    "global average pool shape or axes",
+    ("output shape", "output values"),
+    lambda c: bool(_global_mistake(c)),
+    lambda c: (
+        "Your output has shape (N, C, 1, 1): return (N, C), one number per activation map: x.mean(axis=(2, 3)) "
+        "(without keepdims=True)."
+        if _global_mistake(c) == "keepdims"
+        else f"Your output matches {_global_mistake(c)}, a mean over the wrong axes: global average pooling averages "
+        "each activation map over its height and width, the axes (2, 3): out[n, c] = x[n, c].mean()."
+    ),
+)
+GLOBAL_POOL_FORWARD_HINTS = (GLOBAL_POOL_SHAPE,)
+
+GLOBAL_POOL_NOT_DIVIDED = Hint(
+    "global average pool gradient not divided",
+    ("dx",),
+    lambda c: c.case.x.shape[2] * c.case.x.shape[3] > 1 and same(c.got.get("dx"), c.want["dx"] * c.case.x.shape[2] * c.case.x.shape[3]),
+    "Your dx is H*W times too large: out[n, c] is the mean of H*W inputs, so each gets dout[n, c] / (H*W).",
+)
+GLOBAL_POOL_BACKWARD_HINTS = (GLOBAL_POOL_NOT_DIVIDED,)
+
+
+# --------------------------------------------------------------------------- fully connected parameters
+
+
+def _fc_count_mistake(context: HintContext) -> str:
+    args, got = context.case, context.got.get("value")
+    d, m = args.in_features, args.out_features
+    mistakes = [
+        ("the biases are missing: each of the out_features units has one, + 1 per unit", d * m)
+        if args.bias
+        else ("biases are counted although bias=False", m * (d + 1)),
+        ("one bias is counted for the whole layer: there is one per unit", d * m + 1),
+        ("in and out are swapped: the biases belong to the out_features units", d * (m + 1)),
+    ]
+    for text, value in mistakes:
+        if value == got and value != context.want["value"]:
+            return text
+    return ""
+
+
+FC_PARAM_COUNT = Hint(
+    "fc parameter count",
+    ("value",),
+    lambda c: bool(_fc_count_mistake(c)),
+    lambda c: f"Your count matches one where {_fc_count_mistake(c)}: out*(in + 1) with bias, out*in without.",
+)
+FC_PARAM_COUNT_HINTS = (FC_PARAM_COUNT,)
+
+
+# --------------------------------------------------------------------------- whole networks
+
+
+def _first_fc(context: HintContext) -> tuple[int, tuple, int] | None:
+    """Index of the first fc layer, the volume it receives and its units; None without one."""
+    layers, want = context.case.layers, context.want["value"]
+    for index, layer in enumerate(layers):
+        if layer["type"] == "fc":
+            volume = want[index - 1][0] if index else context.case.input_shape
+            return index, tuple(volume), layer["units"]
+    return None
+
+
+def _not_flattened(context: HintContext) -> bool:
+    found, got = _first_fc(context), context.got.get("value")
+    if found is None or not isinstance(got, (list, tuple)):
+        return False
+    index, volume, units = found
+    if len(volume) != 3 or volume[1:] == (1, 1):
+        return False
+    shape, count = got[index]
+    if context.property == "parameter counts":
+        return count == units * (volume[0] + 1)
+    return tuple(shape) == (units, *volume[1:])
+
+
+CONVNET_NOT_FLATTENED = Hint(
+    "fc input not flattened",
+    ("shapes", "parameter counts"),
+    _not_flattened,
+    "The first fc layer sees the whole (C, H, W) volume flattened: D = C*H*W inputs per unit, so it has "
+    "M*(C*H*W + 1) parameters and outputs (M,), not M*(C + 1) parameters or an (M, H, W) volume.",
+)
+
+
+def _pool_counted(context: HintContext) -> bool:
+    got = context.got.get("value")
+    if not isinstance(got, (list, tuple)):
+        return False
+    return any(layer["type"] == "pool" and got[i][1] != 0 for i, layer in enumerate(context.case.layers) if i < len(got))
+
+
+CONVNET_POOL_PARAMETERS = Hint(
+    "pool layer with parameters",
+    ("parameter counts",),
+    _pool_counted,
+    "A pooling layer has no parameters: max pooling only picks the largest value of each window (ReLU and softmax "
+    "have none either). Count 0 for it.",
+)
+CONVNET_HINTS = (CONVNET_NOT_FLATTENED, CONVNET_POOL_PARAMETERS)
+
+
+# --------------------------------------------------------------------------- speed
+
+
+TOO_SLOW = Hint(
+    "too slow",
+    ("speed",),
+    lambda c: c.got.get("ratio", 0) > c.want.get("max_ratio", float("inf")),
+    "Most of the time probably goes into Python loops. Build every window at once (im2col: "
+    "np.lib.stride_tricks.as_strided or sliding_window_view of the padded input, reshaped to a "
+    "(C*HH*WW, N*H'*W') matrix) and do one matrix product with w reshaped to (F, C*HH*WW); in the backward, "
+    "dw and the column gradients are matrix products too, and col2im needs at most a loop over the HH*WW taps.",
+)
+SPEED_HINTS = (TOO_SLOW,)

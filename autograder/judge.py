@@ -9,18 +9,21 @@ it is checked for type, dtype and shape before any number is compared.
 
 from __future__ import annotations
 
+import copy
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .compare import largest_discrepancy, normwise_error
 from .expected import ExpectedValues, InternalError
 from .rubric import Check, FunctionSpec
 from .sandbox import CallOutcome, Opaque
 
-__all__ = ["Verdict", "Trial", "judge", "judge_many", "describe_value", "outcome_failure"]
+__all__ = ["Verdict", "Trial", "judge", "judge_many", "judge_speed", "reference_seconds", "describe_value", "outcome_failure"]
 
 TINY = 16  # arrays with at most this many entries are shown in full
 
@@ -151,6 +154,46 @@ def compare_int(name: str, got, expected: int) -> Verdict:
     return PASS
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def compare_layers(got, expected: list, labels: list[str]) -> tuple[Verdict, Verdict]:
+    """``(shapes verdict, counts verdict)`` of a per-layer table: one ``(shape, param_count)`` pair per layer."""
+    pairs = f"a list of {len(expected)} (shape, param_count) pairs, one per layer"
+    if not isinstance(got, (list, tuple)):
+        failed = Verdict(False, f"the result is {describe_value(got)}; expected {pairs}")
+        return failed, failed
+    if len(got) != len(expected):
+        failed = Verdict(False, f"the result has {len(got)} entries, expected {pairs}")
+        return failed, failed
+    for index, entry in enumerate(got):
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2):
+            failed = Verdict(False, f"the result[{index}] is {describe_value(entry)}; expected a pair (shape, param_count)")
+            return failed, failed
+    shapes = counts = PASS
+    for index, ((shape, count), (want_shape, want_count)) in enumerate(zip(got, expected)):
+        where = labels[index] if index < len(labels) else f"the result[{index}]"
+        if shapes.passed:
+            if isinstance(shape, list) and all(_is_int(s) for s in shape):
+                shapes = Verdict(False, f"{where}: the shape is the list {shape}; return a tuple {tuple(want_shape)}")
+            elif not (isinstance(shape, tuple) and all(_is_int(s) for s in shape)):
+                shapes = Verdict(False, f"{where}: the shape is {describe_value(shape)}; expected a tuple of ints like {tuple(want_shape)}")
+            elif tuple(int(s) for s in shape) != tuple(want_shape):
+                shapes = Verdict(False, f"{where}: shape {tuple(int(s) for s in shape)}, expected {tuple(want_shape)}")
+        if counts.passed:
+            verdict = compare_int("the parameter count", count, want_count)
+            if not verdict.passed:
+                counts = Verdict(False, f"{where}: {verdict.message}")
+    return shapes, counts
+
+
+def _layer_labels(args: tuple) -> list[str]:
+    """``["layers[0] (conv)", ...]`` when the second argument is a list of layer dicts."""
+    layers = args[1] if len(args) > 1 and isinstance(args[1], list) else []
+    return [f"layers[{i}] ({layer.get('type')})" if isinstance(layer, dict) else f"layers[{i}]" for i, layer in enumerate(layers)]
+
+
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
@@ -228,14 +271,21 @@ def _keywords(check: Check, case) -> dict:
     return check.keywords(case) if check.keywords else {}
 
 
+def _raised(outcome: CallOutcome) -> dict:
+    """What a call that raised leaves for the hints: its one-line error."""
+    return {"error": outcome.error} if outcome.status == "raised" else {}
+
+
 def _verdict_value(function, check, case, expected, outcome):
     args, kwargs = check.arguments(case), _keywords(check, case)
     want = expected(function.reference, *args, **kwargs)
     if not outcome.ok:
-        return _all_fail(check, outcome_failure(function.name, outcome), expected={"value": want})
+        return _all_fail(check, outcome_failure(function.name, outcome), got=_raised(outcome), expected={"value": want})
     verdicts = {}
     if isinstance(want, np.ndarray):
         verdicts["shape"], verdicts["values"] = compare_arrays("the result", outcome.value, want, check.rtol)
+    elif isinstance(want, list):  # a table, one (shape, param_count) per layer
+        verdicts["shapes"], verdicts["parameter counts"] = compare_layers(outcome.value, want, _layer_labels(args))
     else:
         verdicts["value"] = compare_int("the result", outcome.value, want)
     verdicts["inputs unchanged"] = inputs_unchanged(argument_names(function.signature), args, outcome.args_after)
@@ -311,3 +361,128 @@ def _verdict_raises(function, check, case, expected, outcome):
 
 
 _VERDICTS = {"value": _verdict_value, "forward": _verdict_forward, "backward": _verdict_backward, "raises": _verdict_raises}
+
+
+# --------------------------------------------------------------------------- speed
+
+# A speed check times the student's function in the sandbox child, where
+# OPENBLAS/OMP/MKL_NUM_THREADS=1 (see autograder.sandbox.parent), by the
+# child's own clock (CallOutcome.seconds: the call alone, not the transfer of
+# arguments and results). In the child, each call gets freshly decoded
+# arguments, and its result stays alive afterwards (kept for Refs), so a
+# function that allocates big temporaries and keeps them (im2col columns in
+# its cache) meets fresh memory on every call. The reference's vectorized op
+# is timed here the same way: BLAS held to one thread by threadpoolctl, one
+# warm-up call, then ``repeats`` calls, each on fresh copies of the
+# arguments, every result kept until the timing is done; the fastest call
+# counts. It is timed for every submission, just before and just after the
+# student's calls, so that both sides meet the same load on the machine; and
+# a function that looks too slow is timed again (up to SPEED_ROUNDS rounds,
+# the fastest calls of all rounds count), so that a burst of load elsewhere
+# on the machine does not fail it. A function that is really too slow fails
+# every round; one beyond FAR_TOO_SLOW times the limit is not timed again.
+SPEED_ROUNDS = 3
+FAR_TOO_SLOW = 4.0
+
+
+def _engine_module(engine: str):
+    if engine == "reference":
+        import reference
+
+        return reference
+    from . import oracle
+
+    return oracle
+
+
+def reference_seconds(function: FunctionSpec, check: Check, engine: str) -> float:
+    """Fastest of ``check.repeats`` calls of the trusted op on the speed check's case, timed as in the sandbox."""
+    op = getattr(_engine_module(engine), function.reference)
+    args = check.arguments(check.case)
+    cache = (check.standard_cache(check.case),) if check.forward else ()  # a backward's cache: one object, as a Ref
+    times, kept = [], []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for repeat in range(check.repeats + 1):  # the first one is the warm-up
+            fresh = copy.deepcopy(args)
+            start = time.perf_counter()
+            result = op(*fresh, *cache)
+            seconds = time.perf_counter() - start
+            kept.append((fresh, result))
+            if repeat:
+                times.append(seconds)
+    return min(times)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def _timing_case_problem(function: FunctionSpec, check: Check, expected: ExpectedValues, args: tuple, outcome: CallOutcome) -> str:
+    """Why the result on the timing case is wrong, or ``""`` if it is right."""
+    if not outcome.ok:
+        return outcome_failure(function.name, outcome)
+    value = outcome.value
+    if check.forward:  # a backward: every gradient
+        want = expected(function.reference, *check.arguments(check.case), check.standard_cache(check.case))
+        want = want if isinstance(want, tuple) else (want,)
+        got = (value,) if len(check.outputs) == 1 else value
+        if not (isinstance(got, (tuple, list)) and len(got) == len(check.outputs)):
+            return f"{function.name} returned {describe_value(value)}; expected the tuple ({', '.join(check.outputs)})"
+        pairs = zip(check.outputs, got, want)
+    else:
+        want = expected(function.reference, *args)
+        if isinstance(want, tuple):  # (out, cache)
+            if not (isinstance(value, (tuple, list)) and len(value) == 2):
+                return f"{function.name} returned {describe_value(value)}; expected the tuple (out, cache)"
+            pairs = [("out", value[0], want[0])]
+        else:
+            pairs = [("the result", value, want)]
+    for name, mine, theirs in pairs:
+        shape, values = compare_arrays(name, mine, theirs, check.rtol)
+        for verdict in (shape, values):
+            if not verdict.passed:
+                return verdict.message.splitlines()[0]
+    return ""
+
+
+def judge_speed(box, function: FunctionSpec, check: Check, expected: ExpectedValues) -> Trial:
+    """Time the student's function on the speed check's fixed case against the trusted op.
+
+    The property fails without timing when the function is wrong on that
+    case (or, for a backward, when the student's forward fails on it). The
+    message gives the measured ratio whether the property passes or fails.
+    """
+    [name] = check.points
+    case, args = check.case, check.arguments(check.case)
+    if check.forward:  # time the backward on the cache of the student's own forward
+        [forward] = box.call_many(check.forward, [(check.forward_arguments(case), {})], stop_after={"timeout"})
+        if not (forward.ok and isinstance(forward.value, (tuple, list)) and len(forward.value) == 2 and forward.ref is not None):
+            reason = outcome_failure(check.forward, forward) if not forward.ok else f"{check.forward} did not return (out, cache)"
+            return Trial({name: Verdict(False, f"not timed: there is no cache to time it with ({reason})")})
+        args = (*args, forward.ref[1])
+    [first] = box.call_many(function.name, [(args, {})], stop_after={"timeout"})  # checked, and a warm-up
+    problem = _timing_case_problem(function, check, expected, args, first)
+    if problem:
+        return Trial({name: Verdict(False, f"not timed: the output is wrong on the timing case ({problem})")})
+    seconds = baseline = float("inf")
+    for _ in range(SPEED_ROUNDS):  # a round more only while it looks too slow: load on the machine is not the student's
+        baseline = min(baseline, reference_seconds(function, check, expected.engine))
+        timed = box.call_many(function.name, [(args, {})] * check.repeats, stop_after={"timeout"})
+        failed = [outcome for outcome in timed if not outcome.ok]
+        if failed:
+            return Trial({name: Verdict(False, f"not timed: {outcome_failure(function.name, failed[0])}")})
+        seconds = min(seconds, *(outcome.seconds for outcome in timed))
+        baseline = min(baseline, reference_seconds(function, check, expected.engine))
+        ratio = seconds / max(baseline, 1e-9)
+        if ratio <= check.max_ratio or ratio > FAR_TOO_SLOW * check.max_ratio:
+            break
+    whose = "the reference's" if expected.engine == "reference" else "torch's"
+    message = f"{ratio:.1f}x {whose} time ({_duration(seconds)} vs {_duration(baseline)}; limit {check.max_ratio:g}x)"
+    passed = ratio <= check.max_ratio
+    if not passed:
+        message += f": too slow, {function.name} must run within {check.max_ratio:g}x {whose} time"
+    return Trial(
+        {name: Verdict(passed, message)},
+        got={"seconds": seconds, "ratio": ratio},
+        expected={"seconds": baseline, "max_ratio": check.max_ratio},
+    )

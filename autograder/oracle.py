@@ -31,6 +31,8 @@ __all__ = [
     "zero_pad",
     "conv_forward",
     "conv_backward",
+    "conv1x1_forward",
+    "convnet_shapes",
     "correlate2d",
     "convolve2d",
     "max_pool_forward",
@@ -152,6 +154,13 @@ def conv_backward(dout, cache):
     return _numpy(xt.grad), _numpy(wt.grad), _numpy(bt.grad)
 
 
+def conv1x1_forward(x, w, b):
+    """A 1x1 convolution: ``conv2d`` with the channel mixer ``w`` (F, C) as filters ``w[:, :, None, None]``."""
+    if np.ndim(w) != 2 or np.ndim(x) != 4 or np.shape(w)[1] != np.shape(x)[1]:
+        raise ValueError(f"conv1x1_forward needs x (N, C, H, W) and w (F, C), got {np.shape(x)} and {np.shape(w)}")
+    return _numpy(functional.conv2d(_tensor(x), _tensor(w)[:, :, None, None], _tensor(b)))
+
+
 def correlate2d(image, kernel):
     """'valid' cross-correlation: torch's conv2d on one image and one filter."""
     return _numpy(functional.conv2d(_tensor(image)[None, None], _tensor(kernel)[None, None])[0, 0])
@@ -161,6 +170,55 @@ def convolve2d(image, kernel):
     """'valid' convolution: torch's conv2d with the kernel flipped by ``torch.flip``."""
     flipped = torch.flip(_tensor(kernel), dims=(0, 1))
     return _numpy(functional.conv2d(_tensor(image)[None, None], flipped[None, None])[0, 0])
+
+
+# --------------------------------------------------------------------------- whole networks
+
+
+def _layer_value(layer, key: str, index: int):
+    if not isinstance(layer, dict) or key not in layer:
+        raise ValueError(f"layers[{index}] must be a dict with the key {key!r}, got {layer!r}")
+    return layer[key]
+
+
+def convnet_shapes(input_shape, layers):
+    """Shapes and parameter counts per layer, read off torch modules built on the ``meta`` device.
+
+    Each layer becomes its ``torch.nn`` module (``Conv2d``, ``MaxPool2d``,
+    ``Linear`` on the flattened activations, ``ReLU``, ``Softmax``); a meta tensor of
+    shape ``(1, C, H, W)`` runs through them (no memory, no arithmetic), and
+    the shapes and ``numel`` of the parameters are read off. Torch floors
+    where a filter doesn't fit, so conv and pool layers are checked first
+    with :func:`output_size`.
+    """
+    channels, height, width = (int(size) for size in input_shape)
+    activations = torch.empty((1, channels, height, width), device="meta")
+    summary = []
+    for index, layer in enumerate(layers):
+        kind = _layer_value(layer, "type", index)
+        if kind in ("conv", "pool"):
+            if activations.dim() != 4:
+                raise ValueError(f"layers[{index}] ({kind}) comes after an fc layer: there is no (C, H, W) volume left")
+            size, stride = _layer_value(layer, "size", index), _layer_value(layer, "stride", index)
+            pad = _layer_value(layer, "pad", index) if kind == "conv" else 0
+            for axis in (2, 3):
+                output_size(activations.shape[axis], size, stride, pad)
+            if kind == "conv":
+                module = torch.nn.Conv2d(activations.shape[1], _layer_value(layer, "filters", index), size, stride=stride, padding=pad, device="meta")
+            else:
+                module = torch.nn.MaxPool2d(size, stride=stride)
+        elif kind == "fc":
+            activations = activations.flatten(1)
+            module = torch.nn.Linear(activations.shape[1], _layer_value(layer, "units", index), device="meta")
+        elif kind == "relu":
+            module = torch.nn.ReLU()
+        elif kind == "softmax":
+            module = torch.nn.Softmax(dim=1)
+        else:
+            raise ValueError(f"layers[{index}]['type'] {kind!r} is not a layer the oracle knows")
+        activations = module(activations)
+        summary.append((tuple(activations.shape[1:]), sum(p.numel() for p in module.parameters())))
+    return summary
 
 
 # --------------------------------------------------------------------------- pooling

@@ -24,6 +24,16 @@ Kinds and the properties they judge:
     named in ``outputs`` (``"dx"``, ``"dw"``, ``"db"``).
 ``raises``
     ``f(*args)`` must raise ``error``: the property ``"raises <error>"``.
+``speed``
+    No search: one fixed ``case``. The student's function must first be
+    right on it (else the property fails, "not timed"); then it is timed in
+    the sandbox (``repeats`` calls after a warm-up, the fastest counts) and
+    compared with the reference's vectorized op timed the same way in the
+    grader with BLAS on one thread, as in the sandbox. The property (one,
+    e.g. ``"speed"``) passes when the ratio is at most ``max_ratio``; the
+    measured ratio is reported either way. With ``forward`` set, the
+    function is a backward: the student's forward runs once on the case and
+    its cache is what the backward is timed on.
 """
 
 from __future__ import annotations
@@ -36,17 +46,17 @@ from hypothesis.strategies import SearchStrategy
 
 __all__ = ["KINDS", "Check", "FunctionSpec", "Assignment"]
 
-KINDS = ("value", "forward", "backward", "raises")
+KINDS = ("value", "forward", "backward", "raises", "speed")
 
 
 @dataclass(frozen=True)
 class Check:
-    """One Hypothesis search over ``strategy`` judging the properties in ``points``."""
+    """One Hypothesis search over ``strategy`` (or, for ``speed``, one fixed ``case``) judging the properties in ``points``."""
 
     kind: str
-    strategy: SearchStrategy
-    arguments: Callable[[Any], tuple]  # a drawn case -> positional arguments for the student
-    points: Mapping[str, float]  # property -> points, in reporting order
+    strategy: SearchStrategy | None = None  # every kind but speed
+    arguments: Callable[[Any], tuple] | None = None  # a drawn case -> positional arguments for the student
+    points: Mapping[str, float] = field(default_factory=dict)  # property -> points, in reporting order
     examples: int = 100
     keywords: Callable[[Any], dict] | None = None  # a drawn case -> keyword arguments
     forward: str | None = None  # backward: the student's forward that makes the cache
@@ -57,10 +67,27 @@ class Check:
     hints: tuple = ()  # autograder.hints.Hint, tried on the minimal failing case
     rtol: float = 1e-7  # normwise relative error allowed on values
     description: str = ""  # e.g. "configurations that fit"
+    case: Any = None  # speed: the fixed case it is timed on
+    max_ratio: float = 5.0  # speed: the student's time over the reference's, at most
+    repeats: int = 5  # speed: timed calls (after one warm-up); the fastest counts
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"Check.kind must be one of {KINDS}, got {self.kind!r}")
+        if self.arguments is None or not self.points:
+            raise ValueError("a check needs arguments and points")
+        if self.kind == "speed":
+            if self.case is None or self.strategy is not None:
+                raise ValueError("a speed check is timed on one fixed case: give case, not strategy")
+            if len(self.points) != 1:
+                raise ValueError(f"a speed check judges one property, got {tuple(self.points)}")
+            if not (self.max_ratio > 0 and self.repeats >= 1):
+                raise ValueError(f"a speed check needs max_ratio > 0 and repeats >= 1, got {self.max_ratio} and {self.repeats}")
+            if self.forward and not (self.forward_arguments and self.standard_cache and self.outputs):
+                raise ValueError("a speed check of a backward needs forward_arguments, standard_cache and outputs")
+            return
+        if self.strategy is None:
+            raise ValueError(f"a {self.kind} check needs a strategy")
         if self.kind == "backward" and not (self.forward and self.forward_arguments and self.standard_cache and self.outputs):
             raise ValueError("a backward check needs forward, forward_arguments, standard_cache and outputs")
         if self.kind == "backward" and set(self.points) != set(self.outputs):

@@ -10,11 +10,16 @@ fails is then searched for again by Hypothesis, which meets the same cases
 in the same order up to the failure and shrinks it to a minimal case that
 still fails *that* property; each failing property gets its own minimal
 counterexample.
+
+A ``speed`` check has no search: it times the function on its one fixed
+case (:func:`autograder.judge.judge_speed`), and its result carries the
+measured ratio whether it passes or fails.
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -23,11 +28,11 @@ from hypothesis.errors import Flaky
 
 from .expected import ExpectedValues, InternalError
 from .hints import HintContext, first_matching_hint
-from .judge import TINY, Trial, judge_many
+from .judge import TINY, Trial, judge_many, judge_speed
 from .results import PropertyResult
 from .rubric import Check, FunctionSpec
 
-__all__ = ["search_check", "describe_call", "drawn_cases", "HangGuard"]
+__all__ = ["search_check", "speed_check", "describe_call", "drawn_cases", "HangGuard"]
 
 
 class HangGuard:
@@ -74,7 +79,27 @@ def _failure_type(name: str) -> type:
     return _FAILURE_TYPES[name]
 
 
+_CASE_KEYS: dict[int, tuple[weakref.ref, str]] = {}
+
+
 def _case_key(case) -> str:
+    """A content hash of a case; remembered for the drawn cases, which live as long as the grader."""
+    entry = _CASE_KEYS.get(id(case))
+    if entry is not None and entry[0]() is case:
+        return entry[1]
+    return _hash_case(case)
+
+
+def _freeze(case) -> None:
+    """Make a drawn case's arrays read-only and remember its key: it is shared by every submission."""
+    for item in fields(case):
+        value = getattr(case, item.name)
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    _CASE_KEYS[id(case)] = (weakref.ref(case), _hash_case(case))
+
+
+def _hash_case(case) -> str:
     digest = hashlib.sha256(repr(type(case)).encode())
     for item in fields(case):
         value = getattr(case, item.name)
@@ -97,7 +122,7 @@ def _array_text(array: np.ndarray) -> str:
 
 def describe_call(function: FunctionSpec, check: Check, case) -> str:
     """The failing call as a student reads it, with tiny input arrays written out."""
-    if check.kind == "backward":
+    if check.kind == "backward" or (check.kind == "speed" and check.forward):
         dout = getattr(case, "dout", None)
         text = (
             f"{function.signature} with the cache from {check.forward} on {case.describe()}"
@@ -197,29 +222,64 @@ class _Search:
 
 
 BATCH = 128  # cases judged per batch of calls (a backward's forwards stay in the child until judged)
-_DRAWN: dict[tuple[int, int], tuple[Check, list]] = {}
+_DRAWN: dict[tuple[int, int], tuple[Check, list, int]] = {}
 
 
 def drawn_cases(check: Check, examples: int) -> list:
-    """The cases Hypothesis draws for ``check`` with ``examples`` examples, drawn once per process."""
+    """``examples`` distinct cases for ``check``, the first ones Hypothesis draws; drawn once per process.
+
+    Hypothesis may draw the same case twice, so it is asked for more
+    (:func:`draws_needed`) until the first ``examples`` distinct ones are there.
+    """
+    return _drawn(check, examples)[1]
+
+
+def draws_needed(check: Check, examples: int) -> int:
+    """How many examples Hypothesis is asked for to meet :func:`drawn_cases`' cases (the search asks the same)."""
+    return _drawn(check, examples)[2]
+
+
+def _drawn(check: Check, examples: int) -> tuple[Check, list, int]:
     key = (id(check), examples)
     if key not in _DRAWN:
-        cases: list = []
-        _Search(box=None, function=None, check=check, expected=None).run((), examples, collect=cases)
-        _DRAWN[key] = (check, cases)  # keeping the check alive keeps its id from being reused
-    return _DRAWN[key][1]
+        draws = examples
+        while True:
+            raw: list = []
+            _Search(box=None, function=None, check=check, expected=None).run((), draws, collect=raw)
+            distinct = list({_case_key(case): case for case in reversed(raw)}.items())[::-1]  # first occurrences
+            if len(distinct) >= examples or len(raw) < draws:  # enough, or the strategy has no more to give
+                break
+            draws += examples - len(distinct) + max(2, (examples - len(distinct)) // 2)
+        firsts, seen = [], set()
+        for case in raw:
+            if (case_key := _case_key(case)) not in seen and len(firsts) < examples:
+                seen.add(case_key)
+                firsts.append(case)
+        for case in firsts:
+            _freeze(case)
+        _DRAWN[key] = (check, firsts, draws)  # keeping the check alive keeps its id from being reused
+    return _DRAWN[key]
 
 
 def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedValues, *, examples: int | None = None) -> list[PropertyResult]:
     """Judge every property of ``check``; a failing one comes with its minimal counterexample and hint."""
+    if check.kind == "speed":
+        return speed_check(box, function, check, expected)
     examples = examples or check.examples
     search = _Search(box, function, check, expected)
     search.evaluate_many(drawn_cases(check, examples))  # screening: the drawn cases, in batches of calls
     found: dict[str, tuple] = {}
     for name in check.points:
-        if name in search.first_failure:  # shrink this property's failure to a minimal case
-            failure = search.run((name,), examples)
-            found[name] = failure[1:] if failure else search.first_failure[name]
+        if name not in search.first_failure:
+            continue
+        # A minimal case already found for another property that fails this one too serves
+        # both (a wrong shape also fails the values): no second shrink.
+        shared = next(((case, trial) for case, trial in found.values() if not trial.verdicts[name].passed), None)
+        if shared:
+            found[name] = shared
+            continue
+        failure = search.run((name,), draws_needed(check, examples))  # shrink this property's failure
+        found[name] = failure[1:] if failure else search.first_failure[name]
     results = []
     for name, points in check.points.items():
         result = PropertyResult(
@@ -241,3 +301,22 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
             result.message = f"internal error of the grader (not your fault): {search.internal_error}"
         results.append(result)
     return results
+
+
+def speed_check(box, function: FunctionSpec, check: Check, expected: ExpectedValues) -> list[PropertyResult]:
+    """The one property of a speed check: the measured ratio in the message, passing or not."""
+    [(name, points)] = check.points.items()
+    result = PropertyResult(function=function.name, property=name, max_points=float(points), passed=False, examples=1, check=check.description)
+    try:
+        trial = judge_speed(box, function, check, expected)
+    except InternalError as error:
+        result.internal_error = True
+        result.message = f"internal error of the grader (not your fault): {error}"
+        return [result]
+    verdict = trial.verdicts[name]
+    result.passed, result.message = verdict.passed, verdict.message
+    if not verdict.passed:
+        result.counterexample = describe_call(function, check, check.case)
+        context = HintContext(case=check.case, property=name, got=trial.got, want=trial.expected, expected=expected)
+        result.hint = first_matching_hint(check.hints, context)
+    return [result]

@@ -44,6 +44,13 @@ __all__ = [
     "unfit_output_size_args",
     "ParamCountArgs",
     "param_count_args",
+    "FcCountArgs",
+    "fc_param_count_args",
+    "Conv1x1Case",
+    "conv1x1_cases",
+    "ArchitectureCase",
+    "convnet_architectures",
+    "unfit_convnet_architectures",
 ]
 
 VALUE_STYLES = ("small integers", "normal", "distinct")
@@ -223,6 +230,55 @@ class ParamCountArgs:
         return f"in_channels={self.in_channels}, num_filters={self.num_filters}, filter_size={self.filter_size!r}, bias={self.bias}"
 
 
+@dataclass(frozen=True)
+class FcCountArgs:
+    """Arguments of ``fc_param_count``."""
+
+    in_features: int
+    out_features: int
+    bias: bool = True
+
+    @property
+    def args(self) -> tuple:
+        return (self.in_features, self.out_features, self.bias)
+
+    def describe(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias}"
+
+
+@dataclass(frozen=True)
+class Conv1x1Case:
+    """One 1x1 convolution call: x ``(N, C, H, W)``, the channel mixer w ``(F, C)``, b ``(F,)``."""
+
+    x: np.ndarray = field(repr=False)
+    w: np.ndarray = field(repr=False)
+    b: np.ndarray = field(repr=False)
+    seed: int = 0
+    style: str = "small integers"
+
+    @property
+    def args(self) -> tuple:
+        return (self.x, self.w, self.b)
+
+    def describe(self) -> str:
+        return f"x.shape={_shape_text(self.x)}, w.shape={_shape_text(self.w)}, b.shape={_shape_text(self.b)}"
+
+
+@dataclass(frozen=True)
+class ArchitectureCase:
+    """A ConvNet described layer by layer, as ``convnet_shapes(input_shape, layers)`` takes it."""
+
+    input_shape: tuple[int, int, int]
+    layers: tuple[dict, ...]
+
+    @property
+    def args(self) -> tuple:
+        return (self.input_shape, [dict(layer) for layer in self.layers])
+
+    def describe(self) -> str:
+        return f"input_shape={self.input_shape}, layers={[dict(layer) for layer in self.layers]}"
+
+
 # --------------------------------------------------------------------------- geometry
 
 
@@ -240,14 +296,17 @@ class ConvGeometry:
     dilation: tuple[int, int]
     out_size: tuple[int, int]
 
-    def conv_param(self, *, pairs: bool) -> dict:
-        """The CS231n dict; with ``pairs``, an axis pair appears only where the two differ."""
+    def conv_param(self, *, pairs: bool, dilation_key: bool = False) -> dict:
+        """The CS231n dict; with ``pairs``, an axis pair appears only where the two differ.
+
+        ``dilation`` appears when it is not 1, or always with ``dilation_key``.
+        """
 
         def value(pair):
             return pair if pairs and pair[0] != pair[1] else pair[0]
 
         param = {"stride": value(self.stride), "pad": value(self.pad)}
-        if self.dilation != (1, 1):
+        if dilation_key or self.dilation != (1, 1):
             param["dilation"] = value(self.dilation)
         return param
 
@@ -319,7 +378,7 @@ def _seeded(draw, styles):
     return draw(st.integers(0, 2**32 - 1)), draw(st.sampled_from(styles))
 
 
-def _conv_case(geometry: ConvGeometry, seed: int, style: str, *, pairs: bool) -> ConvCase:
+def _conv_case(geometry: ConvGeometry, seed: int, style: str, *, pairs: bool, dilation_key: bool = False) -> ConvCase:
     g = geometry
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**32, size=4)
@@ -327,7 +386,7 @@ def _conv_case(geometry: ConvGeometry, seed: int, style: str, *, pairs: bool) ->
         x=arrays_from_seed((g.batch, g.channels, *g.in_size), int(seeds[0]), style),
         w=arrays_from_seed((g.filters, g.channels, *g.filter_size), int(seeds[1]), style),
         b=arrays_from_seed((g.filters,), int(seeds[2]), style),
-        conv_param=g.conv_param(pairs=pairs),
+        conv_param=g.conv_param(pairs=pairs, dilation_key=dilation_key),
         dout=arrays_from_seed((g.batch, g.filters, *g.out_size), int(seeds[3]), style),
         seed=seed,
         style=style,
@@ -335,11 +394,15 @@ def _conv_case(geometry: ConvGeometry, seed: int, style: str, *, pairs: bool) ->
 
 
 @st.composite
-def conv_cases(draw, *, styles: tuple[str, ...] = ("small integers", "normal"), **bounds) -> ConvCase:
-    """Convolution calls that fit; ``bounds`` go to :func:`conv_geometries`."""
+def conv_cases(draw, *, styles: tuple[str, ...] = ("small integers", "normal"), dilation_key: bool = False, **bounds) -> ConvCase:
+    """Convolution calls that fit; ``bounds`` go to :func:`conv_geometries`.
+
+    ``dilation_key=True`` puts ``dilation`` in every ``conv_param``, 1 included
+    (for functions whose signature promises the key).
+    """
     geometry = draw(conv_geometries(**bounds))
     seed, style = _seeded(draw, styles)
-    return _conv_case(geometry, seed, style, pairs=bounds.get("pairs", False))
+    return _conv_case(geometry, seed, style, pairs=bounds.get("pairs", False), dilation_key=dilation_key)
 
 
 @st.composite
@@ -516,3 +579,115 @@ def param_count_args(draw, *, max_channels: int = 512, max_filters: int = 512, m
         filter_size=filter_size,
         bias=not draw(st.booleans()),  # shrinks toward bias=True, the common case
     )
+
+
+@st.composite
+def fc_param_count_args(draw, *, max_features: int = 4096, max_units: int = 1000) -> FcCountArgs:
+    """Arguments of ``fc_param_count``, up to a flattened CIFAR volume (3072) and ImageNet's 1000 classes."""
+    return FcCountArgs(
+        in_features=draw(st.integers(1, max_features)),
+        out_features=draw(st.integers(1, max_units)),
+        bias=not draw(st.booleans()),  # shrinks toward bias=True
+    )
+
+
+@st.composite
+def conv1x1_cases(draw, *, max_batch: int = 2, max_channels: int = 4, max_filters: int = 4, max_size: int = 4, styles=("small integers", "normal")) -> Conv1x1Case:
+    """1x1 convolution calls; channels and filters are drawn independently (so F == C happens too)."""
+    batch, channels, filters = draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels)), draw(st.integers(1, max_filters))
+    height, width = draw(st.integers(1, max_size)), draw(st.integers(1, max_size))
+    seed, style = _seeded(draw, styles)
+    seeds = np.random.default_rng(seed).integers(0, 2**32, size=3)
+    return Conv1x1Case(
+        x=arrays_from_seed((batch, channels, height, width), int(seeds[0]), style),
+        w=arrays_from_seed((filters, channels), int(seeds[1]), style),
+        b=arrays_from_seed((filters,), int(seeds[2]), style),
+        seed=seed,
+        style=style,
+    )
+
+
+def _dividing_strides(rooms: tuple[int, ...], max_stride: int) -> list[int]:
+    """Strides that divide every ``room`` (``H - F + 2P``): 1 always does."""
+    return [s for s in range(1, max_stride + 1) if all(room % s == 0 for room in rooms)]
+
+
+@st.composite
+def convnet_architectures(
+    draw,
+    *,
+    max_blocks: int = 3,
+    max_convs: int = 2,
+    max_fcs: int = 2,
+    max_channels: int = 64,
+    max_units: int = 64,
+    max_input: int = 32,
+    max_filter_size: int = 5,
+    max_pad: int = 2,
+    max_stride: int = 2,
+) -> ArchitectureCase:
+    """Networks in the lecture's pattern that fit: ``[(CONV-RELU)*N - POOL?]*M - (FC-RELU)*K - FC - SOFTMAX``.
+
+    ``1 <= M <= max_blocks``, ``1 <= N <= max_convs``, ``0 <= K <= max_fcs``;
+    the last FC gives the class scores the softmax turns into probabilities.
+    Each conv and pool is built to fit the volume it receives: pad first,
+    then a filter no larger than the padded input, then a stride dividing
+    ``H - F + 2P`` on both axes.
+    """
+    channels = draw(st.integers(1, max_channels))
+    height, width = draw(st.integers(1, max_input)), draw(st.integers(1, max_input))
+    layers: list[dict] = []
+    size = (height, width)
+    for _ in range(draw(st.integers(1, max_blocks))):
+        for _ in range(draw(st.integers(1, max_convs))):
+            pad = draw(st.integers(0, max_pad))
+            filter_size = draw(st.integers(1, min(max_filter_size, min(size) + 2 * pad)))
+            rooms = tuple(side - filter_size + 2 * pad for side in size)
+            stride = draw(st.sampled_from(_dividing_strides(rooms, max_stride)))
+            layers.append({"type": "conv", "filters": draw(st.integers(1, max_channels)), "size": filter_size, "stride": stride, "pad": pad})
+            layers.append({"type": "relu"})
+            size = tuple(room // stride + 1 for room in rooms)
+        if min(size) >= 2 and draw(st.booleans()):
+            window = draw(st.integers(2, min(3, *size)))
+            rooms = tuple(side - window for side in size)
+            stride = draw(st.sampled_from(_dividing_strides(rooms, max(max_stride, 2))[::-1]))  # prefers the largest
+            layers.append({"type": "pool", "size": window, "stride": stride})
+            size = tuple(room // stride + 1 for room in rooms)
+    for _ in range(draw(st.integers(0, max_fcs))):
+        layers.append({"type": "fc", "units": draw(st.integers(1, max_units))})
+        layers.append({"type": "relu"})
+    layers.append({"type": "fc", "units": draw(st.integers(1, 10))})
+    layers.append({"type": "softmax"})
+    return ArchitectureCase(input_shape=(channels, height, width), layers=tuple(layers))
+
+
+def _volume_sizes(input_shape, layers) -> list[tuple[int, int]]:
+    """The (H, W) each layer receives, for the conv and pool layers of a fitting network."""
+    size, sizes = input_shape[1:], []
+    for layer in layers:
+        sizes.append(size)
+        if layer["type"] in ("conv", "pool"):
+            pad = layer.get("pad", 0)
+            size = tuple((side - layer["size"] + 2 * pad) // layer["stride"] + 1 for side in size)
+    return sizes
+
+
+@st.composite
+def unfit_convnet_architectures(draw, **bounds) -> ArchitectureCase:
+    """Networks with one conv or pool layer that doesn't fit the volume it receives.
+
+    The layer's filter is made larger than its padded input, or (where the
+    filter leaves room) its stride is made not to divide ``H - F + 2P``.
+    """
+    case = draw(convnet_architectures(**bounds))
+    layers = [dict(layer) for layer in case.layers]
+    sizes = _volume_sizes(case.input_shape, layers)
+    index = draw(st.sampled_from([i for i, layer in enumerate(layers) if layer["type"] in ("conv", "pool")]))
+    layer, (height, width) = layers[index], sizes[index]
+    pad = layer.get("pad", 0)
+    room = height - layer["size"] + 2 * pad
+    if room >= 1 and draw(st.booleans()):
+        layer["stride"] = room + 1  # 2 <= S and S does not divide H - F + 2P
+    else:
+        layer["size"] = min(height, width) + 2 * pad + 1
+    return ArchitectureCase(input_shape=case.input_shape, layers=tuple(layers))

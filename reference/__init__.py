@@ -6,6 +6,8 @@ CS231n assignment does (``(out, cache)`` forwards, gradient tuples backwards).
 """
 
 from .conv import (
+    conv1x1_forward,
+    conv1x1_forward_naive,
     conv_backward,
     conv_backward_naive,
     conv_forward,
@@ -38,6 +40,6 @@ from .pool import (
     max_pool_forward,
     max_pool_forward_naive,
 )
-from .shapes import conv_param_count, fc_param_count, output_size, same_pad
+from .shapes import conv_param_count, convnet_shapes, fc_param_count, output_size, same_pad
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in {"conv", "correlation", "layers", "pool", "shapes"}]

@@ -11,11 +11,13 @@ row-major order, as torch does, so the two engines agree even on ties.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _checks
-from .conv import _axis_output_size
+from .conv import _axis_output_size, _checked
 
 __all__ = [
     "max_pool_forward",
@@ -40,13 +42,6 @@ class PoolGeometry:
     window: tuple[int, int]
     stride: tuple[int, int]
     out_size: tuple[int, int]
-
-    def taps(self):
-        """Yield ``(k, l, rows, cols)``: for each window tap, the slices of x it reads."""
-        (sh, sw), (oh, ow) = self.stride, self.out_size
-        for k in range(self.window[0]):
-            for l in range(self.window[1]):
-                yield k, l, slice(k, k + sh * (oh - 1) + 1, sh), slice(l, l + sw * (ow - 1) + 1, sw)
 
     def window_at(self, i: int, j: int) -> tuple[slice, slice]:
         """Slices of x covered by the window of output position ``(i, j)``."""
@@ -78,21 +73,117 @@ def _backward_inputs(dout, cache):
     return x, g
 
 
+def _backward_geometry(dout, x, pool_param) -> PoolGeometry:
+    return _backward_inputs(dout, (x, pool_param))[1]
+
+
+def _checked_backward_inputs(dout, cache):
+    """:func:`_backward_inputs`, with the checks remembered (see :mod:`reference.conv`)."""
+    if type(cache) is tuple and len(cache) == 2:
+        return cache[0], _checked(_backward_geometry, dout, *cache)
+    return _backward_inputs(dout, cache)
+
+
+# --------------------------------------------------------------------------- taps and blocks
+
+# The vectorized pools take a window in two steps, one per axis: the kh taps
+# down the columns and the kw taps along the rows, so kh + kw whole-array
+# operations instead of kh * kw. Steps down the columns move whole rows and are
+# the cheap ones, so wherever the order is free they get the larger arrays. The
+# input is handled in blocks of whole (n, c) planes, small enough for one
+# block's temporaries to stay in the CPU cache.
+_BLOCK_BYTES = 256 * 1024
+
+
+def _tap_slices(window: int, stride: int, out: int) -> tuple[slice, ...]:
+    """Along one axis, tap ``k`` of the ``out`` windows reads ``k, k + stride, ..., k + stride*(out - 1)``."""
+    return tuple(slice(k, k + stride * (out - 1) + 1, stride) for k in range(window))
+
+
+class _Plan(NamedTuple):
+    """How the vectorized pools walk an input seen as planes ``(N*C, H, W)``."""
+
+    down: tuple  # the index of each of the kh taps down a column: (..., rows, :)
+    across: tuple  # the index of each of the kw taps along a row: (..., columns)
+    tiled: tuple[bool, bool]  # stride == window along (H, W): the windows cover the axis once
+    blocks: tuple[slice, ...]  # slices of the plane axis, one per block
+
+
+@lru_cache(maxsize=64)
+def _plan(shape: tuple[int, ...], g: PoolGeometry) -> _Plan:
+    (kh, kw), (sh, sw), (oh, ow) = g.window, g.stride, g.out_size
+    planes, plane_bytes = shape[0] * shape[1], shape[2] * shape[3] * 8
+    step = max(1, _BLOCK_BYTES // plane_bytes)
+    return _Plan(
+        down=tuple((Ellipsis, rows, slice(None)) for rows in _tap_slices(kh, sh, oh)),
+        across=tuple((Ellipsis, cols) for cols in _tap_slices(kw, sw, ow)),
+        tiled=(sh == kh, sw == kw),
+        blocks=tuple(slice(start, start + step) for start in range(0, planes, step)),
+    )
+
+
+def _planes(a: np.ndarray) -> np.ndarray:
+    """``(N, C, H, W)`` viewed as ``(N*C, H, W)``."""
+    return a.reshape(-1, a.shape[2], a.shape[3])
+
+
+def _buffer(shape, dtype, tiled: bool) -> np.ndarray:
+    """A gradient buffer: where the windows tile the axis every entry gets written, so it needs no zeros."""
+    return np.empty(shape, dtype=dtype) if tiled else np.zeros(shape, dtype=dtype)
+
+
+# Along an axis, taps 0 to stride - 1 of all the windows read disjoint inputs;
+# a later tap k reads what tap k - stride of the next window reads (the
+# windows overlap). So gradients are stored for the first taps, and added for
+# the later ones, into a buffer that starts at zero unless the windows tile
+# the axis.
+
+
+def _spread(grad: np.ndarray, taps, into: np.ndarray, stride: int) -> None:
+    """``into[t] += grad`` for every tap ``t``."""
+    for k, tap in enumerate(taps):
+        if k < stride:
+            into[tap] = grad
+        else:
+            into[tap] += grad
+
+
 # --------------------------------------------------------------------------- max pooling
 
 
-def _max_and_argmax(x: np.ndarray, g: PoolGeometry):
-    """Maximum of every window and the flat index (k*pool_width + l) of its first maximum."""
-    best = index = None
-    for k, l, rows, cols in g.taps():
-        tap = x[:, :, rows, cols]
-        if best is None:
-            best, index = tap.copy(), np.zeros(tap.shape, dtype=np.intp)
-            continue
-        larger = tap > best  # strict: the first maximum in row-major order wins ties
-        np.copyto(best, tap, where=larger)
-        index[larger] = k * g.window[1] + l
-    return best, index
+def _max_of_taps(x: np.ndarray, taps, out: np.ndarray) -> np.ndarray:
+    """``out = max over the taps t of x[t]``."""
+    if len(taps) == 1:
+        np.copyto(out, x[taps[0]])
+        return out
+    np.maximum(x[taps[0]], x[taps[1]], out=out)
+    for tap in taps[2:]:
+        np.maximum(out, x[tap], out=out)
+    return out
+
+
+def _to_first_max(grad: np.ndarray, x: np.ndarray, best: np.ndarray, taps, into: np.ndarray, stride: int) -> None:
+    """Send each window's gradient to its first tap where ``x`` equals the window's ``best``.
+
+    Tap by tap, the gradient of the windows whose maximum is not met yet is
+    passed on to the next tap; the first tap that equals the maximum keeps all
+    of it, so later equal taps (ties) get nothing, and the last tap keeps what
+    is left. What is passed on waits in the next tap's place when that place
+    is the window's alone.
+    """
+    remaining = grad
+    for k, tap in enumerate(taps[:-1]):
+        not_max = x[tap] != best
+        passed_on = np.multiply(remaining, not_max, out=into[taps[k + 1]] if k + 1 < stride else None)
+        if k < stride:
+            np.subtract(remaining, passed_on, out=into[tap])
+        else:
+            into[tap] += remaining - passed_on
+        remaining = passed_on
+    if len(taps) - 1 >= stride:
+        into[taps[-1]] += remaining
+    elif len(taps) == 1:
+        into[taps[0]] = remaining
 
 
 def max_pool_forward(x: np.ndarray, pool_param: dict):
@@ -118,8 +209,15 @@ def max_pool_forward(x: np.ndarray, pool_param: dict):
     array([[ 5.,  7.],
            [13., 15.]])
     """
-    g = pool_geometry(x, pool_param)
-    return _max_and_argmax(x, g)[0], (x, pool_param)
+    g = _checked(pool_geometry, x, pool_param)
+    plan = _plan(x.shape, g)
+    out = np.empty((*x.shape[:2], *g.out_size), dtype=x.dtype)
+    xs, outs = _planes(x), _planes(out)
+    for block in plan.blocks:  # the max along the rows of the max down the columns
+        x_block = xs[block]
+        column_max = np.empty((len(x_block), g.out_size[0], x.shape[3]), dtype=x.dtype)
+        _max_of_taps(_max_of_taps(x_block, plan.down, column_max), plan.across, outs[block])
+    return out, (x, pool_param)
 
 
 def max_pool_forward_naive(x: np.ndarray, pool_param: dict):
@@ -145,11 +243,22 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     array([[0., 1.],
            [0., 0.]])
     """
-    x, g = _backward_inputs(dout, cache)
-    _, index = _max_and_argmax(x, g)
-    dx = np.zeros(x.shape, dtype=np.result_type(dout, x))
-    for k, l, rows, cols in g.taps():
-        dx[:, :, rows, cols] += np.where(index == k * g.window[1] + l, dout, 0)
+    x, g = _checked_backward_inputs(dout, cache)
+    plan = _plan(x.shape, g)
+    dtype = np.result_type(dout, x)
+    dx = _buffer(x.shape, dtype, plan.tiled[1])
+    xs, douts, dxs = _planes(x), _planes(dout), _planes(dx)
+    # The first maximum of a window in row-major order is, in the first window row
+    # that reaches the window's max, the first column that reaches that row's max.
+    # So here the max goes along the rows first; dout is then routed down to the
+    # row, and along the row to the column.
+    for block in plan.blocks:
+        x_block = xs[block]
+        row_max = _max_of_taps(x_block, plan.across, np.empty((len(x_block), x.shape[2], g.out_size[1]), dtype=x.dtype))
+        best = _max_of_taps(row_max, plan.down, np.empty(douts[block].shape, dtype=x.dtype))
+        d_row_max = _buffer(row_max.shape, dtype, plan.tiled[0])
+        _to_first_max(douts[block], row_max, best, plan.down, d_row_max, g.stride[0])
+        _to_first_max(d_row_max, x_block, row_max, plan.across, dxs[block], g.stride[1])
     return dx
 
 
@@ -170,6 +279,17 @@ def max_pool_backward_naive(dout: np.ndarray, cache: tuple) -> np.ndarray:
 # --------------------------------------------------------------------------- average pooling
 
 
+def _sum_of_taps(x: np.ndarray, taps, out: np.ndarray) -> np.ndarray:
+    """``out = sum over the taps t of x[t]``."""
+    if len(taps) == 1:
+        np.copyto(out, x[taps[0]])
+        return out
+    np.add(x[taps[0]], x[taps[1]], out=out)
+    for tap in taps[2:]:
+        out += x[tap]
+    return out
+
+
 def avg_pool_forward(x: np.ndarray, pool_param: dict):
     """Forward pass of average pooling (same keys and cache as :func:`max_pool_forward`).
 
@@ -178,11 +298,17 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict):
     array([[ 2.5,  4.5],
            [10.5, 12.5]])
     """
-    g = pool_geometry(x, pool_param)
-    out = np.zeros((*x.shape[:2], *g.out_size), dtype=np.result_type(x, np.float64))
-    for _, _, rows, cols in g.taps():
-        out += x[:, :, rows, cols]
-    return out / (g.window[0] * g.window[1]), (x, pool_param)
+    g = _checked(pool_geometry, x, pool_param)
+    plan = _plan(x.shape, g)
+    dtype = np.result_type(x, np.float64)
+    out = np.empty((*x.shape[:2], *g.out_size), dtype=dtype)
+    xs, outs = _planes(x), _planes(out)
+    for block in plan.blocks:  # the window sum is the sum along the rows of the sums down the columns
+        x_block = xs[block]
+        column_sum = np.empty((len(x_block), g.out_size[0], x.shape[3]), dtype=dtype)
+        _sum_of_taps(_sum_of_taps(x_block, plan.down, column_sum), plan.across, outs[block])
+    out /= g.window[0] * g.window[1]
+    return out, (x, pool_param)
 
 
 def avg_pool_forward_naive(x: np.ndarray, pool_param: dict):
@@ -205,11 +331,15 @@ def avg_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     array([[0.25, 0.25],
            [0.25, 0.25]])
     """
-    x, g = _backward_inputs(dout, cache)
+    x, g = _checked_backward_inputs(dout, cache)
+    plan = _plan(x.shape, g)
     share = dout / (g.window[0] * g.window[1])
-    dx = np.zeros(x.shape, dtype=share.dtype)
-    for _, _, rows, cols in g.taps():
-        dx[:, :, rows, cols] += share
+    dx = _buffer(x.shape, share.dtype, plan.tiled[0])
+    shares, dxs = _planes(share), _planes(dx)
+    for block in plan.blocks:  # each input of a window gets its share: spread along the rows, then down
+        d_column_sum = _buffer((len(shares[block]), g.out_size[0], x.shape[3]), share.dtype, plan.tiled[1])
+        _spread(shares[block], plan.across, d_column_sum, g.stride[1])
+        _spread(d_column_sum, plan.down, dxs[block], g.stride[0])
     return dx
 
 

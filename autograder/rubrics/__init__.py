@@ -5,9 +5,11 @@ from __future__ import annotations
 import difflib
 
 from ..rubric import Assignment
-from . import conv_layers
+from . import conv_extras, conv_layers, fast_conv
 
-ASSIGNMENTS: dict[str, Assignment] = {conv_layers.ASSIGNMENT.name: conv_layers.ASSIGNMENT}
+ASSIGNMENTS: dict[str, Assignment] = {
+    module.ASSIGNMENT.name: module.ASSIGNMENT for module in (conv_layers, conv_extras, fast_conv)
+}
 
 
 def get(name: str) -> Assignment:

@@ -1,6 +1,7 @@
 """Convolution: vectorized == naive == torch, forward and every gradient, plus finite differences."""
 
 import numpy as np
+import pytest
 from helpers import check_engines
 from hypothesis import given
 
@@ -62,3 +63,30 @@ def test_dilation_spreads_the_taps():
     out, _ = reference.conv_forward(x, w, np.zeros(1), {"stride": 1, "pad": 0, "dilation": 2})
     assert out.shape == (1, 1, 3, 3)
     assert out[0, 0, 0, 0] == x[0, 0, 0, 0] + x[0, 0, 0, 2] + x[0, 0, 2, 0] + x[0, 0, 2, 2]
+
+
+@given(cases.conv1x1_cases(max_channels=8, max_filters=8))
+def test_conv1x1_agrees_with_naive_and_torch(case):
+    out = check_engines("conv1x1_forward", *case.args, describe=case.describe())
+    assert out.shape == (case.x.shape[0], case.w.shape[0], *case.x.shape[2:])
+
+
+@given(cases.conv1x1_cases())
+def test_conv1x1_is_a_convolution_with_1x1_filters(case):
+    out, _ = reference.conv_forward(case.x, case.w[:, :, None, None], case.b, {"stride": 1, "pad": 0})
+    np.testing.assert_allclose(reference.conv1x1_forward(*case.args), out, rtol=1e-12, atol=1e-12)
+
+
+def test_conv1x1_mixes_56x56x64_into_56x56x32():
+    x = np.random.default_rng(0).standard_normal((2, 64, 56, 56))
+    w = np.ones((32, 64))
+    w[1] = 0.0
+    out = reference.conv1x1_forward(x, w, np.arange(32.0))
+    assert out.shape == (2, 32, 56, 56)
+    np.testing.assert_allclose(out[:, 0], x.sum(axis=1), rtol=1e-12)  # each output is a dot product over the 64 channels
+    np.testing.assert_array_equal(out[:, 1], 1.0)  # a zero row leaves only the bias
+
+
+def test_conv1x1_rejects_w_transposed():
+    with pytest.raises(ValueError, match=r"w must be \(F, C\)"):
+        reference.conv1x1_forward(np.zeros((1, 64, 2, 2)), np.zeros((64, 32)), np.zeros(32))

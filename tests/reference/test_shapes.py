@@ -86,3 +86,71 @@ def test_param_counts_agree_with_torch(g):
 @pytest.mark.parametrize("filter_size", [1, 3, 5])
 def test_same_pad_agrees_with_torch(filter_size, dilation):
     assert reference.same_pad(filter_size, dilation) == oracle.same_pad(filter_size, dilation)
+
+
+CIFAR_LAYER = {"type": "conv", "filters": 10, "size": 5, "stride": 1, "pad": 2}
+
+
+def test_convnet_cifar_layer_32x32x3_ten_5x5_filters_pad_2_gives_32x32x10_and_760_parameters():
+    assert reference.convnet_shapes((3, 32, 32), [CIFAR_LAYER]) == [((10, 32, 32), 760)]
+
+
+def test_convnet_shapes_through_the_lecture_pattern():
+    layers = [
+        CIFAR_LAYER,
+        {"type": "relu"},
+        {"type": "conv", "filters": 16, "size": 3, "stride": 1, "pad": 1},
+        {"type": "relu"},
+        {"type": "pool", "size": 2, "stride": 2},
+        {"type": "fc", "units": 64},
+        {"type": "relu"},
+        {"type": "fc", "units": 10},
+        {"type": "softmax"},
+    ]
+    assert reference.convnet_shapes((3, 32, 32), layers) == [
+        ((10, 32, 32), 760),
+        ((10, 32, 32), 0),
+        ((16, 32, 32), 16 * (3 * 3 * 10 + 1)),
+        ((16, 32, 32), 0),
+        ((16, 16, 16), 0),  # pooling: no parameters
+        ((64,), 64 * (16 * 16 * 16 + 1)),  # the first fc flattens 16x16x16
+        ((64,), 0),
+        ((10,), 10 * 65),
+        ((10,), 0),
+    ]
+
+
+@given(cases.convnet_architectures())
+def test_convnet_shapes_agree_with_torch_modules_on_meta(case):
+    assert reference.convnet_shapes(*case.args) == oracle.convnet_shapes(*case.args)
+
+
+@given(cases.unfit_convnet_architectures())
+def test_convnet_that_does_not_fit_raises_in_both_engines(case):
+    with pytest.raises(ValueError, match="doesn't fit"):
+        reference.convnet_shapes(*case.args)
+    with pytest.raises(ValueError, match="doesn't fit"):
+        oracle.convnet_shapes(*case.args)
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "layers", "message"),
+    [
+        ((3, 7, 7), [{"type": "conv", "filters": 1, "size": 3, "stride": 3, "pad": 0}], r"layers\[0\] \(conv 3x3, stride 3, pad 0\) doesn't fit the height 7"),
+        ((3, 8, 8), [{"type": "pool", "size": 9, "stride": 1}], r"layers\[0\] \(pool 9x9.*doesn't fit"),
+        ((3, 8, 8), [{"type": "fc", "units": 4}, {"type": "conv", "filters": 1, "size": 1, "stride": 1, "pad": 0}], "after the first fc|put conv and pool layers before"),
+        ((3, 8, 8), [{"type": "dropout"}], "must be one of"),
+        ((3, 8, 8), [{"type": "conv", "filters": 1, "size": 3, "stride": 1}], "missing the key 'pad'"),
+        ((3, 8), [], r"input_shape must be \(C, H, W\)"),
+    ],
+    ids=["stride does not divide", "window too big", "conv after fc", "unknown type", "missing key", "input not 3-D"],
+)
+def test_convnet_shapes_bad_networks_say_which_layer(input_shape, layers, message):
+    with pytest.raises(ValueError, match=message):
+        reference.convnet_shapes(input_shape, layers)
+
+
+def test_convnet_shapes_does_not_modify_its_arguments():
+    layers = [dict(CIFAR_LAYER), {"type": "fc", "units": 3}]
+    reference.convnet_shapes((3, 32, 32), layers)
+    assert layers == [CIFAR_LAYER, {"type": "fc", "units": 3}]

@@ -1,0 +1,103 @@
+"""Rubric of ``fast_conv``: a fast (im2col) convolution, forward and backward.
+
+Correctness is judged as for ``conv_layers``' convolution (the same cases and
+hints); the cache is the student's own business, since the backward always
+gets the cache of the student's forward. Speed is judged on one fixed case,
+against the reference's vectorized op (see the ``speed`` kind in
+:mod:`autograder.rubric`).
+"""
+
+from __future__ import annotations
+
+from .. import hints
+from .. import strategies as cases
+from ..rubric import Assignment, Check, FunctionSpec
+
+EXAMPLES = 100
+MAX_RATIO = 5.0  # the student's time over the reference's, at most
+SPEED_POINTS = 2
+
+
+def _timing_case() -> cases.ConvCase:
+    """The fixed speed case: N=8, C=16, 16x16 inputs, 16 filters of 3x3, stride 1, pad 1; seeded normal arrays."""
+    seeds = (11, 12, 13, 14)
+    return cases.ConvCase(
+        x=cases.arrays_from_seed((8, 16, 16, 16), seeds[0], "normal"),
+        w=cases.arrays_from_seed((16, 16, 3, 3), seeds[1], "normal"),
+        b=cases.arrays_from_seed((16,), seeds[2], "normal"),
+        conv_param={"stride": 1, "pad": 1},
+        dout=cases.arrays_from_seed((8, 16, 16, 16), seeds[3], "normal"),
+        seed=seeds[0],
+        style="normal",
+    )
+
+
+TIMING_CASE = _timing_case()
+TIMING_DESCRIPTION = "timed on x (8, 16, 16, 16), w (16, 16, 3, 3), stride 1, pad 1"
+
+_CONV_CASES = cases.conv_cases(max_batch=2, max_channels=3, max_filters=3, max_filter_size=4, max_stride=3, max_pad=3)
+
+CONV_FORWARD_IM2COL = FunctionSpec(
+    name="conv_forward_im2col",
+    reference="conv_forward",
+    signature="conv_forward_im2col(x, w, b, conv_param)",
+    checks=(
+        Check(
+            kind="forward",
+            strategy=_CONV_CASES,
+            arguments=lambda c: c.args,
+            points={"output shape": 2, "output values": 4, "inputs unchanged": 1},
+            hints=hints.CONV_FORWARD_HINTS,
+            examples=EXAMPLES,
+        ),
+        Check(
+            kind="speed",
+            case=TIMING_CASE,
+            arguments=lambda c: c.args,
+            points={"speed": SPEED_POINTS},
+            max_ratio=MAX_RATIO,
+            hints=hints.SPEED_HINTS,
+            description=TIMING_DESCRIPTION,
+        ),
+    ),
+)
+
+CONV_BACKWARD_IM2COL = FunctionSpec(
+    name="conv_backward_im2col",
+    reference="conv_backward",
+    signature="conv_backward_im2col(dout, cache)",
+    checks=(
+        Check(
+            kind="backward",
+            strategy=_CONV_CASES,
+            arguments=lambda c: (c.dout,),
+            forward="conv_forward_im2col",
+            forward_arguments=lambda c: c.args,
+            standard_cache=lambda c: (c.x, c.w, c.b, c.conv_param),
+            outputs=("dx", "dw", "db"),
+            points={"dx": 3, "dw": 3, "db": 2},
+            hints=hints.CONV_BACKWARD_HINTS,
+            examples=EXAMPLES,
+        ),
+        Check(
+            kind="speed",
+            case=TIMING_CASE,
+            arguments=lambda c: (c.dout,),
+            forward="conv_forward_im2col",
+            forward_arguments=lambda c: c.args,
+            standard_cache=lambda c: (c.x, c.w, c.b, c.conv_param),
+            outputs=("dx", "dw", "db"),
+            points={"speed": SPEED_POINTS},
+            max_ratio=MAX_RATIO,
+            hints=hints.SPEED_HINTS,
+            description=TIMING_DESCRIPTION,
+        ),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    name="fast_conv",
+    version="1",
+    title="Fast convolution: im2col forward and backward, correct and within 5x the reference's time",
+    functions=(CONV_FORWARD_IM2COL, CONV_BACKWARD_IM2COL),
+)
