@@ -44,7 +44,7 @@ from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
-__all__ = ["KINDS", "Check", "FunctionSpec", "Assignment"]
+__all__ = ["KINDS", "Check", "FunctionSpec", "Assignment", "function", "value_check", "forward_check", "backward_check", "raises_check"]
 
 KINDS = ("value", "forward", "backward", "raises", "speed")
 
@@ -131,3 +131,54 @@ class Assignment:
             if function.name == name:
                 return function
         raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- building rubrics
+
+
+def _positional(case) -> tuple:
+    return case.args
+
+
+def _upstream(case) -> tuple:
+    return (case.dout,)
+
+
+def _standard_cache(case):
+    return case.cache
+
+
+def function(signature: str, reference: str, *checks: Check) -> FunctionSpec:
+    """A :class:`FunctionSpec` named after its ``signature`` (``"zero_pad(x, pad)"`` -> ``zero_pad``)."""
+    return FunctionSpec(name=signature.split("(", 1)[0], reference=reference, signature=signature, checks=checks)
+
+
+def value_check(strategy, points: Mapping[str, float], *, arguments=_positional, **options) -> Check:
+    """A function returning one value (an int, an array or a table) compared with the reference's."""
+    return Check(kind="value", strategy=strategy, arguments=arguments, points=points, **options)
+
+
+def forward_check(strategy, points: Mapping[str, float], **options) -> Check:
+    """A forward pass: called with the case's arguments, judged on ``out`` of its ``(out, cache)``."""
+    return Check(kind="forward", strategy=strategy, arguments=_positional, points=points, **options)
+
+
+def backward_check(strategy, forward: str, points: Mapping[str, float], **options) -> Check:
+    """A backward pass: ``dout`` and the cache of the student's own ``forward`` (the case's
+    standard cache, ``case.cache``, where that forward fails); one property per returned gradient."""
+    return Check(
+        kind="backward",
+        strategy=strategy,
+        arguments=_upstream,
+        forward=forward,
+        forward_arguments=_positional,
+        standard_cache=_standard_cache,
+        outputs=tuple(points),
+        points=points,
+        **options,
+    )
+
+
+def raises_check(strategy, points: Mapping[str, float], *, error: str = "ValueError", arguments=_positional, **options) -> Check:
+    """Arguments that must make the function raise ``error``."""
+    return Check(kind="raises", strategy=strategy, arguments=arguments, points=points, error=error, **options)

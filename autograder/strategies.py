@@ -97,6 +97,11 @@ class ConvCase:
     def args(self) -> tuple:
         return (self.x, self.w, self.b, self.conv_param)
 
+    @property
+    def cache(self) -> tuple:
+        """The course's cache of this forward: ``(x, w, b, conv_param)``."""
+        return (self.x, self.w, self.b, self.conv_param)
+
     def describe(self) -> str:
         """The call as a student reads it: shapes and the parameter dict."""
         return (
@@ -117,6 +122,11 @@ class PoolCase:
 
     @property
     def args(self) -> tuple:
+        return (self.x, self.pool_param)
+
+    @property
+    def cache(self) -> tuple:
+        """The course's cache of this forward: ``(x, pool_param)``."""
         return (self.x, self.pool_param)
 
     def describe(self) -> str:
@@ -150,6 +160,11 @@ class ArrayCase:
     @property
     def args(self) -> tuple:
         return (self.x,)
+
+    @property
+    def cache(self) -> np.ndarray:
+        """The cache of an op on one array (ReLU, global average pooling): ``x``."""
+        return self.x
 
     def describe(self) -> str:
         return f"x.shape={_shape_text(self.x)}"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from .. import hints
 from .. import strategies as cases
-from ..rubric import Assignment, Check, FunctionSpec
+from ..rubric import Assignment, Check, backward_check, forward_check, function
+from .conv_layers import CONV_BACKWARD_POINTS, CONV_CASES, CONV_FORWARD_POINTS
 
-EXAMPLES = 100
 MAX_RATIO = 5.0  # the student's time over the reference's, at most
 SPEED_POINTS = 2
 
@@ -35,63 +35,37 @@ def _timing_case() -> cases.ConvCase:
 TIMING_CASE = _timing_case()
 TIMING_DESCRIPTION = "timed on x (8, 16, 16, 16), w (16, 16, 3, 3), stride 1, pad 1"
 
-_CONV_CASES = cases.conv_cases(max_batch=2, max_channels=3, max_filters=3, max_filter_size=4, max_stride=3, max_pad=3)
-
-CONV_FORWARD_IM2COL = FunctionSpec(
-    name="conv_forward_im2col",
-    reference="conv_forward",
-    signature="conv_forward_im2col(x, w, b, conv_param)",
-    checks=(
-        Check(
-            kind="forward",
-            strategy=_CONV_CASES,
-            arguments=lambda c: c.args,
-            points={"output shape": 2, "output values": 4, "inputs unchanged": 1},
-            hints=hints.CONV_FORWARD_HINTS,
-            examples=EXAMPLES,
-        ),
-        Check(
-            kind="speed",
-            case=TIMING_CASE,
-            arguments=lambda c: c.args,
-            points={"speed": SPEED_POINTS},
-            max_ratio=MAX_RATIO,
-            hints=hints.SPEED_HINTS,
-            description=TIMING_DESCRIPTION,
-        ),
+CONV_FORWARD_IM2COL = function(
+    "conv_forward_im2col(x, w, b, conv_param)",
+    "conv_forward",
+    forward_check(CONV_CASES, CONV_FORWARD_POINTS, hints=hints.CONV_FORWARD_HINTS),
+    Check(
+        kind="speed",
+        case=TIMING_CASE,
+        arguments=lambda c: c.args,
+        points={"speed": SPEED_POINTS},
+        max_ratio=MAX_RATIO,
+        hints=hints.SPEED_HINTS,
+        description=TIMING_DESCRIPTION,
     ),
 )
 
-CONV_BACKWARD_IM2COL = FunctionSpec(
-    name="conv_backward_im2col",
-    reference="conv_backward",
-    signature="conv_backward_im2col(dout, cache)",
-    checks=(
-        Check(
-            kind="backward",
-            strategy=_CONV_CASES,
-            arguments=lambda c: (c.dout,),
-            forward="conv_forward_im2col",
-            forward_arguments=lambda c: c.args,
-            standard_cache=lambda c: (c.x, c.w, c.b, c.conv_param),
-            outputs=("dx", "dw", "db"),
-            points={"dx": 3, "dw": 3, "db": 2},
-            hints=hints.CONV_BACKWARD_HINTS,
-            examples=EXAMPLES,
-        ),
-        Check(
-            kind="speed",
-            case=TIMING_CASE,
-            arguments=lambda c: (c.dout,),
-            forward="conv_forward_im2col",
-            forward_arguments=lambda c: c.args,
-            standard_cache=lambda c: (c.x, c.w, c.b, c.conv_param),
-            outputs=("dx", "dw", "db"),
-            points={"speed": SPEED_POINTS},
-            max_ratio=MAX_RATIO,
-            hints=hints.SPEED_HINTS,
-            description=TIMING_DESCRIPTION,
-        ),
+CONV_BACKWARD_IM2COL = function(
+    "conv_backward_im2col(dout, cache)",
+    "conv_backward",
+    backward_check(CONV_CASES, "conv_forward_im2col", CONV_BACKWARD_POINTS, hints=hints.CONV_BACKWARD_HINTS),
+    Check(
+        kind="speed",
+        case=TIMING_CASE,
+        arguments=lambda c: (c.dout,),
+        forward="conv_forward_im2col",
+        forward_arguments=lambda c: c.args,
+        standard_cache=lambda c: c.cache,
+        outputs=("dx", "dw", "db"),
+        points={"speed": SPEED_POINTS},
+        max_ratio=MAX_RATIO,
+        hints=hints.SPEED_HINTS,
+        description=TIMING_DESCRIPTION,
     ),
 )
 
