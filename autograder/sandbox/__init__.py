@@ -2,9 +2,10 @@
 
 The grader (the parent) never runs student code and never unpickles anything
 the child sends: values cross as validated JSON plus raw numeric buffers
-(`protocol`); the child installs kernel and Python restrictions before it runs
-a single student line (`restrictions`, `child`); `Sandbox` drives it all and
-turns every failure into a `CallOutcome` (`parent`).
+(`protocol`); the child, forked from a warm interpreter (`zygote`), installs
+kernel and Python restrictions before it runs a single student line
+(`restrictions`, `child`); `Sandbox` drives it all and turns every failure
+into a `CallOutcome` (`parent`).
 
 >>> from autograder.sandbox import Sandbox, Limits, CallOutcome, Ref, Opaque, LoadReport
 """

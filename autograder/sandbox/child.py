@@ -1,9 +1,12 @@
 """The sandboxed child: runs a student's cells and function calls for the grader.
 
-Started by `parent` as ``python -I -u child.py REQUEST_FD REPLY_FD PARENT_PID``.
-It imports NumPy and the protocol, waits for the ``configure`` message, installs
-the restrictions (see `restrictions`), then serves ``load`` and ``call``
-messages until the parent closes the pipe.  The student's stdout and stderr
+Started by `parent` as ``python -I -u child.py REQUEST_FD REPLY_FD PARENT_PID``,
+or forked by the zygote (``child.py --zygote SOCKET_FD GRADER_PID``, see
+`zygote`), which has done the slow part, importing NumPy and the protocol,
+once for all its children.  Either way the child then ties its death to its
+parent, waits for the ``configure`` message, installs the restrictions (see
+`restrictions`), then serves ``load`` and ``call`` messages until the parent
+closes the pipe.  The student's stdout and stderr
 (fds 1 and 2) go to a third pipe that the parent drains; the protocol pipes
 are separate, so printing cannot corrupt a reply.
 
@@ -353,11 +356,49 @@ def _student_location(error: BaseException) -> str:
 
 
 def main(argv: list[str]) -> None:
-    request_fd, reply_fd, parent_pid = (int(text) for text in argv[1:4])
-    output_fd = os.dup(1)
+    # One call: this frame keeps no names the student could reach by walking up the stack.
+    serve(*_start(argv))
+
+
+def _start(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType, int, int]:
+    """The restrictions and protocol modules and the two protocol descriptors, death tied to the parent."""
     restrictions = _load_sibling("restrictions")
+    if argv[1] == "--zygote":  # zygote.ZYGOTE_FLAG, not imported: an exec'd child needs no zygote module
+        request_fd, reply_fd, parent_pid, protocol = _zygote(restrictions, int(argv[2]), int(argv[3]))
+        # From here on this process is a sandbox child, forked by the zygote.
+        sys.argv[1:] = [str(request_fd), str(reply_fd), str(parent_pid)]  # as an exec'd child's
+    else:
+        request_fd, reply_fd, parent_pid = (int(text) for text in argv[1:4])
+        protocol = None
     restrictions.set_parent_death_signal(parent_pid)
-    protocol = _load_sibling("protocol")  # imports NumPy: the slow part a warm child has done already
+    if protocol is None:
+        protocol = _load_sibling("protocol")  # imports NumPy: the slow part the zygote has done already
+    return restrictions, protocol, request_fd, reply_fd
+
+
+def _zygote(restrictions: types.ModuleType, socket_fd: int,
+            grader_pid: int) -> tuple[int, int, int, types.ModuleType]:
+    """Be the zygote (see `zygote`); return, in each forked child, its descriptors, parent and protocol."""
+    loaded: dict[str, types.ModuleType] = {}
+
+    def warm_up() -> None:
+        restrictions.set_parent_death_signal(grader_pid)
+        loaded["protocol"] = _load_sibling("protocol")  # NumPy, with the one BLAS thread the environment asks
+
+    zygote = _load_sibling("zygote")
+    request_fd, reply_fd, zygote_pid = zygote.serve(socket_fd, warm_up)
+    del sys.modules[zygote.__name__]  # the zygote's loop is no module of the child's
+    # Every fork starts from the zygote's random state: draw new seeds, as a fresh interpreter would
+    # (NumPy 1.x imports numpy.random with numpy; `random` reseeds itself after a fork; str hashes
+    # keep the zygote's seed).
+    if "numpy.random" in sys.modules:
+        sys.modules["numpy.random"].seed()
+    return request_fd, reply_fd, zygote_pid, loaded["protocol"]
+
+
+def serve(restrictions: types.ModuleType, protocol: types.ModuleType, request_fd: int, reply_fd: int) -> None:
+    """Wait for the configuration, install the restrictions, then run what the parent asks; never returns."""
+    output_fd = os.dup(1)
     channel = Channel(protocol, request_fd, reply_fd, output_fd)
     message = channel.receive()
     if message is None:

@@ -7,6 +7,11 @@ exception, an infinite loop, a crash, running out of memory, a garbled reply,
 the time budget running out) comes back as a `CallOutcome` with a status and a
 one-line message for the student, never as an exception in the grader.
 
+Children are forked by the zygote (see `zygote`), a warm interpreter that has
+imported NumPy and nothing of any student's, so that starting one costs
+milliseconds of CPU instead of a new Python and NumPy; wherever the zygote
+cannot be used, a child is a new interpreter as before.
+
 Examples
 --------
 >>> import pathlib, tempfile
@@ -36,6 +41,7 @@ import os
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +55,7 @@ from typing import Any, Collection, Iterable, Iterator, Literal, Mapping, Sequen
 from autograder.sandbox import protocol
 from autograder.sandbox.protocol import Message, ProtocolError, Ref
 from autograder.sandbox.restrictions import BLOCKED_MODULES, plan_read_access
+from autograder.sandbox.zygote import ZYGOTE_FLAG
 from autograder.submission import Submission
 
 CallStatus = Literal["ok", "raised", "timeout", "crashed", "memory", "budget", "missing", "stale", "protocol"]
@@ -322,29 +329,48 @@ class _DeadlineReached(Exception):
     """The child did not answer in time."""
 
 
-class _ChildDied(Exception):
-    """The child process ended (or closed its channel) while we waited for it."""
+def _describe_end(returncode: int | None) -> str:
+    """``"signal SIGSEGV"``, ``"exit code 4"``: how a process ended, from its ``Popen.returncode``.
 
-    def __init__(self, returncode: int | None, tail: bytes, closed_channel: bool) -> None:
+    >>> _describe_end(-11), _describe_end(4)
+    ('signal SIGSEGV', 'exit code 4')
+    """
+    if returncode is not None and returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+class _ChildDied(Exception):
+    """The child process ended (or closed its channel) while we waited for it.
+
+    ``lost`` means it was killed because the zygote that forked it ended: not
+    the student's doing, so what it was running is run again.
+    """
+
+    def __init__(self, returncode: int | None, tail: bytes, closed_channel: bool, lost: bool = False) -> None:
         super().__init__(returncode)
         self.returncode = returncode
         self.tail = tail
         self.closed_channel = closed_channel
+        self.lost = lost
 
     def cause(self) -> str:
         """A few words for a load note: ``"signal SIGSEGV"``, ``"exit code 4"``."""
+        if self.lost:
+            return "the grader's zygote process ended"
         if self.closed_channel:
             return "it closed its channel to the grader"
-        if self.returncode is not None and self.returncode < 0:
-            try:
-                return f"signal {signal.Signals(-self.returncode).name}"
-            except ValueError:
-                return f"signal {-self.returncode}"
-        return f"exit code {self.returncode}"
+        return _describe_end(self.returncode)
 
     def verdict(self, memory_bytes: int) -> tuple[CallStatus, str]:
         """The status and the student's message for this death."""
         out_of_memory = f"ran out of memory (limit {_format_bytes(memory_bytes)})"
+        if self.lost:
+            return "crashed", ("the process was stopped because the grader's zygote process ended, twice; "
+                               "this is a problem of the grading machine, not of the code")
         if self.closed_channel:
             return "crashed", "the process closed its channel to the grader and was stopped"
         code = self.returncode
@@ -379,16 +405,22 @@ class _Child:
     #: Most reads of the output pipe while looking for a call's marker that never came.
     MAX_DRAIN_READS = 64
 
-    def __init__(self) -> None:
+    def __init__(self, zygote: _Zygote | None = None, start_timeout: float = 30.0) -> None:
+        """Fork the child from *zygote*, or without one start a new interpreter."""
         request_read, self.request_fd = os.pipe()
         self.reply_fd, reply_write = os.pipe()
         self.output_fd, output_write = os.pipe()
+        self.process: subprocess.Popen | _ZygoteChild
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-I", "-u", str(CHILD_SCRIPT), str(request_read), str(reply_write), str(os.getpid())],
-                stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
-                pass_fds=(request_read, reply_write), cwd="/", env=_child_environment(),
-                start_new_session=True)  # its own process group: one killpg ends it all
+            if zygote is not None:
+                self.process = zygote.fork((request_read, reply_write, output_write), start_timeout)
+            else:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-I", "-u", str(CHILD_SCRIPT), str(request_read), str(reply_write),
+                     str(os.getpid())],
+                    stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
+                    pass_fds=(request_read, reply_write), cwd="/", env=_child_environment(),
+                    start_new_session=True)  # its own process group: one killpg ends it all
         except BaseException:
             for fd in (self.request_fd, self.reply_fd, self.output_fd):
                 os.close(fd)
@@ -547,7 +579,8 @@ class _Child:
             self._terminate()
             closed_channel = True
         self.drain_output(capture)
-        raise _ChildDied(self.process.returncode, bytes(capture.tail), closed_channel)
+        lost = isinstance(self.process, _ZygoteChild) and self.process.lost
+        raise _ChildDied(self.process.returncode, bytes(capture.tail), closed_channel and not lost, lost)
 
     def kill(self) -> None:
         """End the process (and anything in its process group) and close the pipes."""
@@ -564,6 +597,15 @@ class _Child:
                 pass
 
     def _terminate(self) -> None:
+        if isinstance(self.process, _ZygoteChild):
+            # The zygote reaps it, so only the zygote knows its pid is still its own: it kills the group.
+            self.process.kill_group()
+            try:
+                self.process.wait(timeout=_ZYGOTE_ANSWER_SECONDS)
+            except subprocess.TimeoutExpired:  # a zygote that stopped answering is of no more use
+                self.process.zygote.close("it stopped reporting its children's ends")
+                self.process.wait()
+            return
         if self.process.returncode is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -573,6 +615,264 @@ class _Child:
 
     def is_usable(self) -> bool:
         return not self.closed and self.owner_pid == os.getpid() and self.process.poll() is None
+
+
+# --------------------------------------------------------------------------
+# The zygote: children forked from a warm interpreter (see `zygote`)
+
+#: How long the zygote may take to answer a fork or report a killed child's end.
+_ZYGOTE_ANSWER_SECONDS = 10.0
+
+
+class _ZygoteUnavailable(Exception):
+    """No child can be forked now; the message says why, for `Sandbox.protections`."""
+
+
+class _ZygoteChild:
+    """A child the zygote forked, seen from the grader: shaped like the `subprocess.Popen` it replaces.
+
+    The zygote reaps it and sends its exit status here.  ``lost`` says it was
+    killed because the zygote ended, not by anything the student did.
+    """
+
+    def __init__(self, zygote: _Zygote, pid: int) -> None:
+        self.zygote = zygote
+        self.pid = pid
+        self.returncode: int | None = None
+        self.lost = False
+        self._ended = threading.Event()
+
+    def end(self, returncode: int, *, lost: bool = False) -> None:
+        self.returncode, self.lost = returncode, lost
+        self._ended.set()
+
+    def poll(self) -> int | None:
+        return self.returncode if self._ended.is_set() else None
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if not self._ended.wait(timeout):
+            raise subprocess.TimeoutExpired(f"sandbox child {self.pid}", timeout or 0.0)
+        return self.returncode
+
+    def kill_group(self) -> None:
+        self.zygote.kill(self.pid)
+
+
+@dataclass
+class _PendingFork:
+    done: threading.Event = field(default_factory=threading.Event)
+    child: _ZygoteChild | None = None
+    error: str = ""
+
+
+class _Zygote:
+    """One zygote process and the grader's end of its socket.
+
+    A daemon thread starts the zygote, then reads all it sends: fork replies
+    and the exit status of each child.  The zygote's death signal is tied to
+    that thread (a Linux rule: to the thread that started it), which lives as
+    long as the zygote, so sandboxes may come and go in any thread.
+    """
+
+    def __init__(self) -> None:
+        self.owner_pid = os.getpid()
+        self.pid: int | None = None
+        #: Why it can no longer be used; None while it can.
+        self.failure: str | None = None
+        self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._lock = threading.Lock()  # guards failure, the tables below and every send
+        self._ready = threading.Event()  # set by its hello, or when it fails
+        self._forks: dict[int, _PendingFork] = {}  # token -> the fork awaiting its reply
+        self._children: dict[int, _ZygoteChild] = {}  # pid -> child, until its exit status arrives
+        self._tokens = itertools.count(1)
+        threading.Thread(target=self._run, args=(theirs,), name="sandbox-zygote", daemon=True).start()
+
+    def fork(self, fds: tuple[int, int, int], timeout: float) -> _ZygoteChild:
+        """A new child holding *fds*: its request pipe's read end, its reply and output pipes' write ends.
+
+        Raises `_ZygoteUnavailable`.  Waits for the zygote's start-up (Python
+        and NumPy) the first time.
+        """
+        if not self._ready.wait(timeout):
+            self.close(f"it did not start within {timeout:g} s")
+        pending = _PendingFork()
+        with self._lock:
+            if self.failure is not None:
+                raise _ZygoteUnavailable(self.failure)
+            token = next(self._tokens)
+            self._forks[token] = pending
+            try:
+                socket.send_fds(self._socket, [f"fork {token}".encode()], list(fds))
+            except OSError as error:
+                del self._forks[token]
+                raise _ZygoteUnavailable(f"its socket failed ({error.strerror})") from None
+        if not pending.done.wait(min(timeout, _ZYGOTE_ANSWER_SECONDS)):
+            self.close("it did not answer a fork request")
+        if pending.child is None:
+            raise _ZygoteUnavailable(pending.error or self.failure or "it did not answer a fork request")
+        return pending.child
+
+    def kill(self, pid: int) -> None:
+        """Have the zygote SIGKILL its child *pid* and the child's process group (its end is reported)."""
+        with self._lock:
+            if self.failure is None and pid in self._children:
+                try:
+                    self._socket.send(f"kill {pid}".encode())
+                except OSError:
+                    pass
+
+    def close(self, reason: str = "it was closed") -> None:
+        """Stop using it: the reading thread then kills it, and its children die with it."""
+        with self._lock:
+            if self.failure is None:
+                self.failure = reason
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)  # wakes the thread with an end of file
+            except OSError:
+                pass
+
+    def forget(self) -> None:
+        """In a process forked from the grader: the zygote is the parent's; close only our copy of the socket."""
+        self.failure = self.failure or "it belongs to the process this one was forked from"
+        self._socket.close()  # no shutdown: that would end the parent's zygote too
+
+    def _run(self, theirs: socket.socket) -> None:
+        """The reading thread: start the zygote, dispatch what it sends, and clean up once it ends."""
+        try:
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-I", "-u", str(CHILD_SCRIPT), ZYGOTE_FLAG, str(theirs.fileno()),
+                     str(os.getpid())],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    pass_fds=(theirs.fileno(),), cwd="/", env=_child_environment(),
+                    start_new_session=True)  # out of the terminal's process group: Ctrl-C goes to the grader
+            finally:
+                theirs.close()
+        except Exception as error:  # noqa: BLE001 - whatever it is, sandboxes start new interpreters instead
+            self._stop(f"it could not start ({error})")
+            return
+        try:
+            while True:
+                try:
+                    data = self._socket.recv(512)
+                except OSError:
+                    data = b""
+                if not data:  # it died, or close() shut the socket
+                    break
+                self._dispatch(data.decode("ascii", "replace").split())
+        finally:
+            process.kill()  # no-op if it is dead already; its children die with it
+            self._stop(f"it ended ({_describe_end(process.wait())})")
+            self._socket.close()
+
+    def _dispatch(self, words: list[str]) -> None:
+        kind, arguments = (words[0], words[1:]) if words else ("", [])
+        if kind == "hello":
+            self.pid = int(arguments[0])
+            self._ready.set()
+        elif kind == "broken":  # it exits next: the end of file stops the thread
+            with self._lock:
+                self.failure = self.failure or " ".join(arguments)
+        elif kind in ("forked", "failed"):
+            with self._lock:
+                pending = self._forks.pop(int(arguments[0]), None)
+                if kind == "forked":
+                    child = _ZygoteChild(self, int(arguments[1]))
+                    self._children[child.pid] = child
+                    if pending is None:  # its requester gave up waiting: the child is nobody's
+                        with contextlib.suppress(OSError):
+                            self._socket.send(f"kill {child.pid}".encode())
+            if pending is not None:
+                if kind == "forked":
+                    pending.child = child
+                else:
+                    pending.error = f"it could not fork ({' '.join(arguments[1:])})"
+                pending.done.set()
+        elif kind == "exited":
+            with self._lock:
+                child = self._children.pop(int(arguments[0]), None)
+            if child is not None:
+                child.end(int(arguments[1]))
+
+    def _stop(self, reason: str) -> None:
+        """It ended: fail what awaits a fork; its children were killed with it (their death signal)."""
+        with self._lock:
+            if self.failure is None:
+                self.failure = reason
+            forks, self._forks = self._forks, {}
+            children, self._children = self._children, {}
+        for pending in forks.values():
+            pending.error = self.failure
+            pending.done.set()
+        for child in children.values():
+            child.end(-signal.SIGKILL, lost=True)
+        self._ready.set()
+
+
+def _zygote_supported() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(socket, "send_fds") \
+        and hasattr(socket, "SOCK_SEQPACKET")
+
+
+class _ZygoteKeeper:
+    """This process's zygote: started on first use (or by `prestart`), started again after it ends.
+
+    After `MAX_FAILURES` failures in a row (a zygote that does not start, or
+    a forked child that does not), sandboxes of this process stop asking and
+    start new interpreters instead, as where there is no fork.
+    """
+
+    MAX_FAILURES = 3
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.zygote: _Zygote | None = None
+        self.enabled = True
+        self.failures = 0
+        self.last_failure = ""
+
+    def get(self) -> _Zygote:
+        """The live zygote, started if need be; raises `_ZygoteUnavailable` saying why there is none."""
+        with self.lock:
+            if not self.enabled:
+                raise _ZygoteUnavailable("warm processes are off: prestart(False)")
+            if not _zygote_supported():
+                raise _ZygoteUnavailable(f"no fork-based start on this platform ({sys.platform})")
+            if self.failures >= self.MAX_FAILURES:
+                raise _ZygoteUnavailable(f"it failed {self.failures} times in a row; last: {self.last_failure}")
+            if self.zygote is not None and (self.zygote.failure is not None or self.zygote.owner_pid != os.getpid()):
+                self.zygote = None  # it ended (killed, say): a new one
+            if self.zygote is None:
+                self.zygote = _Zygote()
+            return self.zygote
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    def failed(self, zygote: _Zygote, reason: str) -> None:
+        with self.lock:
+            self.failures += 1
+            self.last_failure = reason
+            if self.zygote is zygote and zygote.failure is not None:
+                self.zygote = None
+
+    def shutdown(self) -> None:
+        with self.lock:
+            zygote, self.zygote = self.zygote, None
+        if zygote is not None and zygote.owner_pid == os.getpid():
+            zygote.close()
+
+    def forget_after_fork(self) -> None:
+        """In a process forked from this one: neither the lock's state nor the zygote are ours."""
+        self.lock = threading.Lock()
+        zygote, self.zygote = self.zygote, None
+        if zygote is not None:
+            zygote.forget()
+
+
+_zygote_keeper = _ZygoteKeeper()
+atexit.register(_zygote_keeper.shutdown)
+os.register_at_fork(after_in_child=_zygote_keeper.forget_after_fork)
 
 
 class _SparePool:
@@ -610,17 +910,25 @@ atexit.register(_spare_pool.shutdown)
 
 
 def prestart(enabled: bool = True) -> None:
-    """Keep one child process warm, so the next `Sandbox` skips Python and NumPy start-up.
+    """Keep a warm process, so that sandboxes skip Python and NumPy start-up.
 
-    On by default (a spare is started whenever a sandbox takes one); call
-    ``prestart()`` early to have the first sandbox start warm too, or
-    ``prestart(False)`` to stop keeping a spare and end the current one.
+    On by default: the zygote, which forks each sandbox's child in
+    milliseconds, is started with the first sandbox (and again if it ends);
+    where it cannot be used, one spare child is kept started instead.  Call
+    ``prestart()`` early to have the first sandbox start warm too (it does not
+    wait), or ``prestart(False)`` to end the warm processes and start a new
+    interpreter for every child from then on.
     """
     _spare_pool.enabled = enabled
-    if enabled:
-        _spare_pool.refill()
-    else:
+    _zygote_keeper.enabled = enabled
+    if not enabled:
         _spare_pool.shutdown()
+        _zygote_keeper.shutdown()
+        return
+    try:
+        _zygote_keeper.get()
+    except _ZygoteUnavailable:
+        _spare_pool.refill()
 
 
 # --------------------------------------------------------------------------
@@ -656,6 +964,13 @@ class Sandbox:
         Time, memory and size limits.
     forbidden_paths : iterable of path, optional
         Folders the child may not read; by default `default_forbidden_paths`.
+    start_method : {"zygote", "exec"}, optional
+        How each child starts: forked from the zygote, a warm interpreter
+        that has imported NumPy (a few milliseconds of CPU), or as a new
+        interpreter (0.1 s or more).  Either way the child installs the same
+        restrictions before it runs any student code.  ``"zygote"`` falls back
+        to ``"exec"`` whenever the zygote cannot be used;
+        ``protections["process start"]`` says how the current child started.
 
     Notes
     -----
@@ -666,19 +981,26 @@ class Sandbox:
     and reloads the cells transparently, within the budget, and `Ref`
     handles from before the restart become stale.
 
-    The child's death signal is tied to the thread that started it (a Linux
-    rule): create and use a sandbox in one long-lived thread.
+    A forked child dies with the zygote, and the zygote with the grader.  A
+    child started as a new interpreter dies with the thread that started it
+    (a Linux rule): with ``start_method="exec"``, create and use a sandbox in
+    one long-lived thread.
     """
 
     _ids = itertools.count(1)
 
     def __init__(self, submission: Submission, limits: Limits = Limits(),
-                 forbidden_paths: Iterable[str | os.PathLike[str]] | None = None) -> None:
+                 forbidden_paths: Iterable[str | os.PathLike[str]] | None = None, *,
+                 start_method: Literal["zygote", "exec"] = "zygote") -> None:
+        if start_method not in ("zygote", "exec"):
+            raise ValueError(f"start_method must be 'zygote' or 'exec', got {start_method!r}")
         self.submission = submission
         self.limits = limits
+        self.start_method = start_method
         paths = default_forbidden_paths() if forbidden_paths is None else forbidden_paths
         self.forbidden_paths = tuple(Path(path) for path in paths)
-        #: Which protections the child could install on this machine, and which it could not.
+        #: Which protections the child could install on this machine, and which it could not;
+        #: ``"process start"`` says whether it was forked from the zygote or is a new interpreter.
         self.protections: dict[str, str] = {}
         self._id = next(Sandbox._ids)
         self._generation = 0
@@ -704,7 +1026,7 @@ class Sandbox:
         self.close()
 
     def start(self) -> None:
-        """Start the child (from the warm spare when there is one)."""
+        """Start the child (forked from the zygote, or the warm spare, when there is one)."""
         if self._closed:
             raise RuntimeError("this sandbox is closed; make a new one")
         if self._resources.scratch is not None:
@@ -736,6 +1058,7 @@ class Sandbox:
     def _load_cells(self, capture: _OutputCapture, notes: list[str]) -> list[CellReport]:
         """Run the cells, restarting without any cell that hangs or kills the process."""
         cells = {cell.index: cell for cell in self.submission.cells}
+        lost_children = 0
         while True:
             if self._budget_left() <= 0:
                 return self._out_of_budget_while_loading(None, notes)
@@ -767,6 +1090,10 @@ class Sandbox:
                     "hung", f"did not finish within {self.limits.call_timeout:g} s and was skipped")
             except _ChildDied as death:
                 self._discard_child()
+                if death.lost and lost_children < 1:  # not the cell's doing: run them all again
+                    lost_children += 1
+                    capture.add(b"\n[the sandbox restarted, not because of this code; the cells run again]\n")
+                    continue
                 status, message = death.verdict(self.limits.memory_bytes)
                 cause = message if status == "memory" else death.cause()
                 failure = ("crashed", f"ended the process ({cause}) and was skipped")
@@ -977,8 +1304,13 @@ class Sandbox:
         where = "another sandbox" if stale.sandbox_id != self._id else "before the sandbox restarted"
         return CallOutcome("stale", error=f"an argument is a result from {where}; call the function that made it again")
 
-    def _await_result(self, child: _Child, request: _CallRequest) -> tuple[CallOutcome, tuple[int, int]]:
-        """Wait for the result of *request*, sent earlier; return it and the capture's mark where its output ends."""
+    def _await_result(self, child: _Child, request: _CallRequest, *,
+                      retry_lost: bool = True) -> tuple[CallOutcome, tuple[int, int]]:
+        """Wait for the result of *request*, sent earlier; return it and the capture's mark where its output ends.
+
+        A child lost with the zygote (see `_ChildDied`) does not make the
+        call's outcome: the call runs again, once, in a new child.
+        """
         call_started = time.monotonic()
         output_end = None
         try:
@@ -1000,6 +1332,8 @@ class Sandbox:
                                                        "(an infinite loop?)")
         except _ChildDied as death:
             self._discard_child()
+            if death.lost and retry_lost:
+                return self._retry_lost_call(request)
             status, error = death.verdict(self.limits.memory_bytes)
             outcome = CallOutcome(status, error=error)
         except ProtocolError as error:
@@ -1015,6 +1349,15 @@ class Sandbox:
         if output_end is None:  # the call failed; its output ends at its marker if it got that far
             output_end = child.marks.get(request.seq) or self._capture.mark()
         return outcome, output_end
+
+    def _retry_lost_call(self, request: _CallRequest) -> tuple[CallOutcome, tuple[int, int]]:
+        """Run *request* again in a new child (its Refs from the lost one are stale, as after any restart)."""
+        refusal = self._refuse_call(request)  # starts the child and loads the cells again
+        if refusal is not None:
+            return refusal, self._capture.mark()
+        child = self._resources.child
+        child.send_frame(request.frame(), seq=request.seq)
+        return self._await_result(child, request, retry_lost=False)
 
     def _read_result(self, message: Message) -> CallOutcome:
         header = message.header
@@ -1043,10 +1386,38 @@ class Sandbox:
     # ------------------------------------------------------------ helpers
 
     def _start_child(self) -> _Child:
+        """A configured child: forked from the zygote when it can be, else a new interpreter."""
+        if self.start_method == "exec":
+            return self._exec_child("new interpreter (start_method='exec')")
+        try:
+            zygote = _zygote_keeper.get()
+        except _ZygoteUnavailable as why:
+            return self._exec_child(f"new interpreter: no zygote ({why})")
+        child = None
+        try:
+            child = _Child(zygote, self.limits.start_timeout)
+            self._configure(child)
+        except _ZygoteUnavailable as why:
+            reason = str(why)
+        except (_ChildDied, _DeadlineReached, ProtocolError) as failure:
+            reason = f"a child it forked did not start ({type(failure).__name__})"
+        else:
+            _zygote_keeper.succeeded()
+            self.protections["process start"] = f"forked from the zygote (pid {zygote.pid})"
+            return child
+        # Never the submission's loss: start this child the old way.
+        if child is not None:
+            child.kill()
+        _zygote_keeper.failed(zygote, reason)
+        return self._exec_child(f"new interpreter: the zygote failed ({reason})")
+
+    def _exec_child(self, note: str) -> _Child:
+        """A configured child that is a new interpreter (the warm spare if there is one)."""
         child = _spare_pool.take()
         try:
             self._configure(child)
             _spare_pool.refill()  # after configuring, so the spare's start-up does not compete with ours
+            self.protections["process start"] = note
             return child
         except (_ChildDied, _DeadlineReached, ProtocolError):
             child.kill()  # perhaps a spare whose starting thread has ended; try once with a fresh one
@@ -1059,6 +1430,7 @@ class Sandbox:
             detail = bytes(quiet.tail).decode("utf-8", "replace").strip().splitlines()[-3:]
             raise SandboxStartError(f"the sandbox child could not start ({type(failure).__name__}); "
                                     f"its last output: {' | '.join(detail) or '(none)'}") from None
+        self.protections["process start"] = note
         return child
 
     def _configure(self, child: _Child, capture: _OutputCapture | None = None) -> None:

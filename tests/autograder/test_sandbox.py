@@ -1,24 +1,30 @@
 """The sandbox: results cross as plain data, and every hostile submission becomes a status.
 
 Hostile tests use small limits (1 s timeouts, 512 MiB of memory) to keep the
-file fast; restarts take a warm spare child, so they cost milliseconds.
+file fast; restarts fork a child from the warm zygote, so they cost milliseconds.
+The shared sandbox and the tests of what the student may not do run once per
+start method: a child forked from the zygote must be restricted exactly like
+a new interpreter.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from autograder.sandbox import CallOutcome, Limits, LoadReport, Opaque, Ref, Sandbox, default_forbidden_paths
-from autograder.sandbox import restrictions
+from autograder.sandbox import parent, restrictions
 from autograder.submission import read_submission
 
 REPO = Path(__file__).resolve().parents[2]
@@ -150,6 +156,9 @@ def read(path):
     with open(path) as handle:
         return handle.read(20)
 
+def read_parents_file(name):
+    return read(f"/proc/{os.getppid()}/{name}")
+
 def read_relative_to(folder, name):
     directory = os.open(folder, os.O_RDONLY)
     return os.read(os.open(name, os.O_RDONLY, dir_fd=directory), 20)
@@ -195,6 +204,48 @@ def behave(action, value=None):
     elif action == "garble":
         os.write(int(sys.argv[2]), b"this is not a frame")
     return value
+
+def killed():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def nap(seconds):
+    import time
+    time.sleep(seconds)
+    return seconds
+
+def fingerprint():
+    """What the kernel and the interpreter say about this process, scratch folder's name aside."""
+    import resource
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+    descriptors = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            descriptors[int(name)] = os.readlink(f"/proc/self/fd/{name}").split(":")[0]
+        except OSError:  # listdir's own descriptor, closed by now
+            pass
+    folder = os.getcwd()
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return {
+        "status": {key: status[key].strip() for key in (
+            "Seccomp", "Seccomp_filters", "NoNewPrivs", "CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb",
+            "Threads", "SigBlk", "SigIgn", "SigCgt")},
+        "standard descriptors": [descriptors.pop(fd) for fd in (0, 1, 2)],
+        "other descriptors": sorted(descriptors.values()),
+        "limits": [resource.getrlimit(getattr(resource, name)) for name in (
+            "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_NPROC")],
+        "environment": sorted((key, value.replace(folder, "SCRATCH")) for key, value in os.environ.items()),
+        "argv": [sys.argv[0], len(sys.argv), sys.argv[3] == str(os.getppid())],
+        "flags": str(sys.flags), "path": sys.path, "meta_path": [type(finder).__name__ for finder in sys.meta_path],
+        "own process group and session": [os.getpgid(0) == os.getpid(), os.getsid(0) == os.getpid()],
+        "scratch mount": [line.split()[8] for line in open("/proc/self/mountinfo") if line.split()[4] == folder],
+        "signals": {number.name: str(signal.getsignal(number)) for number in (
+            signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM)},
+        "umask": mask,
+        "main": sys.modules["__main__"].__file__,
+        "grader modules": sorted(name for name in sys.modules if name.startswith(("autograder", "_sandbox_zygote"))),
+        "namespaces": [os.readlink(f"/proc/self/ns/{kind}") for kind in ("net", "mnt")],
+    }
 '''
 
 
@@ -212,11 +263,26 @@ def make_notebook(tmp_path: Path, *sources: str, limits: Limits = FAST) -> Sandb
     return Sandbox(read_submission(path), limits)
 
 
-@pytest.fixture(scope="module")
-def box(tmp_path_factory):
-    """One sandbox for the tests that do not end the child."""
-    with make_sandbox(tmp_path_factory.mktemp("student"), STUDENT) as sandbox:
+START_METHODS = ["zygote", "exec"]
+
+
+def assert_started_by(sandbox: Sandbox, start_method: str) -> None:
+    """The child started as asked: a quiet fall-back to a new interpreter would leave the zygote untested."""
+    started = sandbox.protections["process start"]
+    assert started.startswith("forked from the zygote" if start_method == "zygote" else "new interpreter"), started
+
+
+@pytest.fixture(scope="module", params=START_METHODS)
+def box(request, tmp_path_factory):
+    """One sandbox for the tests that do not end the child, once per start method."""
+    with make_sandbox(tmp_path_factory.mktemp("student"), STUDENT, start_method=request.param) as sandbox:
+        assert_started_by(sandbox, request.param)
         yield sandbox
+
+
+@pytest.fixture(params=START_METHODS)
+def start_method(request) -> str:
+    return request.param
 
 
 # ---------------------------------------------------------------- results
@@ -377,8 +443,9 @@ def test_results_whose_arrays_exceed_the_kept_bytes_are_released(tmp_path):
         assert sandbox.call("identity", second[1]).value == "cache"  # the newest is always kept
 
 
-def test_the_child_runs_in_a_scratch_folder_that_is_deleted(tmp_path):
-    with make_sandbox(tmp_path, STUDENT) as sandbox:
+def test_the_child_runs_in_a_scratch_folder_that_is_deleted(tmp_path, start_method):
+    with make_sandbox(tmp_path, STUDENT, start_method=start_method) as sandbox:
+        assert_started_by(sandbox, start_method)
         folder, home, content = sandbox.call("where_am_i").value
         assert home == folder and content == "mine"
         assert folder.startswith(os.path.realpath(tempfile_root()))
@@ -562,6 +629,9 @@ def test_the_parents_process_files_are_out_of_reach(box):
     needs(box, "landlock")
     outcome = box.call("read", f"/proc/{os.getpid()}/environ")
     assert outcome.status == "raised" and "Permission denied" in outcome.error
+    # The direct parent too: the zygote for a forked child.
+    outcome = box.call("read_parents_file", "environ")
+    assert outcome.status == "raised" and "Permission denied" in outcome.error
 
 
 @pytest.mark.parametrize("folder", ["reference", "autograder", ".git"])
@@ -572,20 +642,22 @@ def test_reading_the_graders_own_files_is_refused(box, folder):
     assert "is not allowed in the grader's sandbox: the grader's own files are private" in outcome.error
 
 
-def test_forbidden_paths_hold_even_past_the_audit_hook(tmp_path):
+def test_forbidden_paths_hold_even_past_the_audit_hook(tmp_path, start_method):
     # An open relative to a directory descriptor hides the real path from the audit hook; Landlock still refuses.
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "answer.txt").write_text("42")
-    with make_sandbox(tmp_path, STUDENT, forbidden_paths=[secret]) as sandbox:
+    with make_sandbox(tmp_path, STUDENT, forbidden_paths=[secret], start_method=start_method) as sandbox:
+        assert_started_by(sandbox, start_method)
         needs(sandbox, "landlock")
         outcome = sandbox.call("read_relative_to", str(tmp_path), "secret/answer.txt")
         assert outcome.status == "raised" and "PermissionError: [Errno 13]" in outcome.error, outcome
         assert sandbox.call("read", str(secret / "answer.txt")).status == "raised"
 
 
-def test_tampering_with_the_python_guards_does_not_open_the_way(tmp_path):
-    with make_sandbox(tmp_path, STUDENT) as sandbox:
+def test_tampering_with_the_python_guards_does_not_open_the_way(tmp_path, start_method):
+    with make_sandbox(tmp_path, STUDENT, start_method=start_method) as sandbox:
+        assert_started_by(sandbox, start_method)
         for name in ("torch", "reference.conv"):
             outcome = sandbox.call("import_past_the_blocker", name)
             assert outcome.status == "raised" and "PermissionError" in outcome.error, outcome
@@ -674,11 +746,14 @@ def test_a_timeout_restarts_the_child_transparently(tmp_path):
     ("segfault", "crashed", "the process crashed (signal SIGSEGV)"),
     ("abort", "crashed", "the process crashed (signal SIGABRT)"),
     ("hard_exit", "crashed", "the process exited (exit code 3)"),
+    ("killed", "memory", "ran out of memory (limit 512 MiB); the system stopped the process"),
     ("garble_the_channel", "protocol", "the reply could not be read: the reply did not start with the protocol marker"),
     ("close_the_channel", "crashed", "the process closed its channel to the grader and was stopped"),
 ])
-def test_a_dead_or_garbled_child_is_a_status_and_the_next_call_works(tmp_path, name, status, message):
-    with make_sandbox(tmp_path, STUDENT) as sandbox:
+def test_a_dead_or_garbled_child_is_a_status_and_the_next_call_works(tmp_path, start_method, name, status, message):
+    # Through the zygote, the exit status travels from the zygote's waitpid to the grader over its socket.
+    with make_sandbox(tmp_path, STUDENT, start_method=start_method) as sandbox:
+        assert_started_by(sandbox, start_method)
         outcome = sandbox.call(name)
         assert outcome.status == status
         assert outcome.error.startswith(message)
@@ -686,9 +761,10 @@ def test_a_dead_or_garbled_child_is_a_status_and_the_next_call_works(tmp_path, n
 
 
 @pytest.mark.parametrize("name", ["allocate_huge", "grow_a_list"])
-def test_running_out_of_memory_is_reported_as_memory(tmp_path, name):
+def test_running_out_of_memory_is_reported_as_memory(tmp_path, start_method, name):
     limits = Limits(call_timeout=10, memory_bytes=512 * 2**20)
-    with make_sandbox(tmp_path, STUDENT, limits=limits) as sandbox:
+    with make_sandbox(tmp_path, STUDENT, limits=limits, start_method=start_method) as sandbox:
+        assert_started_by(sandbox, start_method)
         outcome = sandbox.call(name)
         assert outcome.status == "memory"
         assert outcome.error.startswith("ran out of memory (limit 512 MiB)")
@@ -805,3 +881,196 @@ def test_a_syntax_error_names_the_line(tmp_path):
 def test_limits_must_be_positive():
     with pytest.raises(ValueError, match="Limits.call_timeout must be positive"):
         Limits(call_timeout=0)
+
+
+# ---------------------------------------------------------------- the zygote
+
+
+def test_a_forked_child_is_restricted_exactly_like_a_new_interpreter(tmp_path):
+    fingerprints, protections = {}, {}
+    for start_method in START_METHODS:
+        with make_sandbox(tmp_path, STUDENT, start_method=start_method) as sandbox:
+            assert_started_by(sandbox, start_method)
+            outcome = sandbox.call("fingerprint")
+            assert outcome.ok, outcome.error
+            # Own namespaces are new ones each time: compare whether they are the grader's.
+            outcome.value["namespaces"] = [link == os.readlink(f"/proc/self/ns/{kind}")
+                                           for link, kind in zip(outcome.value["namespaces"], ("net", "mnt"))]
+            fingerprints[start_method] = outcome.value
+            protections[start_method] = {name: state for name, state in sandbox.protections.items()
+                                         if name != "process start"}
+    forked, new = fingerprints["zygote"], fingerprints["exec"]
+    for key in new:
+        assert forked[key] == new[key], key
+    assert protections["zygote"] == protections["exec"]
+    # Nothing of the zygote's reaches the student: no socket to ask it for an unrestricted fork, no grader module.
+    assert forked["other descriptors"] == ["pipe"] * 3 and forked["grader modules"] == []
+    assert forked["main"] == str(parent.CHILD_SCRIPT) and forked["argv"] == [str(parent.CHILD_SCRIPT), 4, True]
+    assert forked["status"]["Threads"] == "1" and forked["own process group and session"] == [True, True]
+
+
+def test_each_forked_child_draws_its_own_random_numbers(tmp_path):
+    source = "import numpy as np, random\ndef draw():\n    return float(np.random.random()), random.random()\n"
+    draws = set()
+    for _ in range(2):
+        with make_sandbox(tmp_path, source) as sandbox:
+            assert_started_by(sandbox, "zygote")
+            draws.add(sandbox.call("draw").value)
+    assert len(draws) == 2 and len({numpy_draw for numpy_draw, _ in draws}) == 2
+
+
+def test_two_sandboxes_at_once_keep_apart(tmp_path):
+    source = "import os\ncalls = 0\ndef count():\n    global calls\n    calls += 1\n    return calls, os.getpid()\n"
+    with make_sandbox(tmp_path, source, name="a.py") as first, make_sandbox(tmp_path, source, name="b.py") as second:
+        assert_started_by(first, "zygote")
+        assert_started_by(second, "zygote")
+        for expected in (1, 2, 3):
+            assert first.call("count").value[0] == expected
+        assert second.call("count").value[0] == 1
+        assert first.call("count").value[1] != second.call("count").value[1]
+
+
+def test_sandboxes_in_two_threads_at_once(tmp_path):
+    def grade(name: str) -> list[tuple[str, object]]:
+        with make_sandbox(tmp_path, STUDENT, name=name) as sandbox:
+            assert_started_by(sandbox, "zygote")
+            calls = [sandbox.call("identity", (name, index)) for index in range(20)]
+            calls += [sandbox.call("segfault"), sandbox.call("hard_exit"), sandbox.call("identity", name)]
+            return [(outcome.status, outcome.value if outcome.ok else outcome.error) for outcome in calls]
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(grade, ["a.py", "b.py"]))
+    for name, result in zip(["a.py", "b.py"], results):
+        assert result == [("ok", (name, index)) for index in range(20)] + [
+            ("crashed", "the process crashed (signal SIGSEGV)"),
+            ("crashed", "the process exited (exit code 3); the code must not call os._exit() or end the interpreter"),
+            ("ok", name)]
+
+
+@pytest.fixture
+def own_zygote(monkeypatch):
+    """A zygote for this test alone, so that killing it leaves the other tests' sandboxes be."""
+    keeper = parent._ZygoteKeeper()
+    monkeypatch.setattr(parent, "_zygote_keeper", keeper)
+    yield keeper
+    keeper.shutdown()
+
+
+def is_running(pid: int) -> bool:
+    """Whether *pid* is alive (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until_gone(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while is_running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_zygote_that_dies_mid_call_costs_the_student_nothing(tmp_path, own_zygote):
+    with make_sandbox(tmp_path, STUDENT, limits=Limits(call_timeout=5)) as sandbox:
+        assert_started_by(sandbox, "zygote")
+        zygote, child = own_zygote.zygote.pid, sandbox._resources.child.process.pid
+        killer = threading.Timer(0.3, os.kill, (zygote, signal.SIGKILL))
+        killer.start()
+        outcome = sandbox.call("nap", 1.0)
+        killer.join()
+        # The child died with the zygote; the call ran again in a child of a new zygote.
+        assert (outcome.status, outcome.value, outcome.error) == ("ok", 1.0, "")
+        assert wait_until_gone(zygote) and wait_until_gone(child)
+        assert own_zygote.zygote.pid != zygote
+        assert sandbox.protections["process start"] == f"forked from the zygote (pid {own_zygote.zygote.pid})"
+        assert sandbox.call("identity", 5).value == 5
+        # In a batch, the calls sent ahead to the lost child are sent again to the new one.
+        killer = threading.Timer(0.45, os.kill, (own_zygote.zygote.pid, signal.SIGKILL))
+        killer.start()
+        outcomes = sandbox.call_many("nap", [((0.3,), {})] * 4)
+        killer.join()
+        assert [(outcome.status, outcome.value) for outcome in outcomes] == [("ok", 0.3)] * 4
+
+
+def test_a_zygote_that_dies_while_the_cells_run_costs_the_student_nothing(tmp_path, own_zygote):
+    source = "import time\nprint('loading')\ntime.sleep(1.0)\ndef f():\n    return 1\n"
+    with make_sandbox(tmp_path, source, limits=Limits(call_timeout=5)) as sandbox:
+        assert_started_by(sandbox, "zygote")
+        killer = threading.Timer(0.3, os.kill, (own_zygote.zygote.pid, signal.SIGKILL))
+        killer.start()
+        report = sandbox.load()
+        killer.join()
+        assert report.ok and report.functions == ["f"] and report.notes == []
+        assert report.output == ("loading\n\n[the sandbox restarted, not because of this code; "
+                                 "the cells run again]\nloading\n")
+        assert sandbox.call("f").value == 1
+
+
+def test_a_zygote_that_died_between_sandboxes_is_replaced(tmp_path, own_zygote):
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        assert sandbox.call("identity", 1).ok
+    zygote = own_zygote.zygote.pid
+    os.kill(zygote, signal.SIGKILL)
+    assert wait_until_gone(zygote)
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        assert sandbox.protections["process start"] == f"forked from the zygote (pid {own_zygote.zygote.pid})"
+        assert own_zygote.zygote.pid != zygote
+        assert sandbox.call("identity", 2).value == 2
+
+
+def test_without_the_zygote_children_start_as_new_interpreters(tmp_path, own_zygote):
+    own_zygote.enabled = False  # as after prestart(False)
+    with make_sandbox(tmp_path, STUDENT) as sandbox:
+        assert sandbox.protections["process start"] == \
+            "new interpreter: no zygote (warm processes are off: prestart(False))"
+        assert sandbox.call("identity", 1).value == 1
+
+
+def test_a_failing_zygote_costs_the_submission_nothing_and_is_given_up(tmp_path, own_zygote, monkeypatch):
+    def refuse(zygote, fds, timeout):
+        raise parent._ZygoteUnavailable("it could not fork (no memory, say)")
+
+    monkeypatch.setattr(parent._Zygote, "fork", refuse)
+    notes = []
+    for _ in range(parent._ZygoteKeeper.MAX_FAILURES + 1):
+        with make_sandbox(tmp_path, STUDENT) as sandbox:
+            assert sandbox.call("identity", 1).value == 1
+            notes.append(sandbox.protections["process start"])
+    assert notes == ["new interpreter: the zygote failed (it could not fork (no memory, say))"] * 3 + [
+        "new interpreter: no zygote (it failed 3 times in a row; last: it could not fork (no memory, say))"]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="on one core OpenBLAS starts no thread of its own")
+def test_a_zygote_with_blas_threads_refuses_to_fork(monkeypatch):
+    # Without OPENBLAS_NUM_THREADS=1, NumPy's import starts threads that fork() would not copy.
+    monkeypatch.setattr(parent, "_child_environment", lambda: {"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"})
+    zygote = parent._Zygote()
+    with pytest.raises(parent._ZygoteUnavailable, match="threads after importing NumPy; forking needs one"):
+        zygote.fork((0, 1, 2), timeout=30)
+
+
+def test_the_zygote_and_its_children_die_with_the_grader(tmp_path):
+    path = tmp_path / "hw.py"
+    path.write_text("def f():\n    return 1\n")
+    script = textwrap.dedent(f"""
+        import time
+        from autograder.sandbox import Sandbox, parent
+        from autograder.submission import read_submission
+        box = Sandbox(read_submission({str(path)!r}))
+        box.start()
+        print(parent._zygote_keeper.zygote.pid, box._resources.child.process.pid, flush=True)
+        time.sleep(60)
+    """)
+    grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        zygote, child = (int(pid) for pid in grader.stdout.readline().split())
+        assert is_running(zygote) and is_running(child)
+    finally:
+        grader.kill()
+        grader.wait()
+        grader.stdout.close()
+    assert wait_until_gone(zygote) and wait_until_gone(child)
