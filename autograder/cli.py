@@ -18,6 +18,7 @@ from .batch import BatchError, grade_class
 from .crosscheck import crosscheck
 from .feedback import feedback_text, score_table
 from .grading import grade
+from .release import release
 
 #: Cases per check for ``autograder check``: a quick answer while a student works.
 CHECK_EXAMPLES = 30
@@ -133,7 +134,8 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
 @click.option("--regrade", is_flag=True, help="Grade again what the gradebook already holds for the same content and rubric.")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS", help="Grade on an existing Dask distributed scheduler.")
 @click.option("--examples", type=click.IntRange(min=1), default=None, help="Cases per check (default: the rubric's, at least 100 per function).")
-def grade_command(submissions, assignment, student, workers, out, db, regrade, dask_address, examples) -> None:
+@click.option("--nbgrader", "to_nbgrader", is_flag=True, help="Also write the scores into nbgrader's gradebook (the course in the current folder), for nbgrader export and formgrader.")
+def grade_command(submissions, assignment, student, workers, out, db, regrade, dask_address, examples, to_nbgrader) -> None:
     """Grade a class: SUBMISSIONS/<student_id>/<assignment_id>/ (nbgrader's layout).
 
     Results go to an SQLite gradebook, written one submission at a time; run the
@@ -188,6 +190,14 @@ def grade_command(submissions, assignment, student, workers, out, db, regrade, d
             message = error.args[0] if isinstance(error, KeyError) else str(error)
             console.fail(message, next_step="check the folder and the --assignment/--student names, then run again")
     _print_summary(summary)
+    if to_nbgrader:
+        from .nbgrader_sync import NbgraderSyncError, course_db_url, write_to_nbgrader
+
+        try:
+            written = write_to_nbgrader(summary.entries, Path.cwd())
+        except NbgraderSyncError as error:
+            console.fail(str(error), next_step="run from the nbgrader course root (the folder of nbgrader_config.py)")
+        console.out.print(f"  nbgrader: {written['grades']} scores of {written['submissions']} submissions in {course_db_url(Path.cwd())}")
     if summary.internal_errors:
         console.err.print(
             f"[yellow]{summary.internal_errors} submission(s) hit an internal error of the grader[/] "
@@ -223,6 +233,21 @@ def _print_summary(summary) -> None:
     console.out.print(f"Gradebook: {summary.db_url}")
     for name, path in summary.outputs.items():
         console.out.print(f"{name:>10}: {path}")
+
+
+@main.command("release")
+@click.option("--assignment", default=None, help="Only this assignment (default: every folder of solutions/).")
+@click.option("--course", "course_root", type=click.Path(file_okay=False, path_type=Path), default=_default(release, "course_root"), show_default=True, help="The course root: the folder of nbgrader_config.py, solutions/ and assignments/.")
+def release_command(assignment, course_root) -> None:
+    """Generate the student notebooks in assignments/ from solutions/ (nbgrader generate_assignment), ready to commit."""
+    from .release import ReleaseError
+
+    try:
+        written = release(assignment=assignment, course_root=course_root)
+    except ReleaseError as error:
+        console.fail(str(error), next_step="fix the solutions/ notebook or the course folder, then run `autograder release` again")
+    for path in written:
+        console.out.print(f"released: {path}")
 
 
 @main.command("export")

@@ -1,0 +1,282 @@
+"""What a notebook's cells call: ``points`` in nbgrader's test cells, ``check`` for students.
+
+Inside a running Jupyter kernel (a student's, or the one ``nbgrader autograde``
+starts through nbclient) the code the student ran is in IPython's input
+history. ``points("conv_forward_naive")`` turns that history, minus our own
+test and check cells, into a :class:`~autograder.submission.Submission`,
+grades the whole assignment in the sandbox, exactly as ``autograder grade``
+does (same rubric, same cases, same scores), and returns the function's
+points as a number: nbgrader reads a test cell whose result is a number as
+partial credit. The result is remembered per kernel, keyed by the hash of
+the sources, so the test cells that follow each other without new student
+code in between grade once.
+
+Nothing here writes to stderr: nbgrader scores any test cell with stderr
+output 0, so warnings are silenced and whatever the grading machinery or its
+child processes write to stderr is kept in :data:`last_stderr` instead.
+
+Examples
+--------
+>>> is_ours("from autograder.notebook import points\\npoints('zero_pad')")
+True
+>>> is_ours("def zero_pad(x, pad):\\n    return x")
+False
+>>> assignment_of("max_pool_backward_naive")
+'conv_layers'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+from . import rubrics
+from .results import FunctionResult, SubmissionResult
+from .submission import Cell, Submission, _strip_magics, strip_ours
+
+__all__ = ["points", "check", "grade_submission", "kernel_submission", "assignment_of", "is_ours", "strip_ours", "last_stderr"]
+
+#: Path given to submissions read from a kernel's history (a notebook, so the cells run as ``__main__``).
+KERNEL_PATH = Path("kernel-history.ipynb")
+
+#: Whatever the last grading wrote to stderr (kept out of the notebook, where it would cost points).
+last_stderr = ""
+
+# (assignment, hash of the sources) -> the graded submission; one kernel grades each version once.
+_RESULTS: dict[tuple[str, str], SubmissionResult] = {}
+
+
+
+# --------------------------------------------------------------------------- what cells call
+
+
+def points(function: str, assignment: str | None = None) -> float:
+    """Points the code run in this kernel earns for ``function``, graded as ``autograder grade`` would.
+
+    Parameters
+    ----------
+    function : str
+        A function of the assignment, e.g. ``"conv_forward_naive"``.
+    assignment : str, optional
+        The rubric's name; by default the assignment that has ``function``.
+
+    Returns
+    -------
+    float
+        Between 0 and the rubric's points for ``function`` (nbgrader's partial credit).
+
+    Raises
+    ------
+    KeyError
+        If no assignment has ``function``.
+    RuntimeError
+        Outside an IPython kernel, or when the grader itself failed (not the student's fault).
+    """
+    assignment = assignment or assignment_of(function)
+    rubrics.get(assignment).function(function)  # a KeyError for a name the rubric does not have
+    result = _graded(kernel_submission(), assignment)
+    try:
+        return float(result.function(function).points)
+    except KeyError:
+        raise RuntimeError(
+            f"the grader failed before it reached {function} (not your fault; tell your instructor): {result.error}"
+        ) from None
+
+
+def check(assignment: str | None = None, *, functions: list[str] | None = None) -> None:
+    """Grade the code run in this kernel and print the feedback: scores, minimal counterexamples, hints.
+
+    Parameters
+    ----------
+    assignment : str, optional
+        The rubric's name; by default the assignment whose functions this kernel defines.
+    functions : list of str, optional
+        Only these functions' feedback; by default the assignment's functions
+        defined in this kernel (all of them when none is).
+    """
+    from .feedback import feedback_text
+
+    namespace = _shell().user_ns
+    if assignment is None:
+        assignment = _assignment_in(namespace)
+    spec = rubrics.get(assignment)
+    result = _graded(kernel_submission(), assignment)
+    if functions is None:
+        functions = [f.name for f in spec.functions if callable(namespace.get(f.name))] or [f.name for f in spec.functions]
+    shown = SubmissionResult(
+        path=result.path, assignment=result.assignment, rubric_version=result.rubric_version,
+        functions=[f for f in result.functions if f.name in functions], notes=result.notes,
+        status=result.status, error=result.error, seconds=result.seconds,
+        max_points_total=sum(spec.function(name).max_points for name in functions), engine=result.engine,
+    )
+    text = feedback_text(shown)
+    if shown.status == "graded" and all(f.passed for f in shown.functions):
+        text += f"\nAll {len(shown.functions)} functions pass every check. Well done.\n"
+    print(text, end="")
+
+
+# --------------------------------------------------------------------------- reading the kernel
+
+
+def kernel_submission(shell=None) -> Submission:
+    """The code run in this IPython kernel, in execution order, as a `Submission`.
+
+    Each input becomes a cell whose origin is its prompt (``"In [7]"``); our
+    own test and check statements (see `strip_ours`) and empty inputs are left
+    out; magic and shell lines become ``pass`` with a note, as in a notebook file.
+    """
+    shell = shell or _shell()
+    raw = list(shell.history_manager.input_hist_raw)
+    cells, notes = [], []
+    for number, source in enumerate(raw):
+        if not source or not source.strip():
+            continue
+        origin = f"In [{number}]"
+        source = _strip_magics(source, origin, notes)
+        source = strip_ours(source) if source is not None else None
+        if source is not None and source.strip():
+            cells.append(Cell(number, source, origin))
+    return Submission(KERNEL_PATH, cells, notes)
+
+
+def is_ours(source: str) -> bool:
+    """Whether a cell is entirely the course's: a test or check cell, no student code in it."""
+    return strip_ours(source) is None
+
+
+def assignment_of(function: str) -> str:
+    """The assignment whose rubric has ``function``; a KeyError naming the known functions otherwise."""
+    for name, spec in rubrics.ASSIGNMENTS.items():
+        if any(f.name == function for f in spec.functions):
+            return name
+    known = sorted(f.name for spec in rubrics.ASSIGNMENTS.values() for f in spec.functions)
+    raise KeyError(f"no assignment has a function named {function!r}; known: {', '.join(known)}")
+
+
+def _assignment_in(namespace: dict) -> str:
+    """The assignment with the most of its functions defined in ``namespace``."""
+    counts = {
+        name: sum(callable(namespace.get(f.name)) for f in spec.functions)
+        for name, spec in rubrics.ASSIGNMENTS.items()
+    }
+    best = max(counts, key=lambda name: counts[name])
+    if counts[best] == 0:
+        raise KeyError(
+            "this kernel defines none of the assignments' functions yet; run your solution cells first, "
+            f"or name the assignment: check({sorted(rubrics.ASSIGNMENTS)[0]!r})"
+        )
+    return best
+
+
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        get_ipython = lambda: None  # noqa: E731
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError(
+            "points() and check() read the code you ran in a Jupyter kernel; call them from a notebook, "
+            "or check a file with `autograder check FILE`"
+        )
+    return shell
+
+
+# --------------------------------------------------------------------------- grading
+
+
+def sources_hash(submission: Submission) -> str:
+    """SHA-256 of a submission's cells (their sources, in order)."""
+    digest = hashlib.sha256()
+    for cell in submission.cells:
+        digest.update(cell.source.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _graded(submission: Submission, assignment: str) -> SubmissionResult:
+    key = (assignment, sources_hash(submission))
+    if key not in _RESULTS:
+        with _silenced():
+            _RESULTS[key] = grade_submission(submission, assignment=assignment)
+    result = _RESULTS[key]
+    if result.status == "internal error":
+        raise RuntimeError(f"the grader failed (not your fault; tell your instructor): {result.error}")
+    return result
+
+
+def grade_submission(submission: Submission, *, assignment: str = "conv_layers", examples: int | None = None,
+                     limits=None, engine: str = "auto") -> SubmissionResult:
+    """Grade a `Submission` already in memory, as :func:`autograder.grading.grade` grades a file.
+
+    The same stages (load in the sandbox, judge each function on the rubric's
+    cases, collect), so the same code gets the same scores either way.
+    """
+    from .expected import expected_values
+    from .grading import _missing
+    from .sandbox import Limits, Sandbox
+    from .search import HangGuard, search_check
+
+    spec = rubrics.get(assignment)
+    result = SubmissionResult(path=str(submission.path), assignment=spec.name, rubric_version=spec.version,
+                              max_points_total=spec.max_points)
+    start = time.perf_counter()
+    try:
+        result.notes.extend(submission.notes)
+        expected = expected_values(engine)
+        result.engine = expected.engine
+        with Sandbox(submission, limits=limits or Limits()) as sandbox:
+            report = sandbox.load()
+            box = HangGuard(sandbox)
+            result.notes.extend(note for note in report.notes if note not in submission.notes)
+            for function in spec.functions:
+                if function.name not in report.functions:
+                    result.functions.append(_missing(function, report.functions))
+                    continue
+                graded = FunctionResult(function.name)
+                for check_ in function.checks:
+                    graded.properties.extend(search_check(box, function, check_, expected, examples=examples))
+                result.functions.append(graded)
+    except Exception as error:  # a bug of ours: reported as such, never as the student's failure
+        result.status = "internal error"
+        result.error = f"{type(error).__name__}: {error}"
+        result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+@contextlib.contextmanager
+def _silenced():
+    """No warnings, nothing on sys.stderr or file descriptor 2 (child processes included)."""
+    global last_stderr
+    captured = io.StringIO()
+    with tempfile.TemporaryFile() as fd_sink, warnings.catch_warnings(), contextlib.redirect_stderr(captured):
+        warnings.simplefilter("ignore")
+        with contextlib.suppress(Exception):
+            sys.__stderr__.flush()
+        saved = _swap_fd(2, fd_sink.fileno())
+        try:
+            yield
+        finally:
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
+            fd_sink.seek(0)
+            last_stderr = captured.getvalue() + fd_sink.read().decode(errors="replace")
+
+
+def _swap_fd(fd: int, target: int) -> int | None:
+    """Point ``fd`` at ``target``; returns a copy of the old ``fd`` (None where that is impossible)."""
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        return None
+    os.dup2(target, fd)
+    return saved

@@ -1,0 +1,119 @@
+"""Release: the student notebooks in ``assignments/`` generated from ``solutions/`` by nbgrader.
+
+Stages, for each assignment:
+
+1. ``generate``: the real ``nbgrader generate_assignment <assignment> --force``
+   runs in the course root (``nbgrader_config.py`` maps nbgrader's ``source``
+   to ``solutions/`` and ``release`` to ``assignments/``): solution code
+   becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()``, test cells
+   are locked and checksummed, and the assignment, its notebooks and grade
+   cells enter nbgrader's gradebook;
+2. ``normalize``: what could differ between two runs or two machines goes
+   (execution counts, outputs), and every notebook is written in one stable
+   JSON form, so the committed ``assignments/`` can be compared byte for byte
+   with a fresh release.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["ReleaseError", "release", "source_assignments", "normalize_notebook", "notebook_text"]
+
+
+class ReleaseError(RuntimeError):
+    """The release cannot be made; the message says what nbgrader or the course folder lacks."""
+
+
+def source_assignments(course_root: str | Path = ".") -> list[str]:
+    """The assignments of a course: the folders of ``solutions/`` holding a notebook, by name."""
+    source = Path(course_root) / "solutions"
+    if not source.is_dir():
+        return []
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.ipynb")))
+
+
+def release(*, assignment: str | None = None, course_root: str | Path = ".", timeout: float = 600.0) -> list[Path]:
+    """Generate ``assignments/<assignment>/`` from ``solutions/<assignment>/`` with nbgrader, normalized.
+
+    Parameters
+    ----------
+    assignment : str, optional
+        One assignment; by default every folder of ``solutions/``.
+    course_root : str or Path
+        The folder holding ``nbgrader_config.py``, ``solutions/`` and ``assignments/``.
+    timeout : float
+        Seconds one ``nbgrader generate_assignment`` may take.
+
+    Returns
+    -------
+    list of Path
+        The released notebooks, normalized.
+
+    Raises
+    ------
+    ReleaseError
+        No such assignment, nbgrader not installed, or nbgrader failed (its log is in the message).
+    """
+    root = Path(course_root).resolve()
+    known = source_assignments(root)
+    if assignment is not None and assignment not in known:
+        raise ReleaseError(
+            f"no notebook in {root / 'solutions' / assignment}; the course's assignments are: "
+            f"{', '.join(known) or 'none (solutions/ holds no notebooks)'}")
+    if not known:
+        raise ReleaseError(f"{root / 'solutions'}: no assignment folders with notebooks; is {root} the course root?")
+    written: list[Path] = []
+    for name in [assignment] if assignment else known:
+        _generate(name, root, timeout)
+        for notebook in sorted((root / "assignments" / name).rglob("*.ipynb")):
+            notebook.write_text(notebook_text(normalize_notebook(json.loads(notebook.read_text(encoding="utf-8")))), encoding="utf-8")
+            written.append(notebook)
+    return written
+
+
+def _generate(assignment: str, root: Path, timeout: float) -> None:
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])  # nbgrader runs alembic from PATH
+    nbgrader = shutil.which("nbgrader", path=path)
+    if nbgrader is None:
+        raise ReleaseError(f"nbgrader is not installed next to {sys.executable}; run ./dev to install the project")
+    db_folder = root / "build" / "nbgrader"  # where nbgrader_config.py puts the gradebook
+    db_folder.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(
+            [nbgrader, "generate_assignment", assignment, "--force"],
+            cwd=root, env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise ReleaseError(f"nbgrader generate_assignment {assignment} took more than {timeout:g} s") from None
+    if done.returncode != 0:
+        log = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed (exit status {done.returncode}):\n{log}")
+
+
+def normalize_notebook(notebook: dict) -> dict:
+    """A notebook without what differs between runs: execution counts and outputs of code cells.
+
+    >>> normalize_notebook({"cells": [{"cell_type": "code", "execution_count": 3, "outputs": [{}], "source": "1"}]})
+    {'cells': [{'cell_type': 'code', 'execution_count': None, 'outputs': [], 'source': '1'}]}
+    """
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["execution_count"] = None
+            cell["outputs"] = []
+    return notebook
+
+
+def notebook_text(notebook: dict) -> str:
+    """The one JSON form released notebooks are written in (nbformat's: sorted keys, indent 1, UTF-8).
+
+    >>> notebook_text({"b": 1, "a": "é"})
+    '{\\n "a": "é",\\n "b": 1\\n}\\n'
+    """
+    return json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False, separators=(",", ": ")) + "\n"
