@@ -1,9 +1,10 @@
 """Build the bundled example class in nbgrader's layout: ``DEST/submissions/<student>/<assignment>/``.
 
-Every file of ``examples/conv_layers/`` becomes one student's submission
-(a few as notebooks, one cell per function, shuffled), plus the submissions
-a real class always has: an unreadable notebook, an empty folder, and a file
-linking out of the folder.
+For each assignment (``conv_layers``, ``conv_extras``, ``fast_conv``), every
+file of ``examples/<assignment>/`` becomes one student's submission, the
+student named after the file (a few as notebooks, one cell per function,
+shuffled); plus the submissions a real class always has: an unreadable
+notebook, an empty folder, and a file linking out of the folder.
 
 Run: ``python examples/make_class.py DEST`` (``./dev run`` does it, then grades DEST).
 """
@@ -17,7 +18,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ASSIGNMENT = "conv_layers"
+ASSIGNMENTS = ("conv_layers", "conv_extras", "fast_conv")
+ASSIGNMENT = ASSIGNMENTS[0]  # the one the broken submissions are for
 AS_NOTEBOOK = {"correct", "buggy_nhwc", "buggy_dout_unused"}
 
 
@@ -41,15 +43,16 @@ def build(dest: Path) -> Path:
     submissions = dest / "submissions"
     if submissions.exists():
         shutil.rmtree(submissions)
-    for index, path in enumerate(sorted((HERE / ASSIGNMENT).glob("*.py"))):
-        if path.name == "mutants.py":
-            continue
-        folder = submissions / path.stem / ASSIGNMENT
-        folder.mkdir(parents=True)
-        if path.stem in AS_NOTEBOOK:
-            (folder / f"{ASSIGNMENT}.ipynb").write_text(notebook_from_python(path.read_text(), seed=index))
-        else:
-            shutil.copy(path, folder / f"{ASSIGNMENT}.py")
+    for assignment in ASSIGNMENTS:
+        for index, path in enumerate(sorted((HERE / assignment).glob("*.py"))):
+            if path.name == "mutants.py":
+                continue
+            folder = submissions / path.stem / assignment
+            folder.mkdir(parents=True)
+            if path.stem in AS_NOTEBOOK:
+                (folder / f"{assignment}.ipynb").write_text(notebook_from_python(path.read_text(), seed=index))
+            else:
+                shutil.copy(path, folder / f"{assignment}.py")
     broken = submissions / "unreadable_notebook" / ASSIGNMENT
     broken.mkdir(parents=True)
     (broken / f"{ASSIGNMENT}.ipynb").write_bytes(b'{"cells": [ \xff\xfe truncated')

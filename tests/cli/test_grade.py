@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,8 +37,9 @@ CLASS = {  # student -> (status, points)
 @pytest.fixture(scope="module")
 def submissions(tmp_path_factory):
     full = make_class.build(tmp_path_factory.mktemp("class"))
-    for student in [p for p in full.iterdir() if p.name not in CLASS]:
-        subprocess.run(["rm", "-rf", str(student)], check=True)
+    for student in full.iterdir():  # keep CLASS's students, for conv_layers only: quick and enough
+        for folder in [student] if student.name not in CLASS else [a for a in student.iterdir() if a.name != "conv_layers"]:
+            shutil.rmtree(folder)
     return full
 
 
