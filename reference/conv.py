@@ -197,7 +197,7 @@ def _checked(check, *args):
 #
 # Chunks take about _COLUMN_BYTES of columns, in one buffer reused from chunk
 # to chunk so that it stays in the CPU cache.
-_COLUMN_BYTES = 1024 * 1024
+_COLUMN_BYTES = 2 * 1024 * 1024
 
 
 class _Im2col(NamedTuple):
