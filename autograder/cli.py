@@ -97,7 +97,6 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
         rubrics.get(assignment)
     except KeyError as error:
         console.fail(str(error.args[0]), next_step="pass --assignment with one of the names above")
-
     with Progress(transient=True, console=console.err) as progress:
         task = progress.add_task("loading", total=None)
         result = grade(

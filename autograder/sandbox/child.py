@@ -216,6 +216,7 @@ class Kernel:
                               "the code returned earlier"), 0.0, None
         value = None
         status, error = "ok", ""
+        before = _fingerprint((args, kwargs), protocol.np.ndarray)
         started = time.perf_counter()
         try:
             value = function(*args, **kwargs)
@@ -224,12 +225,17 @@ class Kernel:
         except BaseException as exception:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are results too
             status, error = "raised", describe_exception(exception, protocol)
         seconds = time.perf_counter() - started
+        if _fingerprint((args, kwargs), protocol.np.ndarray) == before:
+            # The usual case: the arguments are as the grader sent them, so they need not travel back.
+            return status, error, seconds, {"value": value, "arguments_unchanged": True}
         return status, error, seconds, {"value": value, "args_after": args, "kwargs_after": kwargs}
 
     def _reply(self, seq: Any, status: str, error: str, seconds: float, values: dict[str, Any] | None) -> None:
         result_id = self._keep(values["value"]) if status == "ok" else None
         header = {"type": "result", "seq": seq, "status": status, "error": error, "seconds": seconds,
                   "ref": result_id}
+        if values is not None and values.pop("arguments_unchanged", False):
+            header["arguments_unchanged"] = True
         try:
             self.channel.send(header, values)
         except MemoryError:
@@ -301,6 +307,23 @@ def array_bytes(value: Any, ndarray: type, max_nodes: int = 10_000) -> int:
         elif depth < 8 and kind is dict:
             stack += [(inner, depth + 1) for inner in itertools.islice(dict.values(item), max_nodes - visited)]
     return total
+
+
+def _fingerprint(value: Any, ndarray: type) -> Any:
+    """What an argument holds, to tell whether a call modified it: arrays by dtype, shape and bytes.
+
+    ``type()`` checks, like the protocol's, so that a subclass cannot pass itself off as unchanged.
+    """
+    kind = type(value)
+    if kind is ndarray:
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if kind in (tuple, list):
+        return (kind.__name__, tuple(_fingerprint(item, ndarray) for item in value))
+    if kind is dict:
+        return ("dict", tuple((repr(key), _fingerprint(item, ndarray)) for key, item in value.items()))
+    if kind in (int, float, str, bool, type(None)):
+        return (kind.__name__, value)
+    return ("object", id(value))  # anything else (a cache from a Ref): compared by identity only
 
 
 def _flush_standard_streams() -> None:

@@ -1320,7 +1320,7 @@ class Sandbox:
             if message.header.get("seq") != request.seq:
                 raise ProtocolError("a result arrived for another call than the one expected")
             output_end = child.drain_output_until(request.seq, self._capture)
-            outcome = self._read_result(message)
+            outcome = self._read_result(message, request)
         except _DeadlineReached:
             self._discard_child()
             if self._budget_left() <= 0:
@@ -1359,7 +1359,7 @@ class Sandbox:
         child.send_frame(request.frame(), seq=request.seq)
         return self._await_result(child, request, retry_lost=False)
 
-    def _read_result(self, message: Message) -> CallOutcome:
+    def _read_result(self, message: Message, request: _CallRequest) -> CallOutcome:
         header = message.header
         status, error, seconds, ref_id = (header.get(name) for name in ("status", "error", "seconds", "ref"))
         if status not in _CHILD_STATUSES or type(error) is not str or type(seconds) not in (int, float) \
@@ -1370,10 +1370,13 @@ class Sandbox:
         kwargs_after: Any = {}
         if "value" in header:
             value = protocol.decode_value(header["value"], message.body)
-            args_after = protocol.decode_value(header["args_after"], message.body)
-            kwargs_after = protocol.decode_value(header["kwargs_after"], message.body)
-            if type(args_after) is not tuple or type(kwargs_after) is not dict:
-                raise ProtocolError("the arguments after the call are malformed")
+            if header.get("arguments_unchanged") is True:  # the child saw them as sent: ours stand in
+                args_after, kwargs_after = request.args, dict(request.kwargs)
+            else:
+                args_after = protocol.decode_value(header["args_after"], message.body)
+                kwargs_after = protocol.decode_value(header["kwargs_after"], message.body)
+                if type(args_after) is not tuple or type(kwargs_after) is not dict:
+                    raise ProtocolError("the arguments after the call are malformed")
         if status == "raised":
             error = f"raised {error}"
         elif status == "memory":
@@ -1503,6 +1506,8 @@ class _CallRequest:
     header: bytes
     body: list[memoryview]
     refs: tuple[Ref, ...]
+    args: tuple = ()  # the caller's own arguments: the arguments after the call when the child saw no change
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def nbytes(self) -> int:
@@ -1527,7 +1532,7 @@ class _CallRequest:
             raise TypeError(f"call_many({function_name!r}, calls): call {number} has a keyword that is not a str")
         header, body = protocol.encode_message({"type": "call", "function": function_name, "seq": seq},
                                                {"args": args, "kwargs": kwargs}, strict=True)
-        return cls(seq, header, body, tuple(_refs_in((args, kwargs))))
+        return cls(seq, header, body, tuple(_refs_in((args, kwargs))), args, kwargs)
 
 
 def _refs_in(value: Any) -> Iterable[Ref]:
