@@ -46,10 +46,10 @@ class HangGuard:
         self.box = box
         self.hung: dict[str, object] = {}
 
-    def call_many(self, function: str, calls: list, *, stop_after=frozenset({"timeout"})) -> list:
+    def call_many(self, function: str, calls: list, *, stop_after=frozenset({"timeout"}), value_items=None) -> list:
         if function in self.hung:
             return [self.hung[function]] * len(calls)
-        outcomes = self.box.call_many(function, calls, stop_after=stop_after)
+        outcomes = self.box.call_many(function, calls, stop_after=stop_after, value_items=value_items)
         for outcome in outcomes:
             if outcome.status == "timeout":
                 error = outcome.error

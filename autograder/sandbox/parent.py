@@ -1162,7 +1162,7 @@ class Sandbox:
         return self.call_many(function_name, [(args, kwargs)])[0]
 
     def call_many(self, function_name: str, calls: Sequence[tuple[tuple, dict]], /, *,
-                  stop_after: Collection[str] = ()) -> list[CallOutcome]:
+                  stop_after: Collection[str] = (), value_items: Collection[int] | None = None) -> list[CallOutcome]:
         """Call *function_name* once per ``(args, kwargs)`` in *calls*, in order, in one round trip.
 
         The outcomes are those of calling `call` once per item: each call has
@@ -1177,6 +1177,11 @@ class Sandbox:
             The student's function.
         calls : sequence of (tuple, dict)
             Positional and keyword arguments of each call, as for `call`.
+        value_items : collection of int, optional
+            Where a call returns a tuple or list, send back only these items
+            (the others arrive as None; the whole value stays in the child for
+            Refs). For a forward pass that returns ``(out, cache)``, ``{0}``
+            spares the cache's arrays the trip.
         stop_after : collection of str, optional
             Statuses (e.g. ``{"timeout"}``) after which the remaining calls are
             not run: they get the same outcome, saying so. A function that
@@ -1215,7 +1220,8 @@ class Sandbox:
         """
         if self._closed:
             raise RuntimeError("this sandbox is closed; make a new one")
-        requests = [_CallRequest.encode(function_name, number, item, next(self._call_seq))
+        items = None if value_items is None else sorted(int(i) for i in value_items)
+        requests = [_CallRequest.encode(function_name, number, item, next(self._call_seq), items)
                     for number, item in enumerate(calls)]
         if self._report is None:
             self.load()
@@ -1517,7 +1523,8 @@ class _CallRequest:
         return protocol.frame_pieces(self.header, self.body)
 
     @classmethod
-    def encode(cls, function_name: str, number: int, item: Any, seq: int) -> _CallRequest:
+    def encode(cls, function_name: str, number: int, item: Any, seq: int,
+               value_items: list[int] | None = None) -> _CallRequest:
         """Check and encode the ``(args, kwargs)`` pair *item*, call *number* of `Sandbox.call_many`.
 
         Raises `TypeError` for anything that is not such a pair or cannot be sent.
@@ -1530,7 +1537,10 @@ class _CallRequest:
         args, kwargs = tuple(item[0]), dict(item[1])
         if any(type(name) is not str for name in kwargs):
             raise TypeError(f"call_many({function_name!r}, calls): call {number} has a keyword that is not a str")
-        header, body = protocol.encode_message({"type": "call", "function": function_name, "seq": seq},
+        fields = {"type": "call", "function": function_name, "seq": seq}
+        if value_items is not None:
+            fields["value_items"] = value_items
+        header, body = protocol.encode_message(fields,
                                                {"args": args, "kwargs": kwargs}, strict=True)
         return cls(seq, header, body, tuple(_refs_in((args, kwargs))), args, kwargs)
 

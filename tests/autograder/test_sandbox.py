@@ -527,6 +527,21 @@ def test_batched_forwards_hand_their_caches_to_batched_backwards(box, monkeypatc
         np.testing.assert_array_equal(backward.value[2], dout.sum(axis=(0, 2, 3)))
 
 
+def test_value_items_send_back_only_the_asked_items_and_keep_the_rest_for_refs(box):
+    rng = np.random.default_rng(6)
+    x, w, b = rng.normal(size=(1, 2, 4, 4)), rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+    [whole] = box.call_many("conv_forward_naive", [((x, w, b, {"stride": 1, "pad": 0}), {})])
+    [only_out] = box.call_many("conv_forward_naive", [((x, w, b, {"stride": 1, "pad": 0}), {})], value_items={0})
+    [nothing] = box.call_many("conv_forward_naive", [((x, w, b, {"stride": 1, "pad": 0}), {})], value_items=())
+    assert type(only_out.value) is tuple and len(only_out.value) == 2 and only_out.value[1] is None
+    np.testing.assert_array_equal(only_out.value[0], whole.value[0])
+    assert nothing.value == (None, None)
+    dout = np.ones_like(whole.value[0])
+    [backward] = box.call_many("conv_backward_naive", [((dout, nothing.ref[1]), {})])  # the cache stayed in the child
+    assert backward.ok
+    np.testing.assert_array_equal(backward.value[2], dout.sum(axis=(0, 2, 3)))
+
+
 @pytest.mark.parametrize("action, status, message", [
     ("spin", "timeout", "did not return within 1 s (an infinite loop?)"),
     ("segfault", "crashed", "the process crashed (signal SIGSEGV)"),
