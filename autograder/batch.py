@@ -26,7 +26,8 @@ from pathlib import Path
 
 from . import rubrics
 from .gradebook import Gradebook, GradebookEntry
-from .results import FunctionResult, PropertyResult, SubmissionResult
+from .grading import failed_result
+from .results import SubmissionResult
 from .submission import SubmissionError, content_hash
 
 __all__ = ["BatchError", "Job", "BatchSummary", "discover", "grade_job", "grade_class"]
@@ -114,15 +115,7 @@ def discover(root: str | Path, *, assignment: str | None = None, student: str | 
 
 
 def _failed_result(job: Job, status: str, reason: str) -> SubmissionResult:
-    spec = rubrics.get(job.assignment)
-    result = SubmissionResult(job.path, spec.name, spec.version, status=status, error=reason, max_points_total=spec.max_points)
-    for function in spec.functions:
-        graded = FunctionResult(function.name, note=reason)
-        for check in function.checks:
-            for name, points in check.points.items():
-                graded.properties.append(PropertyResult(function.name, name, float(points), passed=False, message=reason, check=check.description))
-        result.functions.append(graded)
-    return result
+    return failed_result(job.path, rubrics.get(job.assignment), status, reason)
 
 
 def fingerprint(path: str | Path) -> str:

@@ -27,9 +27,9 @@ from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
 from .sandbox import Limits, Sandbox
 from .search import HangGuard, search_check
-from .submission import SubmissionError, read_submission
+from .submission import Submission, SubmissionError, read_submission
 
-__all__ = ["grade"]
+__all__ = ["grade", "grade_submission", "failed_result"]
 
 
 def grade(
@@ -65,13 +65,53 @@ def grade(
         Scores per property and function, feedback material, ``to_dict()``.
     """
     spec = rubrics.get(assignment)
-    result = SubmissionResult(path=str(path), assignment=spec.name, rubric_version=spec.version, max_points_total=spec.max_points)
     start = time.perf_counter()
     try:
-        _grade_into(result, Path(path), spec, examples=examples, limits=limits or Limits(), engine=engine, progress=progress)
+        submission = read_submission(path)  # stage 1: read
     except SubmissionError as error:
-        result.status, result.error = "ungradable", str(error)
-        result.functions = [_not_graded(function, str(error)) for function in spec.functions]
+        result = failed_result(str(path), spec, "ungradable", str(error))
+        result.seconds = time.perf_counter() - start
+        return result
+    return grade_submission(submission, assignment=assignment, examples=examples, limits=limits, engine=engine, progress=progress)
+
+
+def grade_submission(
+    submission: Submission,
+    *,
+    assignment: str = "conv_layers",
+    examples: int | None = None,
+    limits: Limits | None = None,
+    engine: str = "auto",
+    progress: Callable[[str], None] | None = None,
+) -> SubmissionResult:
+    """Grade a `Submission` already read (from a file, or from a notebook kernel's history).
+
+    The stages after reading: load in the sandbox, judge each function on the
+    rubric's cases, collect. Options as for :func:`grade`.
+    """
+    spec = rubrics.get(assignment)
+    result = SubmissionResult(
+        path=str(submission.path), assignment=spec.name, rubric_version=spec.version, max_points_total=spec.max_points
+    )
+    start = time.perf_counter()
+    try:
+        result.notes.extend(submission.notes)
+        expected = expected_values(engine)
+        result.engine = expected.engine
+        with Sandbox(submission, limits=limits or Limits()) as sandbox:
+            report = sandbox.load()  # stage 2: load
+            box = HangGuard(sandbox)
+            result.notes.extend(note for note in report.notes if note not in submission.notes)  # the reader's notes come back too
+            for function in spec.functions:  # stage 3: judge
+                if progress:
+                    progress(function.name)
+                if function.name not in report.functions:
+                    result.functions.append(_missing(function, report.functions))
+                    continue
+                graded = FunctionResult(function.name)
+                for check in function.checks:
+                    graded.properties.extend(search_check(box, function, check, expected, examples=examples))
+                result.functions.append(graded)
     except Exception as error:  # a bug of ours: reported as such, never as the student's failure
         result.status = "internal error"
         result.error = f"{type(error).__name__}: {error}"
@@ -80,25 +120,11 @@ def grade(
     return result
 
 
-def _grade_into(result, path, spec: Assignment, *, examples, limits, engine, progress) -> None:
-    submission = read_submission(path)  # stage 1: read
-    result.notes.extend(submission.notes)
-    expected = expected_values(engine)
-    result.engine = expected.engine
-    with Sandbox(submission, limits=limits) as sandbox:
-        report = sandbox.load()  # stage 2: load
-        box = HangGuard(sandbox)
-        result.notes.extend(report.notes)
-        for function in spec.functions:  # stage 3: judge
-            if progress:
-                progress(function.name)
-            if function.name not in report.functions:
-                result.functions.append(_missing(function, report.functions))
-                continue
-            graded = FunctionResult(function.name)
-            for check in function.checks:
-                graded.properties.extend(search_check(box, function, check, expected, examples=examples))
-            result.functions.append(graded)
+def failed_result(path: str, spec: Assignment, status: str, reason: str) -> SubmissionResult:
+    """A submission that could not be graded (``"ungradable"`` or ``"internal error"``): every property failed with ``reason``."""
+    result = SubmissionResult(path, spec.name, spec.version, status=status, error=reason, max_points_total=spec.max_points)
+    result.functions = [_not_graded(function, reason) for function in spec.functions]
+    return result
 
 
 def _not_graded(function: FunctionSpec, reason: str) -> FunctionResult:

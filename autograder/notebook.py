@@ -33,13 +33,12 @@ import io
 import os
 import sys
 import tempfile
-import time
-import traceback
 import warnings
 from pathlib import Path
 
 from . import rubrics
-from .results import FunctionResult, SubmissionResult
+from .grading import grade_submission
+from .results import SubmissionResult
 from .submission import Cell, Submission, _strip_magics, strip_ours
 
 __all__ = ["points", "check", "grade_submission", "kernel_submission", "assignment_of", "is_ours", "strip_ours", "last_stderr"]
@@ -209,46 +208,6 @@ def _graded(submission: Submission, assignment: str) -> SubmissionResult:
     result = _RESULTS[key]
     if result.status == "internal error":
         raise RuntimeError(f"the grader failed (not your fault; tell your instructor): {result.error}")
-    return result
-
-
-def grade_submission(submission: Submission, *, assignment: str = "conv_layers", examples: int | None = None,
-                     limits=None, engine: str = "auto") -> SubmissionResult:
-    """Grade a `Submission` already in memory, as :func:`autograder.grading.grade` grades a file.
-
-    The same stages (load in the sandbox, judge each function on the rubric's
-    cases, collect), so the same code gets the same scores either way.
-    """
-    from .expected import expected_values
-    from .grading import _missing
-    from .sandbox import Limits, Sandbox
-    from .search import HangGuard, search_check
-
-    spec = rubrics.get(assignment)
-    result = SubmissionResult(path=str(submission.path), assignment=spec.name, rubric_version=spec.version,
-                              max_points_total=spec.max_points)
-    start = time.perf_counter()
-    try:
-        result.notes.extend(submission.notes)
-        expected = expected_values(engine)
-        result.engine = expected.engine
-        with Sandbox(submission, limits=limits or Limits()) as sandbox:
-            report = sandbox.load()
-            box = HangGuard(sandbox)
-            result.notes.extend(note for note in report.notes if note not in submission.notes)
-            for function in spec.functions:
-                if function.name not in report.functions:
-                    result.functions.append(_missing(function, report.functions))
-                    continue
-                graded = FunctionResult(function.name)
-                for check_ in function.checks:
-                    graded.properties.extend(search_check(box, function, check_, expected, examples=examples))
-                result.functions.append(graded)
-    except Exception as error:  # a bug of ours: reported as such, never as the student's failure
-        result.status = "internal error"
-        result.error = f"{type(error).__name__}: {error}"
-        result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
-    result.seconds = time.perf_counter() - start
     return result
 
 

@@ -160,3 +160,11 @@ def test_misnamed_function_gets_a_did_you_mean(tmp_path):
 def test_unknown_assignment_is_a_clear_key_error():
     with pytest.raises(KeyError, match="no assignment named 'conv_layer'.*Did you mean 'conv_layers'"):
         grade(EXAMPLES / "correct.py", assignment="conv_layer")
+
+
+def test_each_loading_note_appears_once(tmp_path):
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": "%matplotlib inline\nimport numpy as np"}
+    path = tmp_path / "magic.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}))
+    notes = grade(path, examples=3, limits=LIMITS).notes
+    assert notes.count("cell 1: skipped the shell/magic line `%matplotlib inline`") == 1
