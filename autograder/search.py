@@ -26,7 +26,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky
 
-from .expected import ExpectedValues, InternalError
+from .expected import ExpectedValues, InternalError, array_digest
 from .hints import HintContext, first_matching_hint
 from .judge import TINY, Trial, judge_many, judge_speed
 from .results import PropertyResult
@@ -104,8 +104,7 @@ def _hash_case(case) -> str:
     for item in fields(case):
         value = getattr(case, item.name)
         if isinstance(value, np.ndarray):
-            digest.update(f"{item.name}{value.shape}{value.dtype}".encode())
-            digest.update(np.ascontiguousarray(value).tobytes())
+            digest.update(item.name.encode() + array_digest(value))  # dtype, shape and bytes
         else:
             digest.update(f"{item.name}={value!r}".encode())
     return digest.hexdigest()
