@@ -9,6 +9,7 @@ it is checked for type, dtype and shape before any number is compared.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import time
@@ -375,7 +376,8 @@ _VERDICTS = {"value": _verdict_value, "forward": _verdict_forward, "backward": _
 # arguments, and its result stays alive afterwards (kept for Refs), so a
 # function that allocates big temporaries and keeps them (im2col columns in
 # its cache) meets fresh memory on every call. The reference's vectorized op
-# is timed here the same way: BLAS held to one thread by threadpoolctl, one
+# is timed here the same way: BLAS held to one thread by threadpoolctl (and
+# the reference's own pooling threads to one, reference.limited_threads), one
 # warm-up call, then ``repeats`` calls, each on fresh copies of the
 # arguments, every result kept until the timing is done; the fastest call
 # counts. It is timed for every submission, just before and just after the
@@ -398,13 +400,22 @@ def _engine_module(engine: str):
     return oracle
 
 
+def _one_thread(engine: str):
+    """The reference's own threads held to one while it is timed (the oracle is single-threaded already)."""
+    if engine == "reference":
+        import reference
+
+        return reference.limited_threads(1)
+    return contextlib.nullcontext()
+
+
 def reference_seconds(function: FunctionSpec, check: Check, engine: str) -> float:
     """Fastest of ``check.repeats`` calls of the trusted op on the speed check's case, timed as in the sandbox."""
     op = getattr(_engine_module(engine), function.reference)
     args = check.arguments(check.case)
     cache = (check.standard_cache(check.case),) if check.forward else ()  # a backward's cache: one object, as a Ref
     times, kept = [], []
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), _one_thread(engine):
         for repeat in range(check.repeats + 1):  # the first one is the warm-up
             fresh = copy.deepcopy(args)
             start = time.perf_counter()

@@ -40,6 +40,7 @@ from .pool import (
     max_pool_forward,
     max_pool_forward_naive,
 )
+from ._parallel import get_num_threads, limited_threads, set_num_threads
 from .shapes import conv_param_count, convnet_shapes, fc_param_count, output_size, same_pad
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in {"conv", "correlation", "layers", "pool", "shapes"}]

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _parallel
 from .conv import _axis_output_size, _checked
 
 __all__ = [
@@ -91,8 +91,8 @@ def _checked_backward_inputs(dout, cache):
 # operations instead of kh * kw. Steps down the columns move whole rows and are
 # the cheap ones, so wherever the order is free they get the larger arrays. The
 # input is handled in blocks of whole (n, c) planes, small enough for one
-# block's temporaries to stay in the CPU cache.
-_BLOCK_BYTES = 256 * 1024
+# block's temporaries to stay in the CPU cache; a large input's planes are
+# shared among threads (reference._parallel), each taking its blocks in turn.
 
 
 def _tap_slices(window: int, stride: int, out: int) -> tuple[slice, ...]:
@@ -106,19 +106,21 @@ class _Plan(NamedTuple):
     down: tuple  # the index of each of the kh taps down a column: (..., rows, :)
     across: tuple  # the index of each of the kw taps along a row: (..., columns)
     tiled: tuple[bool, bool]  # stride == window along (H, W): the windows cover the axis once
-    blocks: tuple[slice, ...]  # slices of the plane axis, one per block
+    parts: tuple[tuple[slice, ...], ...]  # per thread, its blocks: slices of the plane axis
+
+
+def _plan(shape: tuple[int, ...], g: PoolGeometry) -> _Plan:
+    return _thread_plan(shape, g, _parallel.get_num_threads())
 
 
 @lru_cache(maxsize=64)
-def _plan(shape: tuple[int, ...], g: PoolGeometry) -> _Plan:
+def _thread_plan(shape: tuple[int, ...], g: PoolGeometry, threads: int) -> _Plan:
     (kh, kw), (sh, sw), (oh, ow) = g.window, g.stride, g.out_size
-    planes, plane_bytes = shape[0] * shape[1], shape[2] * shape[3] * 8
-    step = max(1, _BLOCK_BYTES // plane_bytes)
     return _Plan(
         down=tuple((Ellipsis, rows, slice(None)) for rows in _tap_slices(kh, sh, oh)),
         across=tuple((Ellipsis, cols) for cols in _tap_slices(kw, sw, ow)),
         tiled=(sh == kh, sw == kw),
-        blocks=tuple(slice(start, start + step) for start in range(0, planes, step)),
+        parts=_parallel.partition(shape[0] * shape[1], shape[2] * shape[3] * 8),
     )
 
 
@@ -213,10 +215,14 @@ def max_pool_forward(x: np.ndarray, pool_param: dict):
     plan = _plan(x.shape, g)
     out = np.empty((*x.shape[:2], *g.out_size), dtype=x.dtype)
     xs, outs = _planes(x), _planes(out)
-    for block in plan.blocks:  # the max along the rows of the max down the columns
-        x_block = xs[block]
-        column_max = np.empty((len(x_block), g.out_size[0], x.shape[3]), dtype=x.dtype)
-        _max_of_taps(_max_of_taps(x_block, plan.down, column_max), plan.across, outs[block])
+
+    def work(blocks):
+        for block in blocks:  # the max along the rows of the max down the columns
+            x_block = xs[block]
+            column_max = np.empty((len(x_block), g.out_size[0], x.shape[3]), dtype=x.dtype)
+            _max_of_taps(_max_of_taps(x_block, plan.down, column_max), plan.across, outs[block])
+
+    _parallel.run_parts(work, plan.parts)
     return out, (x, pool_param)
 
 
@@ -252,13 +258,17 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     # that reaches the window's max, the first column that reaches that row's max.
     # So here the max goes along the rows first; dout is then routed down to the
     # row, and along the row to the column.
-    for block in plan.blocks:
-        x_block = xs[block]
-        row_max = _max_of_taps(x_block, plan.across, np.empty((len(x_block), x.shape[2], g.out_size[1]), dtype=x.dtype))
-        best = _max_of_taps(row_max, plan.down, np.empty(douts[block].shape, dtype=x.dtype))
-        d_row_max = _buffer(row_max.shape, dtype, plan.tiled[0])
-        _to_first_max(douts[block], row_max, best, plan.down, d_row_max, g.stride[0])
-        _to_first_max(d_row_max, x_block, row_max, plan.across, dxs[block], g.stride[1])
+    def work(blocks):
+        for block in blocks:
+            x_block = xs[block]
+            row_max = np.empty((len(x_block), x.shape[2], g.out_size[1]), dtype=x.dtype)
+            _max_of_taps(x_block, plan.across, row_max)
+            best = _max_of_taps(row_max, plan.down, np.empty(douts[block].shape, dtype=x.dtype))
+            d_row_max = _buffer(row_max.shape, dtype, plan.tiled[0])
+            _to_first_max(douts[block], row_max, best, plan.down, d_row_max, g.stride[0])
+            _to_first_max(d_row_max, x_block, row_max, plan.across, dxs[block], g.stride[1])
+
+    _parallel.run_parts(work, plan.parts)
     return dx
 
 
@@ -302,12 +312,16 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict):
     plan = _plan(x.shape, g)
     dtype = np.result_type(x, np.float64)
     out = np.empty((*x.shape[:2], *g.out_size), dtype=dtype)
-    xs, outs = _planes(x), _planes(out)
-    for block in plan.blocks:  # the window sum is the sum along the rows of the sums down the columns
-        x_block = xs[block]
-        column_sum = np.empty((len(x_block), g.out_size[0], x.shape[3]), dtype=dtype)
-        _sum_of_taps(_sum_of_taps(x_block, plan.down, column_sum), plan.across, outs[block])
-    out /= g.window[0] * g.window[1]
+    xs, outs, area = _planes(x), _planes(out), g.window[0] * g.window[1]
+
+    def work(blocks):
+        for block in blocks:  # the window sum is the sum along the rows of the sums down the columns
+            x_block = xs[block]
+            column_sum = np.empty((len(x_block), g.out_size[0], x.shape[3]), dtype=dtype)
+            _sum_of_taps(_sum_of_taps(x_block, plan.down, column_sum), plan.across, outs[block])
+            outs[block] /= area
+
+    _parallel.run_parts(work, plan.parts)
     return out, (x, pool_param)
 
 
@@ -336,10 +350,14 @@ def avg_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     share = dout / (g.window[0] * g.window[1])
     dx = _buffer(x.shape, share.dtype, plan.tiled[0])
     shares, dxs = _planes(share), _planes(dx)
-    for block in plan.blocks:  # each input of a window gets its share: spread along the rows, then down
-        d_column_sum = _buffer((len(shares[block]), g.out_size[0], x.shape[3]), share.dtype, plan.tiled[1])
-        _spread(shares[block], plan.across, d_column_sum, g.stride[1])
-        _spread(d_column_sum, plan.down, dxs[block], g.stride[0])
+
+    def work(blocks):
+        for block in blocks:  # each input of a window gets its share: spread along the rows, then down
+            d_column_sum = _buffer((len(shares[block]), g.out_size[0], x.shape[3]), share.dtype, plan.tiled[1])
+            _spread(shares[block], plan.across, d_column_sum, g.stride[1])
+            _spread(d_column_sum, plan.down, dxs[block], g.stride[0])
+
+    _parallel.run_parts(work, plan.parts)
     return dx
 
 
