@@ -17,7 +17,7 @@ import numpy as np
 
 from .compare import normwise_error
 
-__all__ = ["InternalError", "ExpectedValues", "expected_values", "reference_available"]
+__all__ = ["InternalError", "ExpectedValues", "content_digest", "expected_values", "reference_available"]
 
 CROSSCHECK_TOLERANCE = 1e-9
 MEMO_ENTRIES = 50_000  # expected values remembered per grader process (a few per drawn case)
@@ -67,7 +67,7 @@ def _read_only(value):
     return value
 
 
-def _digest(value) -> str:
+def content_digest(value) -> str:
     """A content hash of nested tuples, lists, dicts, arrays and scalars."""
     hasher = hashlib.sha256()
 
@@ -131,7 +131,7 @@ class ExpectedValues:
         grader process computes each expected value once. The arrays returned
         are shared and read-only.
         """
-        key = _digest((op, args, kwargs))
+        key = content_digest((op, args, kwargs))
         if key in self._memo:
             kind, value = self._memo[key]
             if kind == "raised":

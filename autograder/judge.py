@@ -20,7 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .compare import largest_discrepancy, normwise_error
-from .expected import ExpectedValues, InternalError
+from .expected import ExpectedValues, InternalError, content_digest
 from .rubric import Check, FunctionSpec
 from .sandbox import CallOutcome, Opaque
 
@@ -240,21 +240,13 @@ def judge_many(box, function: FunctionSpec, check: Check, cases: list, expected:
     """
     notes = [""] * len(cases)
     if check.kind == "backward":
-        forwards = box.call_many(
-            check.forward, [(check.forward_arguments(c), {}) for c in cases], stop_after={"timeout"}, value_items=()
-        )  # only the shape of (out, cache) is needed here: its cache is passed on by Ref
-        calls = []
-        for index, (case, forward) in enumerate(zip(cases, forwards)):
-            if forward.ok and isinstance(forward.value, (tuple, list)) and len(forward.value) == 2 and forward.ref is not None:
-                cache = forward.ref[1]
-            else:
-                cache = check.standard_cache(case)
-                notes[index] = f"{check.forward} failed on this case, so {function.name} was given the course's standard cache"
-            calls.append(((*check.arguments(case), cache), {}))
+        outcomes = _run_backward(box, function, check, cases, notes)
     else:
         calls = [(check.arguments(case), _keywords(check, case)) for case in cases]
-    value_items = (0,) if check.kind == "forward" else None  # a forward's cache need not travel
-    outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, value_items=value_items)
+        value_items = (0,) if check.kind == "forward" else None  # a forward's cache need not travel
+        outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, value_items=value_items)
+        if check.kind == "forward":
+            _remember_forwards(box, function.name, [args for args, _ in calls], outcomes)
     trials = []
     for case, outcome, note in zip(cases, outcomes, notes):
         try:
@@ -265,6 +257,72 @@ def judge_many(box, function: FunctionSpec, check: Check, cases: list, expected:
         trial.note = trial.note or (note if not all(v.passed for v in trial.verdicts.values()) else "")
         trials.append(trial)
     return trials
+
+
+# A backward check needs the student's own cache, so it calls the student's
+# forward on each case first. The forward check before it has usually called
+# that forward on the very same arguments already, and its result (cache
+# included) is still kept in the child: its Ref is passed on instead of
+# calling again. The child keeps a bounded number of results; a Ref it no
+# longer holds answers "stale", and those cases are run again the long way.
+
+
+def _forward_key(function_name: str, args: tuple) -> str:
+    return content_digest((function_name, args))
+
+
+def _remember_forwards(box, function_name: str, arguments: list[tuple], outcomes: list) -> None:
+    """Keep the forward calls that worked (their results stay in the child) for a backward check to reuse."""
+    kept = getattr(box, "forwards", None)
+    if kept is None:
+        return
+    for args, outcome in zip(arguments, outcomes):
+        if _usable_forward(outcome):
+            kept[_forward_key(function_name, args)] = outcome
+
+
+def _usable_forward(outcome) -> bool:
+    return outcome.ok and isinstance(outcome.value, (tuple, list)) and len(outcome.value) == 2 and outcome.ref is not None
+
+
+def _forwards(box, check: Check, cases: list, *, reuse: bool) -> tuple[list, list[bool]]:
+    """The student's forward outcome for each case, and whether it was an earlier call's."""
+    kept = getattr(box, "forwards", None) if reuse else None
+    arguments = [check.forward_arguments(case) for case in cases]
+    found = [kept.get(_forward_key(check.forward, args)) if kept is not None else None for args in arguments]
+    missing = [index for index, outcome in enumerate(found) if outcome is None]
+    if missing:  # only the shape of (out, cache) is needed here: its cache is passed on by Ref
+        called = box.call_many(check.forward, [(arguments[i], {}) for i in missing], stop_after={"timeout"}, value_items=())
+        for index, outcome in zip(missing, called):
+            found[index] = outcome
+    reused = [True] * len(cases)
+    for index in missing:
+        reused[index] = False
+    return found, reused
+
+
+def _run_backward(box, function: FunctionSpec, check: Check, cases: list, notes: list[str]) -> list:
+    """Call the student's backward on each case with the cache of the student's forward (or the course's)."""
+
+    def run(indices: list[int], reuse: bool) -> list:
+        forwards, reused = _forwards(box, check, [cases[i] for i in indices], reuse=reuse)
+        calls = []
+        for index, forward in zip(indices, forwards):
+            if _usable_forward(forward):
+                cache = forward.ref[1]
+            else:
+                cache = check.standard_cache(cases[index])
+                notes[index] = f"{check.forward} failed on this case, so {function.name} was given the course's standard cache"
+            calls.append(((*check.arguments(cases[index]), cache), {}))
+        outcomes = box.call_many(function.name, calls, stop_after={"timeout"})
+        return [(outcome, was_reused) for outcome, was_reused in zip(outcomes, reused)]
+
+    results = run(list(range(len(cases))), reuse=True)
+    again = [i for i, (outcome, was_reused) in enumerate(results) if was_reused and outcome.status == "stale"]
+    if again:
+        for index, (outcome, _) in zip(again, run(again, reuse=False)):
+            results[index] = (outcome, False)
+    return [outcome for outcome, _ in results]
 
 
 def _all_fail(check: Check, message: str, **material) -> Trial:

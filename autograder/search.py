@@ -36,15 +36,20 @@ __all__ = ["search_check", "speed_check", "describe_call", "drawn_cases", "HangG
 
 
 class HangGuard:
-    """Wraps a sandbox: once a function hangs, later calls to it fail at once.
+    """Wraps a sandbox for one submission: once a function hangs, later calls to it fail at once.
 
     Without it, shrinking a counterexample for a function with an infinite
-    loop would wait out the per-call timeout at every step.
+    loop would wait out the per-call timeout at every step. It also holds the
+    submission's forward calls that worked (``forwards``), for the backward
+    checks to reuse.
     """
 
     def __init__(self, box) -> None:
         self.box = box
         self.hung: dict[str, object] = {}
+        # Forward calls that worked, by function and arguments: a backward check reuses their
+        # caches, still kept in the child, instead of calling the forward again (see judge.py).
+        self.forwards: dict[str, object] = {}
 
     def call_many(self, function: str, calls: list, *, stop_after=frozenset({"timeout"}), value_items=None) -> list:
         if function in self.hung:
