@@ -69,27 +69,28 @@ def _read_only(value):
 
 def content_digest(value) -> str:
     """A content hash of nested tuples, lists, dicts, arrays and scalars."""
-    hasher = hashlib.sha256()
+    parts: list[bytes] = []
+    _content_parts(value, parts)
+    return hashlib.sha256(b"".join(parts)).hexdigest()
 
-    def feed(item) -> None:
-        if isinstance(item, np.ndarray):
-            hasher.update(array_digest(item))
-        elif isinstance(item, (tuple, list)):
-            hasher.update(f"{type(item).__name__}{len(item)}(".encode())
-            for element in item:
-                feed(element)
-            hasher.update(b")")
-        elif isinstance(item, dict):
-            hasher.update(f"d{len(item)}(".encode())
-            for k in sorted(item, key=repr):
-                feed(k)
-                feed(item[k])
-            hasher.update(b")")
-        else:
-            hasher.update(f"{type(item).__name__}:{item!r};".encode())
 
-    feed(value)
-    return hasher.hexdigest()
+def _content_parts(item, parts: list[bytes]) -> None:
+    kind = type(item)
+    if kind is np.ndarray or isinstance(item, np.ndarray):
+        parts.append(array_digest(item))
+    elif kind is tuple or kind is list or isinstance(item, (tuple, list)):
+        parts.append(f"{type(item).__name__}{len(item)}(".encode())
+        for element in item:
+            _content_parts(element, parts)
+        parts.append(b")")
+    elif kind is dict or isinstance(item, dict):
+        parts.append(f"d{len(item)}(".encode())
+        for key in sorted(item, key=repr):
+            _content_parts(key, parts)
+            _content_parts(item[key], parts)
+        parts.append(b")")
+    else:
+        parts.append(f"{kind.__name__}:{item!r};".encode())
 
 
 def _arrays(value) -> list:

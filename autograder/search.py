@@ -226,7 +226,7 @@ class _Search:
 
 
 BATCH = 128  # cases judged per batch of calls (a backward's forwards stay in the child until judged)
-_DRAWN: dict[tuple[int, int], tuple[Check, list, int]] = {}
+_DRAWN: dict[tuple[int, int], tuple[object, list, int]] = {}
 
 
 def drawn_cases(check: Check, examples: int) -> list:
@@ -243,8 +243,10 @@ def draws_needed(check: Check, examples: int) -> int:
     return _drawn(check, examples)[2]
 
 
-def _drawn(check: Check, examples: int) -> tuple[Check, list, int]:
-    key = (id(check), examples)
+def _drawn(check: Check, examples: int) -> tuple[object, list, int]:
+    # The search's Hypothesis test is the same for every check, so what it draws depends on the
+    # strategy alone: checks that share one (a forward's and its backward's) share the cases.
+    key = (id(check.strategy), examples)
     if key not in _DRAWN:
         draws = examples
         while True:
@@ -261,7 +263,7 @@ def _drawn(check: Check, examples: int) -> tuple[Check, list, int]:
                 firsts.append(case)
         for case in firsts:
             _freeze(case)
-        _DRAWN[key] = (check, firsts, draws)  # keeping the check alive keeps its id from being reused
+        _DRAWN[key] = (check.strategy, firsts, draws)  # keeping the strategy alive keeps its id from being reused
     return _DRAWN[key]
 
 
