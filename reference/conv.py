@@ -22,6 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _checks
+from ._workspace import scratch
 from .shapes import dilated_size, output_size
 
 __all__ = [
@@ -248,12 +249,12 @@ def _columns_by_chunk(x: np.ndarray, g: ConvGeometry, layout: _Im2col, dtype):
     (n, c, height, width), (kh, kw), (ph, pw) = x.shape, g.filter_size, g.pad
     (sh, sw), (dh, dw), (oh, ow) = g.stride, g.dilation, g.out_size
     size = max(1, min(layout.chunk, n))
-    buffer = np.empty(kh * kw * c * layout.positions(size), dtype=dtype)
+    buffer = scratch("conv columns", (kh * kw * c * layout.positions(size),), dtype)
     xp = None
     for chunk in _chunks(n, size):
         m = chunk.stop - chunk.start
         if xp is None or xp.shape[1] != m:
-            xp = np.zeros((c, m, *layout.padded), dtype=dtype)  # the border stays zero
+            xp = scratch("conv padded input", (c, m, *layout.padded), dtype, zero=True)  # the border stays zero
         xp[:, :, ph : ph + height, pw : pw + width] = x[chunk].transpose(1, 0, 2, 3)
         s_c, s_n, s_h, s_w = xp.strides
         if layout.runs:  # v[k, l, c, p] = xp[c].flat[k*dh*Wp + l*dw + p]
@@ -336,7 +337,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
         return out, (x, w, b, conv_param)
     filters = _filter_rows(w, dtype)
     grid_size = layout.grid[0] * layout.grid[1]
-    buffer = np.empty(f * max(1, min(layout.chunk, n)) * grid_size, dtype=dtype)
+    buffer = scratch("conv products", (f * max(1, min(layout.chunk, n)) * grid_size,), dtype)
     for chunk, columns in _columns_by_chunk(x, g, layout, dtype):
         m = chunk.stop - chunk.start
         products = buffer[: f * m * grid_size].reshape(f, m, *layout.grid)  # (F, n, rows, row length)
@@ -435,14 +436,14 @@ def conv_backward(dout: np.ndarray, cache: tuple):
     for chunk, columns in _columns_by_chunk(x, g, layout, dtype):
         m = chunk.stop - chunk.start
         if d_products is None or d_products.shape[1] != m:  # positions that are not outputs get zero gradient
-            d_products = np.zeros((f, m, *layout.grid), dtype=dtype)
+            d_products = scratch("conv d products", (f, m, *layout.grid), dtype, zero=True)
         d_products[:, :, :oh, :ow] = dout[chunk].transpose(1, 0, 2, 3)
         d_out = d_products.reshape(f, m * layout.grid[0] * layout.grid[1])[:, : columns.shape[1]]
         # dw: dout times the inputs each position read, summed over the positions
         d_filters += d_out @ columns.T
         # dx: each position sends dout * w back to the inputs it read (col2im)
         d_columns = np.matmul(filters.T, d_out, out=columns)  # the columns are not needed any more
-        dxp = np.zeros((c, m, *layout.padded), dtype=dtype)
+        dxp = scratch("conv d padded input", (c, m, *layout.padded), dtype, zero=True)
         _add_columns(d_columns, g, layout, dxp)
         dx[chunk] = dxp[:, :, ph : ph + height, pw : pw + width].transpose(1, 0, 2, 3)
     dw = d_filters.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)

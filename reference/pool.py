@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _checks, _parallel
+from ._workspace import scratch
 from .conv import _axis_output_size, _checked
 
 __all__ = [
@@ -174,13 +175,16 @@ def _to_first_max(grad: np.ndarray, x: np.ndarray, best: np.ndarray, taps, into:
     is the window's alone.
     """
     remaining = grad
+    not_max = scratch("first max: not the max", best.shape, np.bool_)
     for k, tap in enumerate(taps[:-1]):
-        not_max = x[tap] != best
-        passed_on = np.multiply(remaining, not_max, out=into[taps[k + 1]] if k + 1 < stride else None)
+        np.not_equal(x[tap], best, out=not_max)
+        # two buffers in turn: the new passed_on is made from the last one
+        waiting = into[taps[k + 1]] if k + 1 < stride else scratch(f"first max: passed on {k % 2}", best.shape, into.dtype)
+        passed_on = np.multiply(remaining, not_max, out=waiting)
         if k < stride:
             np.subtract(remaining, passed_on, out=into[tap])
         else:
-            into[tap] += remaining - passed_on
+            into[tap] += np.subtract(remaining, passed_on, out=scratch("first max: kept", best.shape, into.dtype))
         remaining = passed_on
     if len(taps) - 1 >= stride:
         into[taps[-1]] += remaining
@@ -219,7 +223,7 @@ def max_pool_forward(x: np.ndarray, pool_param: dict):
     def work(blocks):
         for block in blocks:  # the max along the rows of the max down the columns
             x_block = xs[block]
-            column_max = np.empty((len(x_block), g.out_size[0], x.shape[3]), dtype=x.dtype)
+            column_max = scratch("max column", (len(x_block), g.out_size[0], x.shape[3]), x.dtype)
             _max_of_taps(_max_of_taps(x_block, plan.down, column_max), plan.across, outs[block])
 
     _parallel.run_parts(work, plan.parts)
@@ -261,10 +265,10 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     def work(blocks):
         for block in blocks:
             x_block = xs[block]
-            row_max = np.empty((len(x_block), x.shape[2], g.out_size[1]), dtype=x.dtype)
+            row_max = scratch("max row", (len(x_block), x.shape[2], g.out_size[1]), x.dtype)
             _max_of_taps(x_block, plan.across, row_max)
-            best = _max_of_taps(row_max, plan.down, np.empty(douts[block].shape, dtype=x.dtype))
-            d_row_max = _buffer(row_max.shape, dtype, plan.tiled[0])
+            best = _max_of_taps(row_max, plan.down, scratch("max best", douts[block].shape, x.dtype))
+            d_row_max = scratch("max d row", row_max.shape, dtype, zero=not plan.tiled[0])
             _to_first_max(douts[block], row_max, best, plan.down, d_row_max, g.stride[0])
             _to_first_max(d_row_max, x_block, row_max, plan.across, dxs[block], g.stride[1])
 
@@ -317,7 +321,7 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict):
     def work(blocks):
         for block in blocks:  # the window sum is the sum along the rows of the sums down the columns
             x_block = xs[block]
-            column_sum = np.empty((len(x_block), g.out_size[0], x.shape[3]), dtype=dtype)
+            column_sum = scratch("avg column", (len(x_block), g.out_size[0], x.shape[3]), dtype)
             _sum_of_taps(_sum_of_taps(x_block, plan.down, column_sum), plan.across, outs[block])
             outs[block] /= area
 
@@ -353,7 +357,8 @@ def avg_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
 
     def work(blocks):
         for block in blocks:  # each input of a window gets its share: spread along the rows, then down
-            d_column_sum = _buffer((len(shares[block]), g.out_size[0], x.shape[3]), share.dtype, plan.tiled[1])
+            shape = (len(shares[block]), g.out_size[0], x.shape[3])
+            d_column_sum = scratch("avg d column", shape, share.dtype, zero=not plan.tiled[1])
             _spread(shares[block], plan.across, d_column_sum, g.stride[1])
             _spread(d_column_sum, plan.down, dxs[block], g.stride[0])
 
