@@ -74,12 +74,17 @@ def content_digest(value) -> str:
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
+_PLAIN = frozenset({int, float, str, bool, type(None), bytes, complex})
+
+
 def _content_parts(item, parts: list[bytes]) -> None:
-    kind = type(item)
-    if kind is np.ndarray or isinstance(item, np.ndarray):
+    kind = type(item)  # exact types first: this runs for every call and every expected value
+    if kind in _PLAIN:
+        parts.append(f"{kind.__name__}:{item!r};".encode())
+    elif kind is np.ndarray or isinstance(item, np.ndarray):
         parts.append(array_digest(item))
     elif kind is tuple or kind is list or isinstance(item, (tuple, list)):
-        parts.append(f"{type(item).__name__}{len(item)}(".encode())
+        parts.append(f"{kind.__name__}{len(item)}(".encode())
         for element in item:
             _content_parts(element, parts)
         parts.append(b")")
