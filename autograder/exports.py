@@ -41,6 +41,7 @@ __all__ = [
     "FORMATS",
     "CSV_COLUMNS",
     "path_component",
+    "spreadsheet_safe",
     "write_csv",
     "write_json",
     "write_gradescope",
@@ -172,7 +173,9 @@ def write_csv(entries: list[GradebookEntry], path: str | Path) -> Path:
     then one column per function of each assignment's rubric (the union over
     assignments, blank where a function is not part of a row's assignment or
     was not graded, e.g. after an internal error), then ``status`` and ``error``.
-    Rows are sorted by assignment, then student.
+    Rows are sorted by assignment, then student. Text cells that a
+    spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return) get a leading apostrophe.
     """
     path = Path(path)
     entries = _sorted(entries)
@@ -204,8 +207,22 @@ def write_csv(entries: list[GradebookEntry], path: str | Path) -> Path:
             ]
             row += [_number(graded.get(name)) if name in functions_of[entry.assignment] else "" for name in function_columns]
             row += [entry.status, entry.error]
+            for column in (0, 3, len(row) - 2, len(row) - 1):  # the text a student's folder or code can shape
+                row[column] = spreadsheet_safe(row[column])
             writer.writerow(row)
     return path
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with a leading apostrophe if a spreadsheet would read it as a formula (OWASP's CSV injection rule).
+
+    >>> spreadsheet_safe("=1+2"), spreadsheet_safe("alice")
+    ("'=1+2", 'alice')
+    """
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _mean(values: list[float]) -> float | None:

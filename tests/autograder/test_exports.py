@@ -92,6 +92,22 @@ def test_csv_values(entries, tmp_path):
     assert rows["pat"]["status"] == "internal error" and all(rows["pat"][name] == "" for name in FUNCTIONS)
 
 
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "\rx"])
+def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(entries, tmp_path, text):
+    import dataclasses
+
+    dave = _by_student(entries, "dave")
+    hostile = dataclasses.replace(dave, student=text, error=text)
+    rows = _read_csv(exports.write_csv([hostile], tmp_path / "grades.csv"))
+    assert rows[0]["student_id"] == "'" + text and rows[0]["error"] == "'" + text
+    assert rows[0]["score"] == "0"  # numbers are left alone
+
+
+def test_ordinary_text_is_unchanged_in_the_csv():
+    assert exports.spreadsheet_safe("student-01") == "student-01"
+    assert exports.spreadsheet_safe("") == ""
+
+
 def test_csv_with_two_assignments_takes_the_union_of_function_columns(entries, tmp_path):
     extra = SubmissionResult(path="im2col.py", assignment="im2col_bonus", rubric_version="0", max_points_total=5.0)
     extra.functions = [exports.submission_result(entries[0]).functions[0]]  # any typed function result
