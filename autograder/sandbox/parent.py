@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection, Iterable, Iterator, Literal, Mapping, Sequence
 
+import numpy as np
+
 from autograder.expected import content_digest
 from autograder.sandbox import protocol
 from autograder.sandbox.protocol import Message, ProtocolError, Ref
@@ -1539,7 +1541,7 @@ class _CallRequest:
         if any(type(name) is not str for name in kwargs):
             raise TypeError(f"call_many({function_name!r}, calls): call {number} has a keyword that is not a str")
         refs = tuple(_refs_in((args, kwargs)))
-        key = None if refs else content_digest((function_name, value_items, args, kwargs))
+        key = _cache_key(function_name, value_items, args, kwargs) if not refs else None
         cached = _ENCODED_CALLS.get(key) if key is not None else None
         if cached is None:
             fields = {"type": "call", "function": function_name}
@@ -1564,6 +1566,31 @@ class _CallRequest:
 _ENCODED_CALLS: dict[str, tuple[bytes, list[memoryview]]] = {}
 _ENCODED_CALL_ENTRIES = 8192
 _ENCODED_CALL_BYTES = 64 * 1024
+
+
+def _cache_key(function_name: str, value_items: Any, args: tuple, kwargs: dict) -> str | None:
+    """The content digest of a call, or None for one not worth keeping (large arrays) or not hashable here."""
+    if _array_bytes((args, kwargs), _ENCODED_CALL_BYTES) > _ENCODED_CALL_BYTES:
+        return None  # hashing it would cost about what encoding it does
+    try:
+        return content_digest((function_name, value_items, args, kwargs))
+    except Exception:  # noqa: BLE001 - e.g. a repr that raises: encoding says what is wrong with it
+        return None
+
+
+def _array_bytes(value: Any, limit: int) -> int:
+    """The bytes of the arrays in nested tuples, lists and dicts, counted until past *limit*."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        kind = type(item)
+        if kind in (list, tuple):
+            stack.extend(item)
+        elif kind is dict:
+            stack.extend(item.values())
+        elif isinstance(item, np.ndarray):
+            total += item.nbytes
+    return total
 
 
 def _refs_in(value: Any) -> Iterable[Ref]:

@@ -42,3 +42,18 @@ def test_large_calls_are_not_kept():
     big = np.zeros(parent._ENCODED_CALL_BYTES // 8 + 1)
     parent._CallRequest.encode("total", 0, ((big, {"add": 0}), {}), 1)
     assert not any(sum(view.nbytes for view in body) > parent._ENCODED_CALL_BYTES for _, body in parent._ENCODED_CALLS.values())
+
+
+def test_a_call_whose_repr_raises_still_gets_the_usual_type_error():
+    class Weird:
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+    with pytest.raises(TypeError):
+        parent._CallRequest.encode("total", 0, ((Weird(),), {}), 1)
+
+
+def test_calls_with_large_arrays_are_not_hashed():
+    big = np.zeros(parent._ENCODED_CALL_BYTES // 8 + 1)
+    assert parent._cache_key("total", None, (big,), {}) is None
+    assert parent._cache_key("total", None, (np.zeros(3),), {}) is not None
