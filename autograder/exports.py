@@ -392,7 +392,31 @@ def write_gradescope(entries: list[GradebookEntry], folder: str | Path) -> list[
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(gradescope_results(entry), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         written.append(path)
+    _remove_stale(folder, entries, written, lambda student, assignment: student / path_component(assignment) / "results.json")
     return written
+
+
+def _remove_stale(folder: Path, entries: list[GradebookEntry], written: list[Path], path_of) -> None:
+    """Remove the files of students the export no longer holds, for the assignments it holds.
+
+    An export folder mirrors the gradebook: a student who left it (a
+    gradebook started again, an id corrected) must not keep an old
+    ``results.json`` or feedback file that could be uploaded by mistake.
+    Only files named as this module names them are touched.
+    """
+    if not folder.is_dir():
+        return
+    keep = {path.resolve() for path in written}
+    for assignment in sorted({entry.assignment for entry in entries}):
+        for student in sorted(folder.iterdir()):
+            if not student.is_dir() or student.is_symlink():
+                continue
+            path = path_of(student, assignment)
+            if path.is_file() and not path.is_symlink() and path.resolve() not in keep:
+                path.unlink()
+                for parent in (path.parent, path.parent.parent):
+                    if parent != folder and parent.is_dir() and not any(parent.iterdir()):
+                        parent.rmdir()
 
 
 def write_feedback(entries: list[GradebookEntry], folder: str | Path) -> list[Path]:
@@ -422,6 +446,7 @@ def write_feedback(entries: list[GradebookEntry], folder: str | Path) -> list[Pa
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(feedback_text(submission_result(entry)), encoding="utf-8")
         written.append(path)
+    _remove_stale(folder, entries, written, lambda student, assignment: student / (path_component(assignment) + ".md"))
     return written
 
 

@@ -210,6 +210,30 @@ def test_feedback_files_hold_counterexample_and_hint(entries, tmp_path):
     assert "not your fault" in pat and "RuntimeError: worker died" in pat
 
 
+@pytest.mark.parametrize(
+    "writer, relative",
+    [(exports.write_feedback, ("carol", "conv_layers.md")), (exports.write_gradescope, ("carol", "conv_layers", "results.json"))],
+)
+def test_files_of_students_who_left_the_gradebook_are_removed(entries, tmp_path, writer, relative):
+    writer(entries, tmp_path)
+    stale = tmp_path.joinpath(*relative)
+    assert stale.is_file()
+    other_assignment = tmp_path / "carol" / "other_assignment.md"
+    other_assignment.write_text("another assignment's feedback")
+    own_file = tmp_path / "carol" / "notes.txt"
+    own_file.write_text("the instructor's")
+    writer([entry for entry in entries if entry.student != "carol"], tmp_path)
+    assert not stale.exists()
+    assert other_assignment.exists() and own_file.exists()  # other assignments and other names are left alone
+    assert (tmp_path / "bob").is_dir()
+
+
+def test_a_student_left_with_nothing_else_leaves_no_empty_folder(entries, tmp_path):
+    exports.write_gradescope(entries, tmp_path)
+    exports.write_gradescope([entry for entry in entries if entry.student != "dave"], tmp_path)
+    assert not (tmp_path / "dave").exists()
+
+
 def test_export_all_writes_every_format(entries, tmp_path):
     written = exports.export_all(entries, tmp_path / "out")
     assert written == {
