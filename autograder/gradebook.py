@@ -88,7 +88,13 @@ class Gradebook:
             # Several processes (a rerun, an export) may read while one writes.
             with self.engine.begin() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-        _metadata.create_all(self.engine)
+        try:
+            _metadata.create_all(self.engine)
+        except sa.exc.OperationalError:
+            # Another process (the grader, an export, a report) opened the same new gradebook at
+            # the same moment and created the table between our check and our CREATE: fine if so.
+            if not sa.inspect(self.engine).has_table(_submissions.name):
+                raise
 
     def close(self) -> None:
         self.engine.dispose()
