@@ -56,6 +56,7 @@ import numpy as np
 
 from autograder.expected import content_digest
 from autograder.sandbox import protocol
+from autograder.sandbox.child import array_bytes
 from autograder.sandbox.protocol import Message, ProtocolError, Ref
 from autograder.sandbox.restrictions import BLOCKED_MODULES, plan_read_access
 from autograder.sandbox.zygote import ZYGOTE_FLAG
@@ -1570,27 +1571,12 @@ _ENCODED_CALL_BYTES = 64 * 1024
 
 def _cache_key(function_name: str, value_items: Any, args: tuple, kwargs: dict) -> str | None:
     """The content digest of a call, or None for one not worth keeping (large arrays) or not hashable here."""
-    if _array_bytes((args, kwargs), _ENCODED_CALL_BYTES) > _ENCODED_CALL_BYTES:
+    if array_bytes((args, kwargs), np.ndarray) > _ENCODED_CALL_BYTES:
         return None  # hashing it would cost about what encoding it does
     try:
         return content_digest((function_name, value_items, args, kwargs))
     except Exception:  # noqa: BLE001 - e.g. a repr that raises: encoding says what is wrong with it
         return None
-
-
-def _array_bytes(value: Any, limit: int) -> int:
-    """The bytes of the arrays in nested tuples, lists and dicts, counted until past *limit*."""
-    total, stack = 0, [value]
-    while stack and total <= limit:
-        item = stack.pop()
-        kind = type(item)
-        if kind in (list, tuple):
-            stack.extend(item)
-        elif kind is dict:
-            stack.extend(item.values())
-        elif isinstance(item, np.ndarray):
-            total += item.nbytes
-    return total
 
 
 def _refs_in(value: Any) -> Iterable[Ref]:
