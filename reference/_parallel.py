@@ -84,7 +84,7 @@ def partition(items: int, item_bytes: int) -> tuple[tuple[slice, ...], ...]:
     """
     total = items * item_bytes
     parts = 1 if total < MIN_PARALLEL_BYTES else max(1, min(_threads, items))
-    per_part = -(-items // parts)
+    per_part = max(1, -(-items // parts))  # at least 1: an empty batch has no items
     result = []
     for lo in range(0, items, per_part):
         hi = min(lo + per_part, items)
