@@ -189,8 +189,12 @@ def _checked(check, *args):
 # tap's offset k*dh*Wp + l*dw, so im2col copies runs and col2im adds them
 # back: long contiguous operations. The positions past W' in a row or past H'
 # in an image read into the next row or image; their outputs are dropped and
-# their gradient is zero. At stride > 1 the positions are the H'*W' outputs of
-# each image, read through a strided view.
+# their gradient is zero. The columns keep a row of n*Hp*Wp positions per
+# channel, the chunk's whole grid, of which the products use those up to the
+# last output: so a tap's rows for all channels are one run of the flattened
+# xp too (its reads past a channel's end land in positions the products do not
+# use), copied and added back in one call each. At stride > 1 the positions
+# are the H'*W' outputs of each image, read through a strided view.
 #
 # A 1x1 filter at stride 1 without padding reads each pixel once: the columns
 # are the images themselves, one product per image, and no copies.
@@ -209,6 +213,7 @@ class _Im2col(NamedTuple):
     grid: tuple[int, int]  # the positions of one image as rows x row length: (Hp, Wp) for runs, else (H', W')
     last: int  # positions of the last image of a chunk: the runs stop at its last output
     chunk: int  # images per chunk
+    reach: int  # for runs, the largest tap offset k*dh*Wp + l*dw (0 at stride > 1)
 
     def positions(self, images: int) -> int:
         return (images - 1) * self.grid[0] * self.grid[1] + self.last
@@ -227,6 +232,7 @@ def _im2col_layout(x_shape: tuple[int, ...], g: ConvGeometry) -> _Im2col:
         grid=grid,
         last=(oh - 1) * grid[1] + ow,
         chunk=max(1, _COLUMN_BYTES // max(1, 8 * kh * kw * channels * grid[0] * grid[1])),
+        reach=((kh - 1) * g.dilation[0] * padded[1] + (kw - 1) * g.dilation[1]) if runs else 0,
     )
 
 
@@ -240,51 +246,67 @@ def _chunks(n: int, size: int):
     return (slice(start, min(start + size, n)) for start in range(0, n, size))
 
 
-def _columns_by_chunk(x: np.ndarray, g: ConvGeometry, layout: _Im2col, dtype):
-    """Yield ``(chunk, columns)``: a slice of the batch and its columns ``(HH*WW*C, positions)``.
+def _padded(purpose: str, layout: _Im2col, c: int, m: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A zeroed flat array, and its start seen as (C, n, Hp, Wp) for ``m`` images: ``layout.reach`` entries remain."""
+    size = c * m * layout.padded[0] * layout.padded[1]
+    flat = scratch(purpose, (size + layout.reach,), dtype, zero=True)
+    return flat, flat[:size].reshape(c, m, *layout.padded)
 
-    The columns of every chunk share one buffer: use them before taking the next.
+
+def _columns_by_chunk(x: np.ndarray, g: ConvGeometry, layout: _Im2col, dtype):
+    """Yield ``(chunk, columns, taps)`` for the chunks of the batch.
+
+    ``chunk`` is a slice of the batch, ``columns`` its columns ``(HH*WW*C,
+    positions)`` and ``taps`` the same buffer seen as ``(HH, WW, ...)``, with
+    the whole grid's positions for runs (see above). Every chunk's columns
+    share one buffer: use them before taking the next.
     """
     (n, c, height, width), (kh, kw), (ph, pw) = x.shape, g.filter_size, g.pad
     (sh, sw), (dh, dw), (oh, ow) = g.stride, g.dilation, g.out_size
     size = max(1, min(layout.chunk, n))
-    buffer = scratch("conv columns", (kh * kw * c * layout.positions(size),), dtype)
+    buffer = scratch("conv columns", (kh * kw * c * size * layout.grid[0] * layout.grid[1],), dtype)
     xp = None
     for chunk in _chunks(n, size):
         m = chunk.stop - chunk.start
         if xp is None or xp.shape[1] != m:
-            xp = scratch("conv padded input", (c, m, *layout.padded), dtype, zero=True)  # the border stays zero
+            flat, xp = _padded("conv padded input", layout, c, m, dtype)  # the border stays zero
         xp[:, :, ph : ph + height, pw : pw + width] = x[chunk].transpose(1, 0, 2, 3)
         s_c, s_n, s_h, s_w = xp.strides
-        if layout.runs:  # v[k, l, c, p] = xp[c].flat[k*dh*Wp + l*dw + p]
-            shape = (kh, kw, c, layout.positions(m))
-            strides = (s_h * dh, s_w * dw, s_c, s_w)
+        row = m * layout.grid[0] * layout.grid[1]  # positions per channel in the columns
+        if layout.runs:  # v[k, l, q] = xp.flat[k*dh*Wp + l*dw + q], q over all channels' grids
+            shape, strides = (kh, kw, c * row), (s_h * dh, s_w * dw, s_w)
+            source = flat  # xp, and the reach after it
         else:  # v[k, l, c, n, i, j] = xp[c, n, i*sh + k*dh, j*sw + l*dw]
-            shape = (kh, kw, c, m, oh, ow)
-            strides = (s_h * dh, s_w * dw, s_c, s_n, s_h * sh, s_w * sw)
-        columns = buffer[: math.prod(shape)].reshape(shape)
-        # a view of xp's memory, as as_strided makes, at a ninth of its cost; ndarray
-        # also checks that the view stays inside xp
-        np.copyto(columns, np.ndarray(shape, xp.dtype, buffer=xp, strides=strides))
-        yield chunk, columns.reshape(kh * kw * c, layout.positions(m))
+            shape, strides = (kh, kw, c, m, oh, ow), (s_h * dh, s_w * dw, s_c, s_n, s_h * sh, s_w * sw)
+            source = xp
+        taps = buffer[: kh * kw * c * row].reshape(shape)
+        # a view of the padded input, as as_strided makes, at a ninth of its cost; ndarray
+        # also checks that the view stays inside its buffer
+        np.copyto(taps, np.ndarray(shape, xp.dtype, buffer=source, strides=strides))
+        yield chunk, taps.reshape(kh * kw * c, row)[:, : layout.positions(m)], taps
 
 
-def _add_columns(d_columns: np.ndarray, g: ConvGeometry, layout: _Im2col, dxp: np.ndarray) -> None:
-    """col2im: add the gradient of each column entry to the input it was read from, in ``dxp`` (C, n, Hp, Wp)."""
+def _add_columns(d_taps: np.ndarray, g: ConvGeometry, layout: _Im2col, padded: tuple[np.ndarray, np.ndarray]) -> None:
+    """col2im: add the gradient of each column entry to the input it was read from.
+
+    ``d_taps`` is the gradient of the columns seen as the ``taps`` of
+    :func:`_columns_by_chunk`; ``padded`` is from :func:`_padded`, and gets the sums.
+    """
+    flat, dxp = padded
     (c, m), (kh, kw), (sh, sw), (dh, dw), (oh, ow) = dxp.shape[:2], g.filter_size, g.stride, g.dilation, g.out_size
     if layout.runs:
-        (hp, wp), positions = layout.padded, d_columns.shape[1]
-        taps, flat = d_columns.reshape(kh, kw, c, positions), dxp.reshape(c, m * hp * wp)
+        wp, row = layout.padded[1], d_taps.shape[2] // c
+        d_taps.reshape(kh * kw * c, row)[:, layout.positions(m) :] = 0  # positions past the last output
+        length = c * row
         for k in range(kh):
             for l in range(kw):
                 start = k * dh * wp + l * dw
-                flat[:, start : start + positions] += taps[k, l]
+                np.add(flat[start : start + length], d_taps[k, l], out=flat[start : start + length])
     else:
-        taps = d_columns.reshape(kh, kw, c, m, oh, ow)
         for k in range(kh):
             for l in range(kw):
                 top, left = k * dh, l * dw
-                dxp[:, :, top : top + sh * (oh - 1) + 1 : sh, left : left + sw * (ow - 1) + 1 : sw] += taps[k, l]
+                dxp[:, :, top : top + sh * (oh - 1) + 1 : sh, left : left + sw * (ow - 1) + 1 : sw] += d_taps[k, l]
 
 
 # --------------------------------------------------------------------------- forward
@@ -339,7 +361,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
     filters = _filter_rows(w, dtype)
     grid_size = layout.grid[0] * layout.grid[1]
     buffer = scratch("conv products", (f * max(1, min(layout.chunk, n)) * grid_size,), dtype)
-    for chunk, columns in _columns_by_chunk(x, g, layout, dtype):
+    for chunk, columns, _ in _columns_by_chunk(x, g, layout, dtype):
         m = chunk.stop - chunk.start
         products = buffer[: f * m * grid_size].reshape(f, m, *layout.grid)  # (F, n, rows, row length)
         rows = products.reshape(f, m * grid_size)[:, : columns.shape[1]]
@@ -440,7 +462,7 @@ def conv_backward(dout: np.ndarray, cache: tuple):
     d_filters = np.zeros(filters.shape, dtype=dtype)
     dx = np.empty(x.shape, dtype=dtype)
     d_products = None
-    for chunk, columns in _columns_by_chunk(x, g, layout, dtype):
+    for chunk, columns, taps in _columns_by_chunk(x, g, layout, dtype):
         m = chunk.stop - chunk.start
         if d_products is None or d_products.shape[1] != m:  # positions that are not outputs get zero gradient
             d_products = scratch("conv d products", (f, m, *layout.grid), dtype, zero=True)
@@ -449,9 +471,10 @@ def conv_backward(dout: np.ndarray, cache: tuple):
         # dw: dout times the inputs each position read, summed over the positions
         d_filters += d_out @ columns.T
         # dx: each position sends dout * w back to the inputs it read (col2im)
-        d_columns = np.matmul(filters.T, d_out, out=columns)  # the columns are not needed any more
-        dxp = scratch("conv d padded input", (c, m, *layout.padded), dtype, zero=True)
-        _add_columns(d_columns, g, layout, dxp)
+        np.matmul(filters.T, d_out, out=columns)  # the columns are not needed any more
+        d_padded = _padded("conv d padded input", layout, c, m, dtype)
+        _add_columns(taps, g, layout, d_padded)
+        dxp = d_padded[1]
         dx[chunk] = dxp[:, :, ph : ph + height, pw : pw + width].transpose(1, 0, 2, 3)
     dw = d_filters.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)
     return dx, np.ascontiguousarray(dw), db
