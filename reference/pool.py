@@ -12,6 +12,7 @@ gradient to the first of them (torch's CPU kernel picks the last one).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -275,7 +276,8 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
             row_max = scratch("max row", (len(x_block), x.shape[2], g.out_size[1]), x.dtype)
             _max_of_taps(x_block, plan.across, row_max)
             best = _max_of_taps(row_max, plan.down, scratch("max best", douts[block].shape, x.dtype))
-            nans = x.dtype.kind == "f" and best.size > 0 and bool(np.isnan(best.max()))  # NaN maxima: NaN in x
+            # a window's maximum is NaN where it holds a NaN (np.maximum keeps them): route those apart
+            nans = x.dtype.kind == "f" and best.size > 0 and math.isnan(np.maximum.reduce(best, axis=None))
             d_row_max = scratch("max d row", row_max.shape, dtype, zero=not plan.tiled[0])
             _to_first_max(douts[block], row_max, best, plan.down, d_row_max, g.stride[0], nans=nans)
             _to_first_max(d_row_max, x_block, row_max, plan.across, dxs[block], g.stride[1], nans=nans)
