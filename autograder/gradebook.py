@@ -12,6 +12,7 @@ moment loses at most the submissions still being graded.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,6 +71,10 @@ def database_url(db: str | Path) -> str:
     return f"sqlite:///{Path(text).resolve()}"
 
 
+_SETUP_ATTEMPTS = 40  # opening a new gradebook while others do: tries, about 5 s in all
+_SETUP_PAUSE = 0.05  # seconds, times 1 to 4, between tries
+
+
 class Gradebook:
     """Read and write graded submissions.
 
@@ -84,17 +89,33 @@ class Gradebook:
         if self.url.startswith("sqlite:///"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(self.url)
+        for attempt in range(_SETUP_ATTEMPTS):
+            try:
+                self._set_up()
+                return
+            except sa.exc.OperationalError as error:
+                # Another process (the grader, an export, a report) opened the same new gradebook at
+                # the same moment: it created the table between our check and our CREATE (fine), or
+                # SQLite refused one of us at once, without waiting, as two connections that both
+                # read went on to write ("database is locked"): then try again.
+                if self._has_table():
+                    return
+                if "database is locked" not in str(error) or attempt == _SETUP_ATTEMPTS - 1:
+                    raise
+                time.sleep(_SETUP_PAUSE * (1 + attempt % 4))
+
+    def _set_up(self) -> None:
         if self.engine.dialect.name == "sqlite":
             # Several processes (a rerun, an export) may read while one writes.
             with self.engine.begin() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        _metadata.create_all(self.engine)
+
+    def _has_table(self) -> bool:
         try:
-            _metadata.create_all(self.engine)
-        except sa.exc.OperationalError:
-            # Another process (the grader, an export, a report) opened the same new gradebook at
-            # the same moment and created the table between our check and our CREATE: fine if so.
-            if not sa.inspect(self.engine).has_table(_submissions.name):
-                raise
+            return sa.inspect(self.engine).has_table(_submissions.name)
+        except sa.exc.OperationalError:  # locked too: not known to be there yet
+            return False
 
     def close(self) -> None:
         self.engine.dispose()
