@@ -22,16 +22,13 @@ The exit status is 0 whatever the ratios: this is a measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import math
-import os
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,60 +53,6 @@ def extract_base(revision: str, into: Path) -> None:
                 target = into / "reference_base" / Path(member.name).relative_to("reference")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(tar.extractfile(member).read())
-
-
-def runner(module, case, arrays):
-    """One forward and one backward of ``case`` in ``module``; returns the gradients."""
-    if isinstance(case, cases.ConvShape):
-        x, w, b, conv_param, dout = arrays
-
-        def run():
-            _, cache = module.conv_forward(x, w, b, conv_param)
-            return module.conv_backward(dout, cache)
-
-    else:
-        x, pool_param, dout = arrays
-        forward = getattr(module, f"{case.kind}_pool_forward")
-        backward = getattr(module, f"{case.kind}_pool_backward")
-
-        def run():
-            _, cache = forward(x, pool_param)
-            return (backward(dout, cache),)
-
-    return run
-
-
-def case_arrays(case, new, rng):
-    x = rng.standard_normal((case.batch, case.channels, case.size, case.size))
-    if isinstance(case, cases.ConvShape):
-        w = rng.standard_normal((case.filters, case.channels, case.kernel, case.kernel))
-        b = rng.standard_normal(case.filters)
-        conv_param = {"stride": case.stride, "pad": case.pad, "dilation": case.dilation}
-        dout = rng.standard_normal(new.conv_forward(x, w, b, conv_param)[0].shape)
-        return x, w, b, conv_param, dout
-    pool_param = {"pool_height": case.window, "pool_width": case.window, "stride": case.stride}
-    return x, pool_param, rng.standard_normal(new.max_pool_forward(x, pool_param)[0].shape)
-
-
-def compare(base_run, new_run, *, rounds: int, min_sample: float) -> tuple[list[float], list[float]]:
-    """Milliseconds per call of each side, one sample of each per round, the order alternating."""
-    loops = cases.loops_per_sample(base_run, min_sample=min_sample)
-    base, new = [], []
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for round_ in range(rounds):
-            order = ((base_run, base), (new_run, new)) if round_ % 2 == 0 else ((new_run, new), (base_run, base))
-            for run, samples in order:
-                time.sleep(PAUSE_SECONDS)
-                start = time.perf_counter()
-                for _ in range(loops):
-                    run()
-                samples.append(1e3 * (time.perf_counter() - start) / loops)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return base, new
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,12 +83,19 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases.CONV_SHAPES + cases.POOL_SHAPES:
             if args.only and args.only not in f"{case.op} {case.label} {case.describe()}":
                 continue
-            arrays = case_arrays(case, new, rng)
-            base_run, new_run = runner(base, case, arrays), runner(new, case, arrays)
+            inputs = cases.case_inputs(case, rng, new)
+            base_run, new_run = cases.reference_run(base, case, inputs), cases.reference_run(new, case, inputs)
             for ours, theirs in zip(new_run(), base_run()):
                 if not np.allclose(ours, theirs, rtol=1e-12, atol=1e-12 * max(1.0, float(np.abs(theirs).max()))):
                     raise SystemExit(f"{case.op} {case.label}: base and new disagree")
-            base_ms, new_ms = compare(base_run, new_run, rounds=args.rounds, min_sample=args.sample_ms / 1e3)
+            samples = cases.seconds_per_call(
+                {"base": base_run, "new": new_run},
+                repeat=args.rounds,
+                min_sample=args.sample_ms / 1e3,
+                pause=PAUSE_SECONDS,
+                alternate=True,
+            )
+            base_ms, new_ms = ([1e3 * t for t in samples[side]] for side in ("base", "new"))
             ratio = statistics.median(n / b for b, n in zip(base_ms, new_ms))
             paired.append(ratio)
             rows.append((case.op, case.label, min(base_ms), min(new_ms), min(new_ms) / min(base_ms), ratio))

@@ -173,24 +173,31 @@ def loops_per_sample(run: Callable[[], object], *, min_sample: float) -> int:
 
 
 def seconds_per_call(
-    runs: dict[str, Callable[[], object]], *, repeat: int, min_sample: float
+    runs: dict[str, Callable[[], object]],
+    *,
+    repeat: int,
+    min_sample: float,
+    pause: float = SETTLE_SECONDS,
+    alternate: bool = False,
 ) -> dict[str, list[float]]:
     """The ``repeat`` samples of the time of one call of each of ``runs``.
 
-    Each round takes one sample of every engine in turn, after a pause, so
-    that a burst of load from another process hits both engines alike.
+    Each round takes one sample of every engine in turn, after a ``pause``,
+    so that a burst of load from another process hits both engines alike;
+    with ``alternate``, every other round takes them in reverse order.
     """
     loops = {}
     for name, run in runs.items():
-        time.sleep(SETTLE_SECONDS)
+        time.sleep(pause)
         loops[name] = loops_per_sample(run, min_sample=min_sample)
     samples: dict[str, list[float]] = {name: [] for name in runs}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(repeat):
-            for name, run in runs.items():
-                time.sleep(SETTLE_SECONDS)
+        for round_ in range(repeat):
+            order = list(runs.items())
+            for name, run in reversed(order) if alternate and round_ % 2 else order:
+                time.sleep(pause)
                 start = time.perf_counter()
                 for _ in range(loops[name]):
                     run()
@@ -220,8 +227,44 @@ class Timing:
         return self.reference_ms / self.torch_ms
 
 
+def case_inputs(case, rng, reference) -> tuple:
+    """Seeded inputs of ``case``: ``(x, w, b, conv_param, dout)`` or ``(x, pool_param, dout)``.
+
+    ``reference`` (a module with the reference's API) gives the output shape, for ``dout``.
+    """
+    x = rng.standard_normal((case.batch, case.channels, case.size, case.size))
+    if isinstance(case, ConvShape):
+        w = rng.standard_normal((case.filters, case.channels, case.kernel, case.kernel))
+        b = rng.standard_normal(case.filters)
+        conv_param = {"stride": case.stride, "pad": case.pad, "dilation": case.dilation}
+        return x, w, b, conv_param, rng.standard_normal(reference.conv_forward(x, w, b, conv_param)[0].shape)
+    pool_param = {"pool_height": case.window, "pool_width": case.window, "stride": case.stride}
+    return x, pool_param, rng.standard_normal(reference.max_pool_forward(x, pool_param)[0].shape)
+
+
+def reference_run(reference, case, inputs) -> Callable[[], tuple]:
+    """One forward then one backward of ``case`` in ``reference`` (a module); the call returns the gradients."""
+    if isinstance(case, ConvShape):
+        x, w, b, conv_param, dout = inputs
+
+        def run():
+            _, cache = reference.conv_forward(x, w, b, conv_param)
+            return reference.conv_backward(dout, cache)
+
+        return run
+    x, pool_param, dout = inputs
+    forward = getattr(reference, f"{case.kind}_pool_forward")
+    backward = getattr(reference, f"{case.kind}_pool_backward")
+
+    def run():
+        _, cache = forward(x, pool_param)
+        return (backward(dout, cache),)
+
+    return run
+
+
 def _engines(case, rng):
-    """``(reference_run, torch_run, check)``: two zero-argument callables and one that compares them."""
+    """``(run_reference, torch_run, check)``: two zero-argument callables and one that compares them."""
     import numpy as np
     import torch
     import torch.nn.functional as functional
@@ -231,18 +274,12 @@ def _engines(case, rng):
     def tensor(array):
         return torch.from_numpy(array).requires_grad_(True)
 
+    inputs = case_inputs(case, rng, reference)
+    run_reference = reference_run(reference, case, inputs)
     if isinstance(case, ConvShape):
-        x = rng.standard_normal((case.batch, case.channels, case.size, case.size))
-        w = rng.standard_normal((case.filters, case.channels, case.kernel, case.kernel))
-        b = rng.standard_normal(case.filters)
-        conv_param = {"stride": case.stride, "pad": case.pad, "dilation": case.dilation}
-        dout = rng.standard_normal(reference.conv_forward(x, w, b, conv_param)[0].shape)
+        x, w, b, _, dout = inputs
         xt, wt, bt, dout_t = tensor(x), tensor(w), tensor(b), torch.from_numpy(dout)
         options = {"stride": case.stride, "padding": case.pad, "dilation": case.dilation}
-
-        def reference_run():
-            _, cache = reference.conv_forward(x, w, b, conv_param)
-            return reference.conv_backward(dout, cache)
 
         def torch_run():
             xt.grad = wt.grad = bt.grad = None  # a fresh gradient each time, as in one training step
@@ -250,18 +287,9 @@ def _engines(case, rng):
             return xt.grad, wt.grad, bt.grad
 
     else:
-        forward, backward, torch_op = {
-            "max": (reference.max_pool_forward, reference.max_pool_backward, functional.max_pool2d),
-            "avg": (reference.avg_pool_forward, reference.avg_pool_backward, functional.avg_pool2d),
-        }[case.kind]
-        x = rng.standard_normal((case.batch, case.channels, case.size, case.size))
-        pool_param = {"pool_height": case.window, "pool_width": case.window, "stride": case.stride}
-        dout = rng.standard_normal(forward(x, pool_param)[0].shape)
+        torch_op = {"max": functional.max_pool2d, "avg": functional.avg_pool2d}[case.kind]
+        x, _, dout = inputs
         xt, dout_t = tensor(x), torch.from_numpy(dout)
-
-        def reference_run():
-            _, cache = forward(x, pool_param)
-            return (backward(dout, cache),)
 
         def torch_run():
             xt.grad = None
@@ -271,12 +299,12 @@ def _engines(case, rng):
     def check() -> float:
         """Largest normwise difference between the two engines' gradients."""
         errors = []
-        for ours, theirs in zip(reference_run(), torch_run()):
+        for ours, theirs in zip(run_reference(), torch_run()):
             theirs = theirs.numpy()
             errors.append(float(np.max(np.abs(ours - theirs)) / max(np.max(np.abs(theirs)), 1e-300)))
         return max(errors)
 
-    return reference_run, torch_run, check
+    return run_reference, torch_run, check
 
 
 def run_benchmarks(
@@ -299,9 +327,9 @@ def run_benchmarks(
     min_sample = 0.005 if quick else 0.1
     timings: dict[str, list[Timing]] = {name: [] for name in STATISTICS}
     for case in cases:
-        reference_run, torch_run, check = _engines(case, rng)
+        run_reference, torch_run, check = _engines(case, rng)
         error = check()
-        runs = {"reference": reference_run, "torch": torch_run}
+        runs = {"reference": run_reference, "torch": torch_run}
         samples = seconds_per_call(runs, repeat=repeat, min_sample=min_sample)
         for name, statistic in STATISTICS.items():
             ms = {engine: 1e3 * statistic(values) for engine, values in samples.items()}
