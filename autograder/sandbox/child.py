@@ -35,6 +35,7 @@ from typing import Any
 
 # Cells get this file-name prefix, so tracebacks can be cut down to the student's frames.
 SOURCE_PREFIX = "<submission "
+_RECURSION_LIMIT = sys.getrecursionlimit()  # Python's default, before any student code
 
 
 def _load_sibling(name: str) -> types.ModuleType:
@@ -476,14 +477,16 @@ def _answer_failed_request(channel: Channel, protocol: types.ModuleType, kind: A
     """
     if channel.frame_started:  # part of a reply is on the pipe already: the channel cannot be mended
         os._exit(70)
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:  # the student may have lowered it below what we need
+        sys.setrecursionlimit(_RECURSION_LIMIT)
     memory = isinstance(error, MemoryError)
     try:
         description = describe_exception(error, protocol)
     except BaseException:  # noqa: BLE001 - even describing it failed (no memory left, say)
         description = type(error).__name__
-    hint = "a value too large" if memory else "a value nested too deeply, or an object whose methods raise"
+    hint = "a value too large" if memory else "a value nested too deeply, or an object whose methods raise,"
     what = "what the cells defined" if kind == "load" else "this call's arguments or result"
-    text = f"the sandbox could not handle {what} ({description}); {hint} can cause this"
+    text = f"{description} while the sandbox handled {what}; {hint} can cause this"
     if kind == "load":
         cells = [{"index": cell.get("index"), "status": "raised", "error": text}
                  for cell in header.get("cells", []) if type(cell) is dict]

@@ -264,6 +264,10 @@ def _blocked_package_folders() -> tuple[tuple[str, str], ...]:
     return tuple(folders)
 
 
+#: Kernel layers the children skip ("landlock", "seccomp"): only tests of the fall-backs set it.
+_SKIPPED_PROTECTIONS: frozenset[str] = frozenset()
+
+
 @functools.cache
 def _read_plan(never: tuple[str, ...]) -> tuple[list[tuple[str, list[str]]], list[str], list[str]]:
     """What the child may read: (allowed folders and their holes, Landlock's read roots, its list-only folders).
@@ -1478,6 +1482,7 @@ class Sandbox:
             "blocked_modules": list(BLOCKED_MODULES),
             "forbidden_reads": [[path, ""] for path in forbidden] + [list(pair) for pair in package_folders],
             "readable": readable, "read_roots": read_roots, "list_only": list_only,
+            "skip_protections": sorted(_SKIPPED_PROTECTIONS),
         })
         message = child.next_message(time.monotonic() + self.limits.start_timeout, capture or _OutputCapture(0))
         protections = message.header.get("protections")
