@@ -1,24 +1,53 @@
 """What the sandboxed child may not do, and how it is stopped from doing it.
 
 Two layers, installed by the child after it has imported NumPy and before it
-runs any student code (`install`):
+runs any student code (`install`).
 
-* **Kernel layer** (cannot be undone from Python, nor from native code the
-  student might reach through memory tricks): a private network namespace, a
-  private size-capped tmpfs as the scratch folder, resource limits, Landlock
-  (write only in the scratch folder, no reading under the forbidden paths, no
-  TCP, no signals to other processes), dropped capabilities, and a seccomp
-  filter (no fork/exec/ptrace/sockets, signals only to itself, no raising of
-  resource limits).  Each part is best effort: what the running kernel refuses
-  is reported in the ``protections`` mapping rather than failing the start.
-* **Python layer** (gives students clear messages): an audit hook (it cannot
-  be removed) and an import blocker in ``sys.meta_path``.  It is not a
-  boundary on its own: Python code in the same process can subvert it (a
-  ``PathLike`` that answers differently twice, NumPy's raw memory access).
-  The kernel layer is what holds; the Python layer says *why* in words.
+**Kernel layer: the boundary.**  It holds whatever the student's code does,
+even native code reached through ctypes once the Python layer is switched off
+(``tests/autograder/test_sandbox_confinement.py`` does exactly that, with
+``examples/conv_layers/hostile_escapes_the_sandbox.py``).  Each part is best
+effort: what the running kernel refuses is reported in the ``protections``
+mapping rather than failing the start, and `autograder.sandbox.self_test`
+checks that what is reported on really holds.
+
+* Landlock, ``landlock``: reads only from an allow-list (`python_read_access`:
+  the standard library, NumPy and its bundled libraries, the system's shared
+  libraries, ``/etc/ld.so.cache``, ``/dev/null`` and ``/dev/*random``, its own
+  ``/proc/<pid>``), writes only in the scratch folder; no TCP; (ABI 6, Linux
+  6.12) no signals or abstract Unix sockets outside the sandbox.  Hence
+  ``proc hidden``: ``/proc`` cannot be listed and no other process's files
+  read (``stat`` can still tell which pids exist; nothing more).
+* seccomp, ``seccomp`` (x86_64): no fork, exec, ptrace, sockets, mounts,
+  namespaces, io_uring, BPF, System V IPC or POSIX message queues; no
+  changes of credentials or resource limits; ``prctl`` cannot clear the
+  parent-death signal or make the process undumpable; ``fcntl`` and ``ioctl``
+  cannot make the kernel send SIGIO (or any F_SETSIG signal) to anyone
+  (F_SETOWN, F_SETOWN_EX, F_SETSIG, O_ASYNC, FIOASYNC, FIOSETOWN,
+  SIOCSPGRP), so the protocol pipes cannot be turned into a way to signal the
+  grader even without Landlock's signal scoping; ``kill`` and friends reach
+  only the child itself.  So the child is the only process of the
+  submission, and it dies with its parent (the zygote, or the grader's
+  thread for an exec'd child).
+* Namespaces (need privilege; unavailable ones are reported): a private
+  ``network namespace``, ``ipc namespace`` (nothing System V made inside is
+  seen outside or outlives the child) and mount namespace holding the
+  ``private scratch tmpfs``.
+* ``resource limits`` (memory, file size, CPU, descriptors) and dropped
+  ``capabilities``.
+
+**Python layer: the words.**  An audit hook (it cannot be removed) and an
+import blocker in ``sys.meta_path`` refuse the same things with messages a
+student understands ("reading X is not allowed in the grader's sandbox",
+"torch is not available here").  It is *not* a boundary: ``gc.get_objects()``
+finds the hook and its ``__code__`` can be replaced; a ``PathLike`` can answer
+differently twice; NumPy can reach raw memory.  Where Landlock is missing,
+the hook is the only guard of reads (``proc hidden`` then says "audit hook
+only"); where seccomp is missing, it also refuses ``_posixsubprocess``.
 
 This module must stay importable on its own (standard library only): the child
-loads it by file path, and the parent imports it for `plan_read_access`.
+loads it by file path, and the parent imports it for `python_read_access` and
+`plan_read_access`.
 """
 
 from __future__ import annotations
@@ -332,6 +361,7 @@ def _landlock(config: dict[str, Any], protections: dict[str, str]) -> bool:
     finally:
         os.close(ruleset)
     protections["landlock"] = f"on (ABI {abi}, {len(rules)} rules)"
+    protections["read allow-list"] = "on (Landlock: Python, NumPy, system libraries, the scratch folder)"
     protections["proc hidden"] = "on (Landlock: only the child's own /proc/<pid> can be read)"
     return True
 
@@ -469,6 +499,8 @@ def _seccomp_program(own_pid: int) -> bytes:
     for index, (opcode, true, false, k) in enumerate(program):
         jump_true = labels[true] - index - 1 if true else 0
         jump_false = labels[false] - index - 1 if false else 0
+        if max(jump_true, jump_false) > 255:  # a jump offset is one byte: move the verdicts closer
+            raise ValueError(f"seccomp filter: a jump of {max(jump_true, jump_false)} instructions at {index}")
         code += struct.pack("<HBBI", opcode, jump_true, jump_false, k)
     return bytes(code)
 
@@ -723,6 +755,7 @@ def install(config: dict[str, Any]) -> dict[str, str]:
     skipped = frozenset(config.get("skip_protections", ()))  # for tests of the fall-backs
     has_landlock = "landlock" not in skipped and _landlock(config, protections)
     if not has_landlock:
+        protections["read allow-list"] = "audit hook only (Landlock unavailable): native code could read any file"
         protections["proc hidden"] = "audit hook only (Landlock unavailable): native code could read /proc"
     _drop_capabilities(protections)
     has_seccomp = "seccomp" not in skipped and _seccomp(protections)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -227,6 +228,61 @@ def test_the_self_test_finds_every_protection_holding_here():
     assert held["landlock"] and held["proc hidden"] and held["seccomp"], held
     if IS_ROOT:
         assert held["ipc namespace"] and held["network namespace"], held
+
+
+@needs_x86_64
+def test_the_seccomp_filter_alone_refuses_ipc_death_signal_and_sigio_owners():
+    # Only the seccomp layer, in a throwaway interpreter: as on a kernel without Landlock (or before 6.12,
+    # without its signal scoping).  What the child itself needs keeps working.
+    script = textwrap.dedent(f"""
+        import ctypes, fcntl, importlib.util, os, struct
+        spec = importlib.util.spec_from_file_location("r", {str(REPO / "autograder" / "sandbox" / "restrictions.py")!r})
+        module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+        libc = ctypes.CDLL(None, use_errno=True)
+        read_end, write_end = os.pipe()
+        assert module._seccomp({{}})
+        def result(attempt):
+            try:
+                value = attempt()
+            except OSError as error:
+                return error.errno
+            return ctypes.get_errno() if value == -1 else 0
+        attempts = {{
+            "shmget": lambda: libc.shmget(0, 4096, 0o1000 | 0o600),
+            "msgget": lambda: libc.msgget(0, 0o1000 | 0o600),
+            "semget": lambda: libc.semget(0, 1, 0o1000 | 0o600),
+            "pdeathsig": lambda: libc.prctl(1, 0, 0, 0, 0),
+            "dumpable": lambda: libc.prctl(4, 0, 0, 0, 0),
+            "setown": lambda: fcntl.fcntl(write_end, fcntl.F_SETOWN, os.getppid()),
+            # The kernel reads only the command's low 32 bits, and so must the filter.
+            "setown high bits": lambda: libc.syscall(72, write_end, ctypes.c_long((1 << 32) | fcntl.F_SETOWN),
+                                                     os.getppid()),
+            "setsig": lambda: fcntl.fcntl(write_end, 10, 9),
+            "async": lambda: fcntl.fcntl(write_end, fcntl.F_SETFL, os.O_ASYNC | os.O_NONBLOCK),
+            "fioasync": lambda: fcntl.ioctl(write_end, 0x5452, struct.pack("i", 1)),
+            "fiosetown": lambda: fcntl.ioctl(write_end, 0x8901, struct.pack("i", os.getppid())),
+            "setuid": lambda: os.setuid(os.getuid()),
+            # still allowed:
+            "nonblocking": lambda: os.set_blocking(read_end, False),
+            "name": lambda: libc.prctl(15, b"student", 0, 0, 0),
+            "fionread": lambda: fcntl.ioctl(read_end, 0x541B, struct.pack("i", 0)),
+        }}
+        print(" ".join(f"{{name}}={{result(attempt)}}" for name, attempt in attempts.items()))
+        print(fcntl.fcntl(write_end, fcntl.F_GETOWN), fcntl.fcntl(write_end, fcntl.F_GETFL) & os.O_ASYNC)
+    """)
+    result = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=30)
+    outcomes, owner = result.stdout.splitlines()
+    refused = ["shmget", "msgget", "semget", "pdeathsig", "dumpable", "setown", "setown high bits", "setsig",
+               "async", "fioasync", "fiosetown", "setuid"]
+    expected = " ".join([f"{name}=1" for name in refused] + ["nonblocking=0", "name=0", "fionread=0"])
+    assert outcomes == expected, result.stderr
+    assert owner == "0 0"  # no owner, no O_ASYNC: the kernel will signal no one
+
+
+def test_without_landlock_seccomp_still_refuses(monkeypatch):
+    monkeypatch.setattr(parent, "_SKIPPED_PROTECTIONS", frozenset({"landlock"}))
+    held = self_test()
+    assert (held["landlock"], held["proc hidden"], held["seccomp"]) == (False, False, True)
 
 
 def test_the_self_test_notices_missing_kernel_layers(monkeypatch):
