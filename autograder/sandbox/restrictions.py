@@ -300,6 +300,12 @@ _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 _FILE_ONLY_ACCESS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | (1 << 15)
 
 
+_OWN_PROC = "/proc/self"
+# Landlock ties a rule to an inode, and procfs makes a new inode for /proc/<pid> whenever its dentry has
+# been evicted: the descriptor that made the rule stays open, so the dentry (and the rule) stays.
+_pinned_descriptors: list[int] = []
+
+
 class _RulesetAttr(ctypes.Structure):
     _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
                 ("scoped", ctypes.c_uint64)]
@@ -338,7 +344,7 @@ def _landlock(config: dict[str, Any], protections: dict[str, str]) -> bool:
     rules += [(device, _FS_READ_FILE | (_FS_WRITE_FILE | _FS_TRUNCATE if "write" in use else 0))
               for device, use in DEVICES.items()]
     # Its own /proc/<pid> (opening /proc/self resolves to it), not /proc: no other process can be seen.
-    rules += [("/proc/self", _FS_READ_FILE | _FS_READ_DIR)]
+    rules += [(_OWN_PROC, _FS_READ_FILE | _FS_READ_DIR)]
     try:
         for path, access in rules:
             try:
@@ -352,7 +358,10 @@ def _landlock(config: dict[str, Any], protections: dict[str, str]) -> bool:
                 if libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0):
                     raise OSError(ctypes.get_errno(), f"landlock_add_rule({path})")
             finally:
-                os.close(fd)
+                if path == _OWN_PROC:
+                    _pinned_descriptors.append(fd)
+                else:
+                    os.close(fd)
         if libc.syscall(_LANDLOCK_RESTRICT_SELF, ruleset, 0):
             raise OSError(ctypes.get_errno(), "landlock_restrict_self")
     except OSError as error:

@@ -220,7 +220,9 @@ def fingerprint():
     descriptors = {}
     for name in os.listdir("/proc/self/fd"):
         try:
-            descriptors[int(name)] = os.readlink(f"/proc/self/fd/{name}").split(":")[0]
+            # The child keeps its own /proc/<pid> open (see restrictions._pinned_descriptors).
+            descriptors[int(name)] = os.readlink(f"/proc/self/fd/{name}").split(":")[0].replace(
+                f"/proc/{os.getpid()}", "/proc/PID")
         except OSError:  # listdir's own descriptor, closed by now
             pass
     folder = os.getcwd()

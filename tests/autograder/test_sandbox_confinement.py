@@ -308,3 +308,23 @@ def test_without_landlock_the_audit_hook_keeps_the_allow_list(tmp_path, monkeypa
             outcome = sandbox.call(*call)
             assert outcome.status == "raised" and "is not allowed in the grader's sandbox" in outcome.error, call
         assert sandbox.call("read", os.__file__).ok
+
+
+def test_a_copy_of_the_reference_elsewhere_cannot_be_imported(tmp_path):
+    # Issue 10, item 5: the import blocker refuses only the name `reference`; the allow-list refuses the files.
+    copy = tmp_path / "copied"
+    copy.mkdir()
+    (copy / "my_reference.py").write_text((REPO / "reference" / "conv.py").read_text())
+    source = f"""
+        import sys
+        def steal():
+            sys.path.insert(0, {str(copy)!r})
+            import my_reference
+            return my_reference.__file__
+        def read():
+            return open({str(copy / "my_reference.py")!r}).read()
+    """
+    with sandbox_for(tmp_path, source) as sandbox:
+        stolen, read = sandbox.call("steal"), sandbox.call("read")
+    assert stolen.status == "raised" and "ModuleNotFoundError: No module named 'my_reference'" in stolen.error
+    assert read.status == "raised" and "is not allowed in the grader's sandbox" in read.error
