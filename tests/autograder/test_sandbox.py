@@ -938,7 +938,7 @@ def test_a_forked_child_is_restricted_exactly_like_a_new_interpreter(tmp_path):
         assert forked[key] == new[key], key
     assert protections["zygote"] == protections["exec"]
     # Nothing of the zygote's reaches the student: no socket to ask it for an unrestricted fork, no grader module.
-    assert forked["other descriptors"] == ["pipe"] * 3 and forked["grader modules"] == []
+    assert forked["other descriptors"] == ["/proc/PID"] + ["pipe"] * 3 and forked["grader modules"] == []
     assert forked["main"] == str(parent.CHILD_SCRIPT) and forked["argv"] == [str(parent.CHILD_SCRIPT), 4, True]
     assert forked["status"]["Threads"] == "1" and forked["own process group and session"] == [True, True]
 
