@@ -22,6 +22,7 @@ from autograder.sandbox.parent import (
     prestart,
 )
 from autograder.sandbox.protocol import Opaque, ProtocolError, Ref
+from autograder.sandbox.self_test import self_test
 
 __all__ = [
     "CallOutcome",
@@ -36,4 +37,5 @@ __all__ = [
     "SandboxStartError",
     "default_forbidden_paths",
     "prestart",
+    "self_test",
 ]

@@ -35,6 +35,7 @@ from typing import Any
 
 # Cells get this file-name prefix, so tracebacks can be cut down to the student's frames.
 SOURCE_PREFIX = "<submission "
+_RECURSION_LIMIT = sys.getrecursionlimit()  # Python's default, before any student code
 
 
 def _load_sibling(name: str) -> types.ModuleType:
@@ -60,6 +61,8 @@ class Channel:
         self.max_reply_bytes = 1 << 40
         # Captured now: the student may replace os.read/os.write later.
         self._read, self._write = os.read, os.write
+        #: Whether a frame is partly written (an error then leaves the channel out of step).
+        self.frame_started = False
 
     def receive(self) -> Any:
         """The next message from the parent, or None once it has closed the pipe."""
@@ -81,11 +84,13 @@ class Channel:
         if len(header_bytes) + sum(view.nbytes for view in buffers) > self.max_reply_bytes:
             too_large = protocol.Opaque("reply", "too large to send")
             header_bytes, buffers = protocol.encode_message(header, {name: too_large for name in values or {}})
+        self.frame_started = True
         for piece in protocol.frame_pieces(header_bytes, buffers):
             view = memoryview(piece)
             while view.nbytes:
                 written = self._write(self.reply_fd, view)
                 view = view[written:]
+        self.frame_started = False
 
     def mark_output(self, seq: Any) -> None:
         """End a call's printed output with its marker (see the module docstring)."""
@@ -180,12 +185,13 @@ class Kernel:
         names = []
         namespace = self.module.__dict__
         for name, value in list(namespace.items()):
-            if name.startswith("_"):
+            if type(name) is not str or name.startswith("_"):
                 continue
             kind = type(value)
             if kind is types.FunctionType and value.__globals__ is namespace:
                 names.append(name)
-            elif issubclass(kind, type) and type.__dict__["__module__"].__get__(value) == self.module.__name__:
+            elif issubclass(kind, type) and type(module := type.__dict__["__module__"].__get__(value)) is str \
+                    and module == self.module.__name__:  # type() first: a student __eq__ is never called
                 names.append(name)
         return names
 
@@ -447,12 +453,52 @@ def serve(restrictions: types.ModuleType, protocol: types.ModuleType, request_fd
         if message is None:
             break
         kind = message.header.get("type")
-        if kind == "load":
-            kernel.load(message.header)
-        elif kind == "call":
-            kernel.call(message)
+        try:
+            if kind == "load":
+                kernel.load(message.header)
+            elif kind == "call":
+                kernel.call(message)
+        except BaseException as error:  # noqa: BLE001 - the child's own machinery failed on the student's values
+            _answer_failed_request(channel, protocol, kind, message.header, error)
+        del message
     # os._exit: skip atexit handlers and non-daemon threads the student may have left behind.
     os._exit(0)
+
+
+def _answer_failed_request(channel: Channel, protocol: types.ModuleType, kind: Any, header: dict[str, Any],
+                           error: BaseException) -> None:
+    """Answer a load or call during which this file's own code raised, blaming that request only.
+
+    Student values reach the child's machinery (a 1000-deep list, a
+    ``__repr__`` or ``__eq__`` that raises, a value too large to encode, a
+    recursion limit the student lowered): the request then fails with a
+    message that says so, instead of a traceback of the grader's files and
+    a dead child that would look like ``os._exit()``.
+    """
+    if channel.frame_started:  # part of a reply is on the pipe already: the channel cannot be mended
+        os._exit(70)
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:  # the student may have lowered it below what we need
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+    memory = isinstance(error, MemoryError)
+    try:
+        description = describe_exception(error, protocol)
+    except BaseException:  # noqa: BLE001 - even describing it failed (no memory left, say)
+        description = type(error).__name__
+    hint = "a value too large" if memory else "a value nested too deeply, or an object whose methods raise,"
+    what = "what the cells defined" if kind == "load" else "this call's arguments or result"
+    text = f"{description} while the sandbox handled {what}; {hint} can cause this"
+    if kind == "load":
+        cells = [{"index": cell.get("index"), "status": "raised", "error": text}
+                 for cell in header.get("cells", []) if type(cell) is dict]
+        reply = {"type": "loaded", "cells": cells, "functions": []}
+    else:
+        channel.mark_output(header.get("seq"))  # a second marker for the same call is ignored
+        reply = {"type": "result", "seq": header.get("seq"), "status": "memory" if memory else "raised",
+                 "error": text, "seconds": 0.0, "ref": None}
+    try:
+        channel.send(reply)
+    except BaseException:  # noqa: BLE001 - not even that could be sent: end quietly, the parent reports it
+        os._exit(70)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from autograder.expected import content_digest
 from autograder.sandbox import protocol
 from autograder.sandbox.child import array_bytes
 from autograder.sandbox.protocol import Message, ProtocolError, Ref
-from autograder.sandbox.restrictions import BLOCKED_MODULES, plan_read_access
+from autograder.sandbox.restrictions import BLOCKED_MODULES, plan_read_access, python_read_access
 from autograder.sandbox.zygote import ZYGOTE_FLAG
 from autograder.submission import Submission
 
@@ -232,19 +232,23 @@ class SandboxStartError(RuntimeError):
 
 
 def default_forbidden_paths() -> tuple[Path, ...]:
-    """The repository folders the child may not read: the reference, the grader, the solutions.
+    """The course's own folder: never readable by the child, and named so in the refusal.
 
-    The repository's ``.git`` is included too, since its objects hold the same files.
+    The child reads only what Python needs (see
+    `restrictions.python_read_access`); this adds the folder holding the
+    grader's package (the repository with ``reference/``, ``solutions/``,
+    ``examples/``, ``tests/`` and ``.git`` for an editable install, the
+    ``site-packages`` folder otherwise) as a hole wherever it lies inside one
+    of those folders, and lets a refusal say "the grader's own files".
     """
     import autograder  # the package, not its reference: that must stay unimported
 
-    root = Path(autograder.__file__).resolve().parents[1]
-    return tuple(root / name for name in ("reference", "autograder", "solutions", ".git"))
+    return (Path(autograder.__file__).resolve().parents[1],)
 
 
 @functools.cache
 def _blocked_package_folders() -> tuple[tuple[str, str], ...]:
-    """Where torch and scipy are installed, so the child cannot read them even past the import blocker."""
+    """Where torch and scipy are installed, so that reading them is refused as importing them would be."""
     folders = []
     for module in BLOCKED_MODULES:
         try:
@@ -260,9 +264,22 @@ def _blocked_package_folders() -> tuple[tuple[str, str], ...]:
     return tuple(folders)
 
 
+#: Kernel layers the children skip ("landlock", "seccomp"): only tests of the fall-backs set it.
+_SKIPPED_PROTECTIONS: frozenset[str] = frozenset()
+
+
 @functools.cache
-def _read_plan(forbidden: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    return plan_read_access(forbidden)
+def _read_plan(never: tuple[str, ...]) -> tuple[list[tuple[str, list[str]]], list[str], list[str]]:
+    """What the child may read: (allowed folders and their holes, Landlock's read roots, its list-only folders).
+
+    The student's own submission folder is not among them: its cells arrive
+    over the protocol, and the folder may hold what is not the student's to
+    read (a link to a classmate's folder, files the grader wrote, other
+    submissions beside it in a batch).
+    """
+    readable = python_read_access(never)
+    read_roots, list_only = plan_read_access(readable)
+    return readable, read_roots, list_only
 
 
 def _format_bytes(count: int) -> str:
@@ -967,7 +984,11 @@ class Sandbox:
     limits : Limits, optional
         Time, memory and size limits.
     forbidden_paths : iterable of path, optional
-        Folders the child may not read; by default `default_forbidden_paths`.
+        Paths the child may never read, even inside what Python needs (the
+        child reads nothing but its interpreter, NumPy, the system's shared
+        libraries and its scratch folder; see
+        `restrictions.python_read_access`); a refusal names them the
+        grader's own files.  By default `default_forbidden_paths`.
     start_method : {"zygote", "exec"}, optional
         How each child starts: forked from the zygote, a warm interpreter
         that has imported NumPy (a few milliseconds of CPU), or as a new
@@ -1449,7 +1470,7 @@ class Sandbox:
     def _configure(self, child: _Child, capture: _OutputCapture | None = None) -> None:
         forbidden = tuple(sorted(os.path.realpath(path) for path in self.forbidden_paths))
         package_folders = _blocked_package_folders()
-        read_roots, list_only = _read_plan(forbidden + tuple(folder for folder, _ in package_folders))
+        readable, read_roots, list_only = _read_plan(forbidden + tuple(folder for folder, _ in package_folders))
         budget_left = max(1.0, self._budget_left())
         child.reader = protocol.FrameReader(self.limits.message_bytes)
         child.send({
@@ -1460,7 +1481,8 @@ class Sandbox:
             "kept_result_bytes": self.limits.kept_result_bytes, "output_nonce": child.output_nonce.hex(),
             "blocked_modules": list(BLOCKED_MODULES),
             "forbidden_reads": [[path, ""] for path in forbidden] + [list(pair) for pair in package_folders],
-            "read_roots": read_roots, "list_only": list_only,
+            "readable": readable, "read_roots": read_roots, "list_only": list_only,
+            "skip_protections": sorted(_SKIPPED_PROTECTIONS),
         })
         message = child.next_message(time.monotonic() + self.limits.start_timeout, capture or _OutputCapture(0))
         protections = message.header.get("protections")

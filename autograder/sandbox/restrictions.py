@@ -1,24 +1,53 @@
 """What the sandboxed child may not do, and how it is stopped from doing it.
 
 Two layers, installed by the child after it has imported NumPy and before it
-runs any student code (`install`):
+runs any student code (`install`).
 
-* **Kernel layer** (cannot be undone from Python, nor from native code the
-  student might reach through memory tricks): a private network namespace, a
-  private size-capped tmpfs as the scratch folder, resource limits, Landlock
-  (write only in the scratch folder, no reading under the forbidden paths, no
-  TCP, no signals to other processes), dropped capabilities, and a seccomp
-  filter (no fork/exec/ptrace/sockets, signals only to itself, no raising of
-  resource limits).  Each part is best effort: what the running kernel refuses
-  is reported in the ``protections`` mapping rather than failing the start.
-* **Python layer** (gives students clear messages): an audit hook (it cannot
-  be removed) and an import blocker in ``sys.meta_path``.  It is not a
-  boundary on its own: Python code in the same process can subvert it (a
-  ``PathLike`` that answers differently twice, NumPy's raw memory access).
-  The kernel layer is what holds; the Python layer says *why* in words.
+**Kernel layer: the boundary.**  It holds whatever the student's code does,
+even native code reached through ctypes once the Python layer is switched off
+(``tests/autograder/test_sandbox_confinement.py`` does exactly that, with
+``examples/conv_layers/hostile_escapes_the_sandbox.py``).  Each part is best
+effort: what the running kernel refuses is reported in the ``protections``
+mapping rather than failing the start, and `autograder.sandbox.self_test`
+checks that what is reported on really holds.
+
+* Landlock, ``landlock``: reads only from an allow-list (`python_read_access`:
+  the standard library, NumPy and its bundled libraries, the system's shared
+  libraries, ``/etc/ld.so.cache``, ``/dev/null`` and ``/dev/*random``, its own
+  ``/proc/<pid>``), writes only in the scratch folder; no TCP; (ABI 6, Linux
+  6.12) no signals or abstract Unix sockets outside the sandbox.  Hence
+  ``proc hidden``: ``/proc`` cannot be listed and no other process's files
+  read (``stat`` can still tell which pids exist; nothing more).
+* seccomp, ``seccomp`` (x86_64): no fork, exec, ptrace, sockets, mounts,
+  namespaces, io_uring, BPF, System V IPC or POSIX message queues; no
+  changes of credentials or resource limits; ``prctl`` cannot clear the
+  parent-death signal or make the process undumpable; ``fcntl`` and ``ioctl``
+  cannot make the kernel send SIGIO (or any F_SETSIG signal) to anyone
+  (F_SETOWN, F_SETOWN_EX, F_SETSIG, O_ASYNC, FIOASYNC, FIOSETOWN,
+  SIOCSPGRP), so the protocol pipes cannot be turned into a way to signal the
+  grader even without Landlock's signal scoping; ``kill`` and friends reach
+  only the child itself.  So the child is the only process of the
+  submission, and it dies with its parent (the zygote, or the grader's
+  thread for an exec'd child).
+* Namespaces (need privilege; unavailable ones are reported): a private
+  ``network namespace``, ``ipc namespace`` (nothing System V made inside is
+  seen outside or outlives the child) and mount namespace holding the
+  ``private scratch tmpfs``.
+* ``resource limits`` (memory, file size, CPU, descriptors) and dropped
+  ``capabilities``.
+
+**Python layer: the words.**  An audit hook (it cannot be removed) and an
+import blocker in ``sys.meta_path`` refuse the same things with messages a
+student understands ("reading X is not allowed in the grader's sandbox",
+"torch is not available here").  It is *not* a boundary: ``gc.get_objects()``
+finds the hook and its ``__code__`` can be replaced; a ``PathLike`` can answer
+differently twice; NumPy can reach raw memory.  Where Landlock is missing,
+the hook is the only guard of reads (``proc hidden`` then says "audit hook
+only"); where seccomp is missing, it also refuses ``_posixsubprocess``.
 
 This module must stay importable on its own (standard library only): the child
-loads it by file path, and the parent imports it for `plan_read_access`.
+loads it by file path, and the parent imports it for `python_read_access` and
+`plan_read_access`.
 """
 
 from __future__ import annotations
@@ -53,41 +82,99 @@ def _inside(path: str, root: str) -> bool:
 
 
 # --------------------------------------------------------------------------
-# Planning Landlock read access (computed once in the parent)
+# What the child may read: an allow-list (computed once in the parent)
+
+#: Devices the child may use besides its scratch folder: reading and writing /dev/null, reading randomness.
+DEVICES = {"/dev/null": "read write", "/dev/urandom": "read", "/dev/random": "read"}
 
 
-def plan_read_access(forbidden: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Split the file system into what may be read and what may only be listed.
+def python_read_access(never: Iterable[str] = ()) -> list[tuple[str, list[str]]]:
+    """What the child's Python needs to read, as allowed folders and the holes in them.
 
-    Landlock only *grants* access below a directory, so to deny reading one
-    folder every sibling along its path is granted instead, and its ancestors
-    get the right to be listed (so imports that scan ``site-packages`` work).
+    The interpreter's standard library (with ``lib-dynload``), NumPy's package
+    folder and the libraries bundled with it (``numpy.libs``), the system's
+    shared libraries and ``/etc/ld.so.cache`` (extension modules imported later,
+    such as ``numpy.fft`` or ``hashlib``, load theirs then).  Nothing else:
+    not the course, not the submissions, not ``/tmp`` or any home folder, not
+    the other packages of any ``site-packages`` (a non-editable install of
+    the grader puts ``reference/`` there), not ``/proc`` (the child adds its
+    own ``/proc/<pid>`` when it installs the rules).
 
     Parameters
     ----------
-    forbidden : iterable of str
-        Folders (or files) whose contents must not be read.
+    never : iterable of str
+        Paths that must stay unreadable even where they lie inside one of the
+        folders above (the course root, say, when the Python lives inside it).
+
+    Returns
+    -------
+    list of (str, list of str)
+        Each allowed folder or file (a real path) and the paths inside it
+        that stay unreadable: every ``site-packages`` or ``dist-packages``
+        folder and every path of *never* that lies below it.
+    """
+    import importlib.util
+    import site
+    import sysconfig
+
+    def real(path: str) -> str:
+        return os.path.realpath(path)
+
+    allowed = {real(os.path.dirname(os.__file__))}  # the standard library
+    for folder in [sysconfig.get_config_var("DESTSHARED") or ""] + sys.path:
+        if os.path.basename(folder) == "lib-dynload" and os.path.isdir(folder):
+            allowed.add(real(folder))
+    numpy = importlib.util.find_spec("numpy")  # finds, does not import
+    for folder in (numpy.submodule_search_locations or []) if numpy else []:
+        allowed.add(real(folder))
+        bundled = os.path.join(os.path.dirname(folder), "numpy.libs")  # manylinux wheels' OpenBLAS, gfortran
+        if os.path.isdir(bundled):
+            allowed.add(real(bundled))
+    multiarch = sysconfig.get_config_var("MULTIARCH")
+    libraries = [f"{prefix}/{multiarch}" for prefix in ("/lib", "/usr/lib")] if multiarch else []
+    libraries += ["/lib64", "/usr/lib64"] if not multiarch else []
+    allowed.update(real(folder) for folder in libraries + ["/etc/ld.so.cache"] if os.path.exists(folder))
+    site_folders = set(site.getsitepackages()) | set(site.getsitepackages([sys.base_prefix]))
+    site_folders |= {site.getusersitepackages()} | {folder for folder in sys.path if
+                                                   os.path.basename(folder) in ("site-packages", "dist-packages")}
+    holes = {real(folder) for folder in site_folders} | {real(path) for path in never}
+    plan = [(root, sorted(hole for hole in holes if hole != root and _inside(hole, root)))
+            for root in sorted(allowed) if root not in holes]
+    # A folder that another one already grants (lib-dynload inside the standard library) needs no rule.
+    return [(root, holes) for root, holes in plan
+            if not is_readable(root, [(other, other_holes) for other, other_holes in plan if other != root])]
+
+
+def plan_read_access(allowed: Iterable[tuple[str, Iterable[str]]]) -> tuple[list[str], list[str]]:
+    """Turn allowed folders with holes into Landlock rules: folders to read, folders only to list.
+
+    Landlock only *grants* access below a directory, so to keep a hole
+    unreadable every sibling along its path is granted instead, and the
+    folders above it get the right to be listed (so imports that scan the
+    standard library's folder still work).
+
+    Parameters
+    ----------
+    allowed : iterable of (str, iterable of str)
+        As `python_read_access` returns: real paths, and the paths below each
+        that must stay unreadable.
 
     Returns
     -------
     read_roots : list of str
         Paths below which reading is allowed.
     list_only : list of str
-        Ancestors of forbidden paths: they may be listed, not read from.
+        Folders on the way to a hole: they may be listed, not read from.
 
     Examples
     --------
-    >>> read_roots, list_only = plan_read_access([])
-    >>> read_roots, list_only
-    (['/'], [])
+    >>> plan_read_access([("/usr/lib/x86_64-linux-gnu", [])])
+    (['/usr/lib/x86_64-linux-gnu'], [])
     """
-    forbidden = sorted({os.path.realpath(path) for path in forbidden})
-    if not forbidden:
-        return ["/"], []
     read_roots: list[str] = []
     list_only: list[str] = []
 
-    def visit(directory: str) -> None:
+    def visit(directory: str, holes: list[str]) -> None:
         list_only.append(directory)
         try:
             names = sorted(os.listdir(directory))
@@ -95,19 +182,35 @@ def plan_read_access(forbidden: Iterable[str]) -> tuple[list[str], list[str]]:
             return
         for name in names:
             full = os.path.join(directory, name)
-            real = os.path.realpath(full)
-            if any(_inside(real, path) for path in forbidden):
+            resolved = os.path.realpath(full)
+            if any(_inside(resolved, hole) or _inside(full, hole) for hole in holes):
                 continue
-            if any(_inside(path, real) for path in forbidden):
-                # An ancestor of a forbidden path: open it up one level further,
-                # unless it is a link (the real path is walked on its own).
-                if real == full and os.path.isdir(full):
-                    visit(full)
+            inner = [hole for hole in holes if _inside(hole, full)]
+            if inner:
+                # On the way to a hole: open it up one level further, unless it is a link
+                # (whatever it points to outside this folder stays out).
+                if resolved == full and os.path.isdir(full):
+                    visit(full, inner)
                 continue
             read_roots.append(full)
 
-    visit("/")
+    for root, holes in allowed:
+        holes = sorted(holes)
+        if holes and os.path.isdir(root):
+            visit(root, holes)
+        else:
+            read_roots.append(root)
     return read_roots, list_only
+
+
+def is_readable(path: str, allowed: Iterable[tuple[str, Iterable[str]]]) -> bool:
+    """Whether the real path *path* lies in an allowed folder and outside that folder's holes.
+
+    >>> rules = [("/usr/lib/python3.11", ["/usr/lib/python3.11/site-packages"])]
+    >>> is_readable("/usr/lib/python3.11/os.py", rules), is_readable("/usr/lib/python3.11/site-packages/x", rules)
+    (True, False)
+    """
+    return any(_inside(path, root) and not any(_inside(path, hole) for hole in holes) for root, holes in allowed)
 
 
 # --------------------------------------------------------------------------
@@ -117,6 +220,7 @@ _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWIPC = 0x08000000
 _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 2, 4, 0x4000, 1 << 18
 
 
@@ -141,12 +245,18 @@ def set_parent_death_signal(parent_pid: int) -> None:
 
 
 def _isolate_namespaces(scratch: str, scratch_bytes: int, protections: dict[str, str]) -> None:
-    """No network; the scratch folder becomes a private, size-capped tmpfs."""
+    """No network, no System V IPC shared with anyone; the scratch folder becomes a private, size-capped tmpfs.
+
+    A private IPC namespace means no shared memory segment, message queue or
+    semaphore made by the child is visible outside it or outlives it (the
+    namespace ends with its last process); seccomp refuses those calls too.
+    """
     libc = _libc()
-    if libc.unshare(_CLONE_NEWNET) == 0:
-        protections["network namespace"] = "on"
-    else:
-        protections["network namespace"] = f"unavailable ({os.strerror(ctypes.get_errno())})"
+    for flag, name in ((_CLONE_NEWNET, "network namespace"), (_CLONE_NEWIPC, "ipc namespace")):
+        if libc.unshare(flag) == 0:
+            protections[name] = "on"
+        else:
+            protections[name] = f"unavailable ({os.strerror(ctypes.get_errno())})"
     try:
         _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
         # Private propagation first, or the tmpfs would show up in the parent's namespace.
@@ -190,6 +300,12 @@ _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 _FILE_ONLY_ACCESS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | (1 << 15)
 
 
+_OWN_PROC = "/proc/self"
+# Landlock ties a rule to an inode, and procfs makes a new inode for /proc/<pid> whenever its dentry has
+# been evicted: the descriptor that made the rule stays open, so the dentry (and the rule) stays.
+_pinned_descriptors: list[int] = []
+
+
 class _RulesetAttr(ctypes.Structure):
     _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
                 ("scoped", ctypes.c_uint64)]
@@ -224,7 +340,11 @@ def _landlock(config: dict[str, Any], protections: dict[str, str]) -> bool:
     read = _FS_READ_FILE | _FS_READ_DIR | _FS_EXECUTE
     rules = [(path, read) for path in config["read_roots"]]
     rules += [(path, _FS_READ_DIR) for path in config["list_only"]]
-    rules += [(config["scratch"], handled), ("/dev/null", _FS_READ_FILE | _FS_WRITE_FILE | _FS_TRUNCATE)]
+    rules += [(config["scratch"], handled)]
+    rules += [(device, _FS_READ_FILE | (_FS_WRITE_FILE | _FS_TRUNCATE if "write" in use else 0))
+              for device, use in DEVICES.items()]
+    # Its own /proc/<pid> (opening /proc/self resolves to it), not /proc: no other process can be seen.
+    rules += [(_OWN_PROC, _FS_READ_FILE | _FS_READ_DIR)]
     try:
         for path, access in rules:
             try:
@@ -238,7 +358,10 @@ def _landlock(config: dict[str, Any], protections: dict[str, str]) -> bool:
                 if libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0):
                     raise OSError(ctypes.get_errno(), f"landlock_add_rule({path})")
             finally:
-                os.close(fd)
+                if path == _OWN_PROC:
+                    _pinned_descriptors.append(fd)
+                else:
+                    os.close(fd)
         if libc.syscall(_LANDLOCK_RESTRICT_SELF, ruleset, 0):
             raise OSError(ctypes.get_errno(), "landlock_restrict_self")
     except OSError as error:
@@ -247,6 +370,8 @@ def _landlock(config: dict[str, Any], protections: dict[str, str]) -> bool:
     finally:
         os.close(ruleset)
     protections["landlock"] = f"on (ABI {abi}, {len(rules)} rules)"
+    protections["read allow-list"] = "on (Landlock: Python, NumPy, system libraries, the scratch folder)"
+    protections["proc hidden"] = "on (Landlock: only the child's own /proc/<pid> can be read)"
     return True
 
 
@@ -282,9 +407,29 @@ _SYSCALLS_REFUSED = {
     "pidfd_send_signal": 424, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
     "fsmount": 432, "fspick": 433, "mount_setattr": 442, "personality": 135, "migrate_pages": 256,
     "move_pages": 279, "process_madvise": 440,
+    # System V IPC and POSIX message queues: a channel between sandboxes, or something that outlives the run.
+    "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
+    "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
+    "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
+    # A change of credentials clears the parent-death signal (and there is nothing to change them to).
+    "setuid": 105, "setgid": 106, "setreuid": 113, "setregid": 114, "setgroups": 116, "setresuid": 117,
+    "setresgid": 119, "setfsuid": 122, "setfsgid": 123, "capset": 126,
 }
 _SYSCALLS_SELF_ONLY = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
 _SYS_CLONE, _SYS_CLONE3, _SYS_PRLIMIT64 = 56, 435, 302
+_SYS_IOCTL, _SYS_FCNTL, _SYS_PRCTL = 16, 72, 157
+# prctl options refused: clearing the parent-death signal (to outlive the zygote), and becoming
+# undumpable (which would hide the child's /proc files from the grader that watches it).  The rest
+# concern only the child itself (PR_SET_CHILD_SUBREAPER is moot without fork).
+_PR_SET_DUMPABLE = 4
+_PRCTL_REFUSED = (_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE)
+# fcntl commands that make the kernel signal a process when a descriptor is ready (SIGIO, or any
+# signal with F_SETSIG): pointed at the grader through the protocol pipes, a way to kill it on
+# kernels without Landlock's signal scoping (before 6.12).  F_SETFL is refused only with O_ASYNC.
+_F_SETFL, _F_SETOWN, _F_SETSIG, _F_SETOWN_EX = 4, 8, 10, 15
+_O_ASYNC = 0o20000
+# ioctl requests with the same effect: FIOASYNC (O_ASYNC), FIOSETOWN and SIOCSPGRP (F_SETOWN).
+_IOCTL_REFUSED = (0x5452, 0x8901, 0x8902)
 _CLONE_THREAD = 0x00010000
 _AUDIT_ARCH_X86_64 = 0xC000003E
 _SECCOMP_RET_ALLOW, _SECCOMP_RET_ERRNO, _SECCOMP_RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
@@ -314,8 +459,29 @@ def _seccomp_program(own_pid: int) -> bytes:
     emit(_BPF_JEQ, _SYS_CLONE3, true="enosys")  # glibc then falls back to clone(), which we can inspect
     emit(_BPF_JEQ, _SYS_CLONE, true="clone")
     emit(_BPF_JEQ, _SYS_PRLIMIT64, true="prlimit")
+    emit(_BPF_JEQ, _SYS_PRCTL, true="prctl")
+    emit(_BPF_JEQ, _SYS_FCNTL, true="fcntl")
+    emit(_BPF_JEQ, _SYS_IOCTL, true="ioctl")
     for number in _SYSCALLS_SELF_ONLY.values():
         emit(_BPF_JEQ, number, true="self")
+    emit(_BPF_RET, _SECCOMP_RET_ALLOW)
+    # The option, command and request arguments are C ints: the kernel reads only their low 32 bits.
+    label("prctl")
+    load_argument_word(0)
+    for option in _PRCTL_REFUSED:
+        emit(_BPF_JEQ, option, true="deny")
+    emit(_BPF_RET, _SECCOMP_RET_ALLOW)
+    label("fcntl")
+    load_argument_word(1)
+    for command in (_F_SETOWN, _F_SETSIG, _F_SETOWN_EX):
+        emit(_BPF_JEQ, command, true="deny")
+    emit(_BPF_JEQ, _F_SETFL, false="allow")
+    load_argument_word(2)
+    emit(_BPF_JSET, _O_ASYNC, true="deny", false="allow")
+    label("ioctl")
+    load_argument_word(1)
+    for request in _IOCTL_REFUSED:
+        emit(_BPF_JEQ, request, true="deny")
     emit(_BPF_RET, _SECCOMP_RET_ALLOW)
     label("clone")  # threads yes, processes no
     load_argument_word(0)
@@ -342,6 +508,8 @@ def _seccomp_program(own_pid: int) -> bytes:
     for index, (opcode, true, false, k) in enumerate(program):
         jump_true = labels[true] - index - 1 if true else 0
         jump_false = labels[false] - index - 1 if false else 0
+        if max(jump_true, jump_false) > 255:  # a jump offset is one byte: move the verdicts closer
+            raise ValueError(f"seccomp filter: a jump of {max(jump_true, jump_false)} instructions at {index}")
         code += struct.pack("<HBBI", opcode, jump_true, jump_false, k)
     return bytes(code)
 
@@ -363,7 +531,8 @@ def _seccomp(protections: dict[str, str]) -> bool:
     if libc.syscall(317, 1, 1, ctypes.byref(program)) != 0:
         protections["seccomp"] = f"unavailable ({os.strerror(ctypes.get_errno())})"
         return False
-    protections["seccomp"] = "on (no fork, exec, ptrace, sockets; signals only to itself)"
+    protections["seccomp"] = ("on (no fork, exec, ptrace, sockets, System V IPC; no clearing of the death "
+                              "signal, no SIGIO owners; signals only to itself)")
     return True
 
 
@@ -456,9 +625,15 @@ _DIR_FD_ARGUMENT = {"os.remove": 1, "os.rmdir": 1, "os.mkdir": 2, "os.chmod": 2,
 _READ_EVENTS = {"os.listdir": 0, "os.scandir": 0, "os.getxattr": 0, "os.listxattr": 0}
 
 
-def _install_audit_hook(*, scratch: str, forbidden_reads: list[tuple[str, str]], blocked: frozenset[str],
-                        own_pid: int, block_posixsubprocess: bool, kernel_guards_files: bool) -> None:
+def _install_audit_hook(*, scratch: str, readable: list[tuple[str, list[str]]],
+                        forbidden_reads: list[tuple[str, str]], blocked: frozenset[str], own_pid: int,
+                        block_posixsubprocess: bool, kernel_guards_files: bool) -> None:
     """Refuse, with a clear message, what the student may not do.
+
+    Reading follows the same allow-list as Landlock: *readable* (folders and
+    their holes, see `python_read_access`), the scratch folder, the devices,
+    the child's own ``/proc/<pid>``.  *forbidden_reads* only chooses the
+    message: pairs of a path and, for a blocked package, its module name.
 
     *kernel_guards_files* says Landlock is on.  Without it, paths relative to a
     directory descriptor are the hook's blind spot (the "open" event does not
@@ -469,6 +644,7 @@ def _install_audit_hook(*, scratch: str, forbidden_reads: list[tuple[str, str]],
     is_directory = posix.stat
     sandbox = "in the grader's sandbox"
     writable = (scratch, "/dev/null")
+    readable = [(scratch, []), (f"/proc/{own_pid}", [])] + [(device, []) for device in DEVICES] + readable
 
     def refuse_read_of(path: Any) -> None:
         if type(path) is int:
@@ -477,11 +653,15 @@ def _install_audit_hook(*, scratch: str, forbidden_reads: list[tuple[str, str]],
             real = resolve(path)
         except (TypeError, ValueError):
             return  # not a path: the operation itself will fail
+        if is_readable(real, readable):
+            return
         for root, label in forbidden_reads:
             if _inside(real, root):
                 if label:  # a blocked package's folder, e.g. torch's
                     raise PermissionError(import_refusal(label))
                 raise PermissionError(f"reading {real} is not allowed {sandbox}: the grader's own files are private")
+        raise PermissionError(f"reading {real} is not allowed {sandbox}: only Python's standard library, NumPy "
+                              "and the current folder can be read")
 
     def refuse_write_to(path: Any, what: str) -> None:
         if type(path) is int:
@@ -562,9 +742,13 @@ def install(config: dict[str, Any]) -> dict[str, str]:
     ----------
     config : dict
         The parent's ``configure`` message: ``scratch``, ``memory_bytes``,
-        ``file_bytes``, ``scratch_bytes``, ``cpu_seconds``, ``read_roots``,
-        ``list_only``, ``forbidden_reads`` (pairs of path and, for a blocked
-        package, its module name) and ``blocked_modules``.
+        ``file_bytes``, ``scratch_bytes``, ``cpu_seconds``, ``readable``
+        (pairs of an allowed folder and its holes, see `python_read_access`),
+        ``read_roots`` and ``list_only`` (the same as Landlock rules, see
+        `plan_read_access`), ``forbidden_reads`` (pairs of path and, for a
+        blocked package, its module name: what the refusal says),
+        ``blocked_modules`` and, to test the fall-backs, ``skip_protections``
+        (``"landlock"``, ``"seccomp"``).
 
     Returns
     -------
@@ -577,12 +761,18 @@ def install(config: dict[str, Any]) -> dict[str, str]:
     _isolate_namespaces(scratch, config["scratch_bytes"], protections)
     _set_resource_limits(config, protections)
     _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-    has_landlock = _landlock(config, protections)
+    skipped = frozenset(config.get("skip_protections", ()))  # for tests of the fall-backs
+    has_landlock = "landlock" not in skipped and _landlock(config, protections)
+    if not has_landlock:
+        protections["read allow-list"] = "audit hook only (Landlock unavailable): native code could read any file"
+        protections["proc hidden"] = "audit hook only (Landlock unavailable): native code could read /proc"
     _drop_capabilities(protections)
-    has_seccomp = _seccomp(protections)
+    has_seccomp = "seccomp" not in skipped and _seccomp(protections)
+    for name in skipped & {"landlock", "seccomp"}:
+        protections[name] = "off (skipped at the grader's request)"
     _refuse_imports(blocked)
     _install_audit_hook(
-        scratch=scratch,
+        scratch=scratch, readable=[(root, list(holes)) for root, holes in config["readable"]],
         forbidden_reads=[(path, label) for path, label in config["forbidden_reads"]],
         blocked=blocked, own_pid=os.getpid(), block_posixsubprocess=not has_seccomp,
         kernel_guards_files=has_landlock)

@@ -220,7 +220,9 @@ def fingerprint():
     descriptors = {}
     for name in os.listdir("/proc/self/fd"):
         try:
-            descriptors[int(name)] = os.readlink(f"/proc/self/fd/{name}").split(":")[0]
+            # The child keeps its own /proc/<pid> open (see restrictions._pinned_descriptors).
+            descriptors[int(name)] = os.readlink(f"/proc/self/fd/{name}").split(":")[0].replace(
+                f"/proc/{os.getpid()}", "/proc/PID")
         except OSError:  # listdir's own descriptor, closed by now
             pass
     folder = os.getcwd()
@@ -623,8 +625,19 @@ def test_dangerous_operations_are_refused(box, name, words):
     assert "PermissionError" in outcome.error and words in outcome.error
 
 
-def test_reading_system_files_is_allowed(box):
-    assert box.call("read", "/etc/passwd").value.startswith("root:")
+def test_reading_what_python_needs_is_allowed(box):
+    # The standard library's sources (tracebacks and inspect read them) and NumPy's.
+    assert box.call("read", os.__file__).ok
+    assert box.call("read", np.__file__).ok
+    assert box.call("read", "/proc/self/status").value.startswith("Name:")
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "/tmp", str(Path.home()), str(REPO / "examples"),
+                                  str(REPO / "tests" / "conftest.py"), "/proc/1/cmdline", "/proc"])
+def test_reading_anything_else_is_refused(box, path):
+    outcome = box.call("read", path)
+    assert outcome.status == "raised" and "PermissionError" in outcome.error, outcome
+    assert "is not allowed in the grader's sandbox" in outcome.error
 
 
 @pytest.mark.parametrize("path", ["/tmp/autograder-sandbox-escape.txt", "/proc/self/cwd/../autograder-sandbox-escape.txt"])
@@ -641,33 +654,36 @@ def test_the_scratch_folder_is_fully_usable(box):
 
 
 def test_the_parents_process_files_are_out_of_reach(box):
-    needs(box, "landlock")
     outcome = box.call("read", f"/proc/{os.getpid()}/environ")
-    assert outcome.status == "raised" and "Permission denied" in outcome.error
+    assert outcome.status == "raised" and "is not allowed in the grader's sandbox" in outcome.error
     # The direct parent too: the zygote for a forked child.
     outcome = box.call("read_parents_file", "environ")
-    assert outcome.status == "raised" and "Permission denied" in outcome.error
+    assert outcome.status == "raised" and "is not allowed in the grader's sandbox" in outcome.error
 
 
-@pytest.mark.parametrize("folder", ["reference", "autograder", ".git"])
+@pytest.mark.parametrize("folder", ["reference", "autograder", ".git", "examples/conv_layers", "tests"])
 def test_reading_the_graders_own_files_is_refused(box, folder):
-    target = next(path for path in (REPO / folder).iterdir() if path.is_file())
+    # In a git worktree, .git is a file naming the repository's folder.
+    target = REPO / folder if (REPO / folder).is_file() else \
+        next(path for path in (REPO / folder).iterdir() if path.is_file())
     outcome = box.call("read", str(target))
     assert outcome.status == "raised"
     assert "is not allowed in the grader's sandbox: the grader's own files are private" in outcome.error
 
 
 def test_forbidden_paths_hold_even_past_the_audit_hook(tmp_path, start_method):
-    # An open relative to a directory descriptor hides the real path from the audit hook; Landlock still refuses.
+    # With the audit hook switched off (see test_sandbox_confinement), only Landlock refuses.
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "answer.txt").write_text("42")
-    with make_sandbox(tmp_path, STUDENT, forbidden_paths=[secret], start_method=start_method) as sandbox:
+    source = STUDENT + (REPO / "examples" / "conv_layers" / "hostile_escapes_the_sandbox.py").read_text()
+    with make_sandbox(tmp_path, source, forbidden_paths=[secret], start_method=start_method) as sandbox:
         assert_started_by(sandbox, start_method)
         needs(sandbox, "landlock")
-        outcome = sandbox.call("read_relative_to", str(tmp_path), "secret/answer.txt")
-        assert outcome.status == "raised" and "PermissionError: [Errno 13]" in outcome.error, outcome
-        assert sandbox.call("read", str(secret / "answer.txt")).status == "raised"
+        assert sandbox.call("switch_off_the_audit_hook").value is True
+        for call in (("read_relative_to", str(tmp_path), "secret/answer.txt"), ("read", str(secret / "answer.txt"))):
+            outcome = sandbox.call(*call)
+            assert outcome.status == "raised" and "PermissionError: [Errno 13]" in outcome.error, outcome
 
 
 def test_tampering_with_the_python_guards_does_not_open_the_way(tmp_path, start_method):
@@ -680,8 +696,8 @@ def test_tampering_with_the_python_guards_does_not_open_the_way(tmp_path, start_
         assert outcome.status == "raised" and "the grader's own files are private" in outcome.error
 
 
-def test_default_forbidden_paths_are_the_repositorys_private_folders():
-    assert set(default_forbidden_paths()) >= {REPO / "reference", REPO / "autograder", REPO / "solutions"}
+def test_default_forbidden_paths_are_the_whole_repository():
+    assert default_forbidden_paths() == (REPO,)
 
 
 def test_the_python_guards_alone_cover_what_landlock_would(tmp_path):
@@ -693,13 +709,16 @@ def test_the_python_guards_alone_cover_what_landlock_would(tmp_path):
         spec = importlib.util.spec_from_file_location("r", {str(Path(restrictions.__file__))!r})
         module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
         os.chdir({str(scratch)!r})
-        module._install_audit_hook(scratch={str(scratch)!r}, forbidden_reads=[({str(REPO / "reference")!r}, "")],
+        module._install_audit_hook(scratch={str(scratch)!r}, readable=module.python_read_access(),
+                                   forbidden_reads=[({str(REPO / "reference")!r}, "")],
                                    blocked=frozenset({{"torch"}}), own_pid=os.getpid(),
                                    block_posixsubprocess=True, kernel_guards_files=False)
         attempts = {{
             "folder descriptor": lambda: os.open({str(tmp_path)!r}, os.O_RDONLY),
             "write outside": lambda: open({str(tmp_path / "x.txt")!r}, "w"),
             "read forbidden": lambda: open({str(REPO / "reference" / "__init__.py")!r}),
+            "read outside": lambda: open("/etc/passwd"),
+            "list proc": lambda: os.listdir("/proc"),
             "import": lambda: __import__("torch"),
             "subprocess": lambda: __import__("subprocess"),
         }}
@@ -717,8 +736,8 @@ def test_the_python_guards_alone_cover_what_landlock_would(tmp_path):
     """)
     result = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=30)
     assert result.stdout.splitlines() == [
-        "folder descriptor refused", "write outside refused", "read forbidden refused", "import refused",
-        "subprocess refused", "dir_fd refused"], result.stderr
+        "folder descriptor refused", "write outside refused", "read forbidden refused", "read outside refused",
+        "list proc refused", "import refused", "subprocess refused", "dir_fd refused"], result.stderr
 
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="the seccomp filter is written for x86_64")
@@ -919,7 +938,7 @@ def test_a_forked_child_is_restricted_exactly_like_a_new_interpreter(tmp_path):
         assert forked[key] == new[key], key
     assert protections["zygote"] == protections["exec"]
     # Nothing of the zygote's reaches the student: no socket to ask it for an unrestricted fork, no grader module.
-    assert forked["other descriptors"] == ["pipe"] * 3 and forked["grader modules"] == []
+    assert forked["other descriptors"] == ["/proc/PID"] + ["pipe"] * 3 and forked["grader modules"] == []
     assert forked["main"] == str(parent.CHILD_SCRIPT) and forked["argv"] == [str(parent.CHILD_SCRIPT), 4, True]
     assert forked["status"]["Threads"] == "1" and forked["own process group and session"] == [True, True]
 
