@@ -652,8 +652,9 @@ def _cpu_clock_of(process: subprocess.Popen | _ZygoteChild) -> tuple[int | None,
     (``clock_getcpuclockid``; the id is ``((~pid) << 3) | 2``, CPUCLOCK_SCHED
     of the whole thread group): the scheduler's exact nanoseconds of every
     thread, the student's own threads and those that have ended included,
-    for well under a microsecond per reading. A forked helper process would
-    not count, but seccomp forbids forking (threads only). Where the clock
+    for well under a microsecond per reading. A helper process would not
+    count, but seccomp forbids starting one (threads only; without seccomp,
+    see `_without_processes`). Where the clock
     cannot be read (not Linux, or a pid that is not our child's, as behind
     a PID namespace), None: speed is then wall-clock time measured here.
     """
@@ -673,6 +674,19 @@ def _cpu_clock_of(process: subprocess.Popen | _ZygoteChild) -> tuple[int | None,
     if parent_pid != expected_parent:  # pid numbers from another PID namespace: not our child's
         return None, f"{wall} (pid {pid} is not a child of {expected_parent})"
     return clock, "CPU time of the child process (every thread), read by the grader from its CPU clock"
+
+
+def _without_processes(clock: int | None, note: str, protections: Mapping[str, str]) -> tuple[int | None, str]:
+    """The child's CPU clock only where the child cannot start processes (seccomp on), else None and why.
+
+    A process the child started would compute unseen by the child's CPU
+    clock while the child waits for it; the grader's wall clock, which
+    counts that wait, stands in then.
+    """
+    if clock is not None and not protections.get("seccomp", "").startswith("on"):
+        return None, ("wall-clock time of each call, measured by the grader (without the seccomp filter the child "
+                      "could start processes whose work its CPU clock would not count)")
+    return clock, note
 
 
 # --------------------------------------------------------------------------
@@ -1555,6 +1569,7 @@ class Sandbox:
         if message.header.get("type") != "ready" or type(protections) is not dict:
             raise ProtocolError("the child's first message is not a ready message")
         self.protections = {str(name)[:100]: str(state)[:300] for name, state in protections.items()}
+        child.cpu_clock, child.timing = _without_processes(child.cpu_clock, child.timing, self.protections)
         self.protections["speed timing"] = child.timing
 
     def _discard_child(self) -> None:

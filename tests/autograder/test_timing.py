@@ -134,6 +134,14 @@ def test_the_clock_of_a_process_that_is_not_our_child_is_refused():
     assert clock is None and note.startswith("wall-clock") and "pid 1" in note
 
 
+def test_without_seccomp_the_cpu_clock_is_not_trusted_for_speed():
+    note = "CPU time of the child process"
+    assert parent._without_processes(7, note, {"seccomp": "on (no fork, exec)"}) == (7, note)
+    for protections in ({"seccomp": "unavailable (Operation not permitted)"}, {}):
+        clock, why = parent._without_processes(7, note, protections)
+        assert clock is None and why.startswith("wall-clock") and "start processes" in why
+
+
 # ---------------------------------------------------------------- inputs unchanged: decided by the grader
 
 
