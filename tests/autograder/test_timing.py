@@ -57,6 +57,15 @@ def spoil(x, params):
     x[...] = 0
     params["pad"] = 99
 
+def forward_with_a_deep_cache(x):
+    deep = []
+    for _ in range(1000):
+        deep = [deep]
+    return x * 2, (x, deep)
+
+def backward(dout, cache):
+    return dout * 2
+
 def strip_the_arguments():
     # a naive rewrite of the child's reply (its Kernel found up the stack): send no arguments back
     frame = sys._getframe()
@@ -161,6 +170,16 @@ def test_a_reply_without_the_arguments_is_a_protocol_error(tmp_path):
         assert outcome.status == "protocol" and "arguments after the call" in outcome.error
         [untimed] = sandbox.call_many("burn", [((0.0,), {})], arguments_after=False)
         assert untimed.ok and untimed.args_after == ()  # not asked for, not needed
+
+
+def test_a_deep_cache_passed_back_by_ref_does_not_end_the_child(box):
+    # The child once fingerprinted every argument to tell whether it changed, and died of RecursionError here.
+    [forward] = box.call_many("forward_with_a_deep_cache", [((np.ones(3),), {})], value_items=(0,))
+    assert forward.ok
+    for arguments_after in (True, False):
+        [outcome] = box.call_many("backward", [((np.ones(3), forward.ref[1]), {})], arguments_after=arguments_after)
+        assert outcome.ok, outcome
+        np.testing.assert_array_equal(outcome.value, np.full(3, 2.0))
 
 
 # ---------------------------------------------------------------- fresh values for every timed call
