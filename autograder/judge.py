@@ -217,6 +217,8 @@ def inputs_unchanged(names: tuple[str, ...], before: tuple, after: tuple) -> Ver
     those the grader sent: the child gives no verdict of its own, since a
     submission can replace anything in the child's interpreter.
     """
+    if len(after) != len(before):  # not sent back as sent: nothing to vouch for them
+        return Verdict(False, f"the arguments could not be checked after the call ({len(after)} came back, {len(before)} were passed)")
     for position, (was, now) in enumerate(zip(before, after)):
         if not _same(was, now):
             name = names[position] if position < len(names) else f"argument {position + 1}"

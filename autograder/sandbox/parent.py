@@ -654,9 +654,9 @@ def _cpu_clock_of(process: subprocess.Popen | _ZygoteChild) -> tuple[int | None,
     thread, the student's own threads and those that have ended included,
     for well under a microsecond per reading. A helper process would not
     count, but seccomp forbids starting one (threads only; without seccomp,
-    see `_without_processes`). Where the clock
-    cannot be read (not Linux, or a pid that is not our child's, as behind
-    a PID namespace), None: speed is then wall-clock time measured here.
+    see `_without_processes`). Where the clock cannot be read (not Linux,
+    or a pid that is not our child's, as behind a PID namespace), None:
+    speed is then wall-clock time measured here.
     """
     pid = process.pid
     expected_parent = process.zygote.pid if isinstance(process, _ZygoteChild) else os.getpid()

@@ -164,6 +164,12 @@ def test_the_arguments_always_come_back_and_the_grader_sees_the_change(box):
     assert not verdict.passed and "x was modified" in verdict.message
 
 
+def test_arguments_that_did_not_come_back_are_not_vouched_for():
+    verdict = judge.inputs_unchanged(("x",), (np.ones(2),), ())
+    assert not verdict.passed and "could not be checked" in verdict.message
+    assert judge.inputs_unchanged(("x",), (np.ones(2),), (np.ones(2),)).passed
+
+
 def test_a_reply_without_the_arguments_is_a_protocol_error(tmp_path):
     with _fresh_box(tmp_path) as sandbox:
         outcome = sandbox.call("strip_the_arguments")  # its own reply is the first without them
