@@ -470,7 +470,10 @@ _VERDICTS = {"value": _verdict_value, "forward": _verdict_forward, "backward": _
 # results for Refs, so that a function keeping big temporaries (im2col
 # columns in its cache) meets fresh memory on every call. The fastest call
 # counts on either side. The reference is timed for every submission, just
-# before and just after the student's calls, so both meet the same load; a
+# before and just after the student's calls, so both meet the same load, with
+# the child stopped meanwhile (`Sandbox.paused`), so that a student's thread
+# left running between calls cannot slow the reference down (a thread
+# copying memory on the other core made it 1.4x slower); a
 # function that looks too slow is timed again (up to SPEED_ROUNDS rounds, on
 # new values each round; the fastest calls of all rounds count), so that a
 # burst of load elsewhere on the machine does not fail it. A function that is
@@ -641,6 +644,12 @@ def _timed_calls(box, function: FunctionSpec, check: Check, cases: list, expecte
     return outcomes, ""
 
 
+def _paused(box):
+    """The sandbox's child stopped while the grader times the reference (see `Sandbox.paused`)."""
+    paused = getattr(box, "paused", None)
+    return paused() if paused is not None else contextlib.nullcontext()
+
+
 def _submission_digest(box) -> str:
     """A digest of the submission's code: mixed into the timed calls' values, so that they differ per submission."""
     cells = getattr(getattr(box, "submission", None), "cells", ())
@@ -672,11 +681,13 @@ def judge_speed(box, function: FunctionSpec, check: Check, expected: ExpectedVal
     seconds = baseline = float("inf")
     for round_number in range(SPEED_ROUNDS):  # a round more only while it looks too slow: load on the machine is not the student's
         cases = fresh_cases(check, check.repeats, function.name, _submission_digest(box), round_number)
-        before = _reference_run(function, check, expected.engine, cases)
+        with _paused(box):
+            before = _reference_run(function, check, expected.engine, cases)
         timed, problem = _timed_calls(box, function, check, cases, before.results)
         if problem:
             return Trial({name: Verdict(False, problem)})
-        after = _reference_run(function, check, expected.engine, cases)
+        with _paused(box):
+            after = _reference_run(function, check, expected.engine, cases)
         if clock == "CPU" and all(outcome.cpu_seconds is not None for outcome in timed):
             round_seconds, round_baseline = [o.cpu_seconds for o in timed], before.cpu + after.cpu
         else:  # the child's CPU clock could not be read: the grader's wall clock, on both sides, from now on

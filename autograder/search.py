@@ -56,6 +56,10 @@ class HangGuard:
         """The wrapped sandbox's submission."""
         return getattr(self.box, "submission", None)
 
+    def paused(self):
+        """The wrapped sandbox's `Sandbox.paused`: its child stopped while the grader times the reference."""
+        return self.box.paused()
+
     def call_many(self, function: str, calls: list, *, stop_after=frozenset({"timeout"}), **options) -> list:
         """`Sandbox.call_many`, unless *function* hung before; *options* (``value_items``, ``timed``, ...) pass through."""
         if function in self.hung:

@@ -462,6 +462,8 @@ class _Child:
         self.closed = False
         #: The kernel's clock of the child's CPU time, and how speed is measured (see `_cpu_clock_of`).
         self.cpu_clock, self.timing = _cpu_clock_of(self.process)
+        #: A handle on the process itself (not its pid, which could be reused), to stop it: see `Sandbox.paused`.
+        self.pidfd = _open_pidfd(self.process.pid) if self.cpu_clock is not None else None
 
     def cpu_seconds(self) -> float | None:
         """CPU time the child process has used so far (all its threads, live or ended), or None if unreadable."""
@@ -471,6 +473,32 @@ class _Child:
             return time.clock_gettime_ns(self.cpu_clock) / 1e9
         except OSError:  # it has ended
             return None
+
+    def stop(self) -> bool:
+        """Stop every thread of the child (SIGSTOP, which it cannot catch); whether it is stopped now."""
+        if self.pidfd is None or self.closed:
+            return False
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGSTOP)
+        except OSError:  # it has ended
+            return False
+        deadline = time.monotonic() + 0.05
+        while time.monotonic() < deadline:  # the signal is delivered at once; stopping a running thread takes a moment
+            try:
+                with open(f"/proc/{self.process.pid}/stat", "rb") as stat_file:
+                    stat = stat_file.read()
+            except OSError:
+                return True
+            if stat[stat.rindex(b")") + 2:].startswith((b"T", b"t")):
+                return True
+            time.sleep(0.0002)
+        return True
+
+    def resume(self) -> None:
+        """Let a child stopped by `stop` run again (SIGCONT)."""
+        if self.pidfd is not None and not self.closed:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGCONT)
 
     def send(self, header: dict[str, Any], values: dict[str, Any] | None = None) -> None:
         """Queue a message; it is written while `next_message` waits."""
@@ -616,7 +644,9 @@ class _Child:
         if self.owner_pid == os.getpid():
             self._terminate()
         self.selector.close()
-        for fd in (self.request_fd, self.reply_fd, self.output_fd):
+        for fd in (self.request_fd, self.reply_fd, self.output_fd, self.pidfd):
+            if fd is None:
+                continue
             try:
                 os.close(fd)
             except OSError:
@@ -674,6 +704,14 @@ def _cpu_clock_of(process: subprocess.Popen | _ZygoteChild) -> tuple[int | None,
     if parent_pid != expected_parent:  # pid numbers from another PID namespace: not our child's
         return None, f"{wall} (pid {pid} is not a child of {expected_parent})"
     return clock, "CPU time of the child process (every thread), read by the grader from its CPU clock"
+
+
+def _open_pidfd(pid: int) -> int | None:
+    """A pidfd for *pid* (Linux 5.3 and later), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _without_processes(clock: int | None, note: str, protections: Mapping[str, str]) -> tuple[int | None, str]:
@@ -1363,6 +1401,23 @@ class Sandbox:
                 outcomes += [dataclasses.replace(not_run) for _ in requests[index + 1:]]
                 break
         return outcomes
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[bool]:
+        """The child stopped (SIGSTOP: every thread) while the grader measures something of its own.
+
+        Between calls the child has nothing to do; what a student's threads
+        would do then, such as hammering memory to slow the grader's timing
+        of the reference, waits for the end of the block. Yields whether the
+        child is stopped (not where no pidfd could be opened for it).
+        """
+        child = self._resources.child
+        stopped = child is not None and child.stop()
+        try:
+            yield stopped
+        finally:
+            if stopped:
+                child.resume()
 
     def _refuse_call(self, request: _CallRequest) -> CallOutcome | None:
         """The outcome of a call that cannot run (budget spent, stale Ref, restart failed), else None.

@@ -143,6 +143,37 @@ def test_the_clock_of_a_process_that_is_not_our_child_is_refused():
     assert clock is None and note.startswith("wall-clock") and "pid 1" in note
 
 
+SPINNER = """
+import threading
+
+def _spin():
+    while True:
+        pass
+
+threading.Thread(target=_spin, daemon=True).start()  # left running between calls, e.g. to load the machine
+
+def identity(value):
+    return value
+"""
+
+
+def test_the_child_is_stopped_while_the_grader_times_the_reference(tmp_path):
+    import time
+
+    with _fresh_box(tmp_path, SPINNER) as sandbox:
+        sandbox.load()
+        child = sandbox._resources.child
+        with sandbox.paused() as stopped:
+            assert stopped
+            before = child.cpu_seconds()
+            time.sleep(0.2)
+            assert child.cpu_seconds() - before < 0.005  # its spinning thread is stopped too
+        before = child.cpu_seconds()
+        time.sleep(0.3)
+        assert child.cpu_seconds() - before > 0.01  # running again
+        assert sandbox.call("identity", 1).value == 1
+
+
 def test_without_seccomp_the_cpu_clock_is_not_trusted_for_speed():
     note = "CPU time of the child process"
     assert parent._without_processes(7, note, {"seccomp": "on (no fork, exec)"}) == (7, note)
@@ -233,3 +264,18 @@ def test_speed_falls_back_to_wall_clock_on_both_sides(monkeypatch):
     for function in result.functions:
         [speed] = [p for p in function.properties if p.property == "speed"]
         assert "x the reference's wall-clock time (" in speed.message, speed.message
+
+
+def test_the_speed_check_stops_the_child_around_each_timing_of_the_reference(monkeypatch):
+    stops = []
+    original = Sandbox.paused
+
+    def recording(self):
+        stops.append(self._resources.child is not None)
+        return original(self)
+
+    monkeypatch.setattr(Sandbox, "paused", recording)
+    examples = Path(__file__).resolve().parents[2] / "examples" / "fast_conv"
+    result = grade(examples / "correct.py", assignment="fast_conv", examples=5, limits=LIMITS)
+    assert result.points == 19
+    assert len(stops) >= 4 and all(stops)  # before and after the student's calls, for each function
