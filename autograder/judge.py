@@ -445,8 +445,11 @@ _VERDICTS = {"value": _verdict_value, "forward": _verdict_forward, "backward": _
 # child process's CPU clock (every thread) just before each timed call is sent
 # and just after its answer arrives (`Sandbox.call_many(timed=True)`: one call
 # at a time, nothing sent ahead), so a call's time includes the child reading
-# its arguments and encoding its result; where that clock cannot be read, the
-# grader's wall clock around each call stands in, and the message says so.
+# its arguments and encoding its result; where that clock cannot be read (or
+# could miss work: no seccomp), the grader's wall clock around each call
+# stands in, and the message says so. That fallback is weaker: on the wall
+# clock, work a student spreads over several threads counts once, not per
+# thread.
 #
 # Each timed call gets new values of the timing case's shapes, drawn from the
 # course secret (`autograder.secret.derived_seed`), the submission's content,
