@@ -10,7 +10,7 @@ it is checked for type, dtype and shape before any number is compared.
 from __future__ import annotations
 
 import contextlib
-import copy
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -22,9 +22,11 @@ from threadpoolctl import threadpool_limits
 from .compare import largest_discrepancy, normwise_error
 from .expected import ExpectedValues, InternalError, content_digest
 from .rubric import Check, FunctionSpec
-from .sandbox import CallOutcome, Opaque
+from .sandbox import CallOutcome, Opaque, Ref
+from .sandbox import protocol
+from .secret import derived_seed
 
-__all__ = ["Verdict", "Trial", "judge", "judge_many", "judge_speed", "reference_seconds", "describe_value", "outcome_failure"]
+__all__ = ["Verdict", "Trial", "judge", "judge_many", "judge_speed", "reference_seconds", "fresh_cases", "describe_value", "outcome_failure"]
 
 TINY = 16  # arrays with at most this many entries are shown in full
 
@@ -196,6 +198,8 @@ def _layer_labels(args: tuple) -> list[str]:
 
 
 def _same(a, b) -> bool:
+    if isinstance(a, Ref):  # an object the child holds and the grader never saw: not judged here
+        return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
@@ -206,7 +210,15 @@ def _same(a, b) -> bool:
 
 
 def inputs_unchanged(names: tuple[str, ...], before: tuple, after: tuple) -> Verdict:
-    """Did the call leave every argument as it was?"""
+    """Did the call leave every argument as it was?
+
+    Decided here, in the grader, on the arguments the child sent back after
+    the call (``CallOutcome.args_after``, always sent when asked for) against
+    those the grader sent: the child gives no verdict of its own, since a
+    submission can replace anything in the child's interpreter.
+    """
+    if len(after) != len(before):  # not sent back as sent: nothing to vouch for them
+        return Verdict(False, f"the arguments could not be checked after the call ({len(after)} came back, {len(before)} were passed)")
     for position, (was, now) in enumerate(zip(before, after)):
         if not _same(was, now):
             name = names[position] if position < len(names) else f"argument {position + 1}"
@@ -292,7 +304,7 @@ def _forwards(box, check: Check, cases: list, *, reuse: bool) -> tuple[list, lis
     found = [kept.get(_forward_key(check.forward, args)) if kept is not None else None for args in arguments]
     missing = [index for index, outcome in enumerate(found) if outcome is None]
     if missing:  # only the shape of (out, cache) is needed here: its cache is passed on by Ref
-        called = box.call_many(check.forward, [(arguments[i], {}) for i in missing], stop_after={"timeout"}, value_items=())
+        called = box.call_many(check.forward, [(arguments[i], {}) for i in missing], stop_after={"timeout"}, value_items=(), arguments_after=False)
         for index, outcome in zip(missing, called):
             found[index] = outcome
     reused = [True] * len(cases)
@@ -314,7 +326,7 @@ def _run_backward(box, function: FunctionSpec, check: Check, cases: list, notes:
                 cache = check.standard_cache(cases[index])
                 notes[index] = f"{check.forward} failed on this case, so {function.name} was given the course's standard cache"
             calls.append(((*check.arguments(cases[index]), cache), {}))
-        outcomes = box.call_many(function.name, calls, stop_after={"timeout"})
+        outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, arguments_after=False)  # a backward's inputs are not judged
         return [(outcome, was_reused) for outcome, was_reused in zip(outcomes, reused)]
 
     results = run(list(range(len(cases))), reuse=True)
@@ -427,23 +439,49 @@ _VERDICTS = {"value": _verdict_value, "forward": _verdict_forward, "backward": _
 
 # --------------------------------------------------------------------------- speed
 
-# A speed check times the student's function in the sandbox child, where
-# OPENBLAS/OMP/MKL_NUM_THREADS=1 (see autograder.sandbox.parent), by the
-# child's own clock (CallOutcome.seconds: the call alone, not the transfer of
-# arguments and results). In the child, each call gets freshly decoded
-# arguments, and its result stays alive afterwards (kept for Refs), so a
-# function that allocates big temporaries and keeps them (im2col columns in
-# its cache) meets fresh memory on every call. The reference's vectorized op
-# is timed here the same way: BLAS held to one thread by threadpoolctl (and
-# the reference's own pooling threads to one, reference.limited_threads), one
-# warm-up call, then ``repeats`` calls, each on fresh copies of the
-# arguments, every result kept until the timing is done; the fastest call
-# counts. It is timed for every submission, just before and just after the
-# student's calls, so that both sides meet the same load on the machine; and
-# a function that looks too slow is timed again (up to SPEED_ROUNDS rounds,
-# the fastest calls of all rounds count), so that a burst of load elsewhere
-# on the machine does not fail it. A function that is really too slow fails
-# every round; one beyond FAR_TOO_SLOW times the limit is not timed again.
+# A speed check is measured from outside the student's interpreter: nothing
+# the child computes about itself is believed (its student can rewrite the
+# child's clock, or anything else in that process). The grader reads the
+# child process's CPU clock (every thread) just before each timed call is sent
+# and just after its answer arrives (`Sandbox.call_many(timed=True)`: one call
+# at a time, nothing sent ahead), so a call's time includes the child reading
+# its arguments and encoding its result; where that clock cannot be read (or
+# could miss work: no seccomp), the grader's wall clock around each call
+# stands in, and the message says so. That fallback is weaker: on the wall
+# clock, work a student spreads over several threads counts once, not per
+# thread.
+#
+# Each timed call gets new values of the timing case's shapes, drawn from the
+# course secret (`autograder.secret.derived_seed`), the submission's content,
+# the round and the call, so no answer can be remembered from an earlier call
+# or prepared in advance; and each timed call's result is checked against the
+# reference's, so a fast wrong answer fails. A backward is timed on the cache
+# of a fresh (untimed) call of the student's forward on the same new values.
+# The fixed case comes first, untimed: a wrong output there fails "not
+# timed", and the call doubles as the warm-up.
+#
+# The reference's op is timed the same way on the same new values, in the
+# grader's thread CPU clock (its BLAS held to one thread by threadpoolctl, its
+# own pooling threads by reference.limited_threads, as the child's BLAS is by
+# OPENBLAS/OMP/MKL_NUM_THREADS=1): reading the call's frame and decoding its
+# arguments, the op, encoding the result and copying it out, as the child
+# does (measured with a function that returns at once: the child's part
+# about 0.36 ms, this emulation about 0.27 ms, the rest, pipe wake-ups,
+# counted against the student). Nothing measured in the child is subtracted
+# from its time: an overhead the child reported, its student could inflate.
+# Every result is kept until the timing is done, as the child keeps its
+# results for Refs, so that a function keeping big temporaries (im2col
+# columns in its cache) meets fresh memory on every call. The fastest call
+# counts on either side. The reference is timed for every submission, just
+# before and just after the student's calls, so both meet the same load, with
+# the child stopped meanwhile (`Sandbox.paused`), so that a student's thread
+# left running between calls cannot slow the reference down (a thread
+# copying memory on the other core made it 1.4x slower); a
+# function that looks too slow is timed again (up to SPEED_ROUNDS rounds, on
+# new values each round; the fastest calls of all rounds count), so that a
+# burst of load elsewhere on the machine does not fail it. A function that is
+# really too slow fails every round; one beyond FAR_TOO_SLOW times the limit
+# is not timed again.
 SPEED_ROUNDS = 3
 FAR_TOO_SLOW = 4.0
 
@@ -467,48 +505,93 @@ def _one_thread(engine: str):
     return contextlib.nullcontext()
 
 
-def reference_seconds(function: FunctionSpec, check: Check, engine: str) -> float:
-    """Fastest of ``check.repeats`` calls of the trusted op on the speed check's case, timed as in the sandbox."""
+def fresh_cases(check: Check, count: int, *labels) -> list:
+    """``count`` cases of the speed case's shapes with new values, standard normal, from the course secret.
+
+    Every array of ``check.case`` (a dataclass) is drawn again from
+    ``derived_seed("speed", *labels, index)``; everything else (the
+    convolution's parameters) is kept. Without an instructor's secret
+    (``autograder check``) the values are public, which is harmless there.
+    """
+    case = check.case
+    drawn = []
+    for index in range(count):
+        rng = np.random.default_rng(derived_seed("speed", *labels, index))
+        arrays = {
+            item.name: rng.standard_normal(value.shape)
+            for item in dataclasses.fields(case)
+            if isinstance(value := getattr(case, item.name), np.ndarray)
+        }
+        drawn.append(dataclasses.replace(case, **arrays))
+    return drawn
+
+
+@dataclass
+class _ReferenceRun:
+    """The reference timed on some cases: per call, thread CPU and wall seconds; its results (the expected values)."""
+
+    cpu: list[float]
+    wall: list[float]
+    results: list
+
+
+def _reference_run(function: FunctionSpec, check: Check, engine: str, cases: list) -> _ReferenceRun:
+    """The trusted op on each case, timed as the sandbox times the student's call (see the comment above).
+
+    The first case is run once more before, untimed: the warm-up.
+    """
     op = getattr(_engine_module(engine), function.reference)
-    args = check.arguments(check.case)
-    cache = (check.standard_cache(check.case),) if check.forward else ()  # a backward's cache: one object, as a Ref
-    times, kept = [], []
+    cpu, wall, results, kept = [], [], [], []
     with threadpool_limits(limits=1, user_api="blas"), _one_thread(engine):
-        for repeat in range(check.repeats + 1):  # the first one is the warm-up
-            fresh = copy.deepcopy(args)
-            start = time.perf_counter()
-            result = op(*fresh, *cache)
-            seconds = time.perf_counter() - start
-            kept.append((fresh, result))
-            if repeat:
-                times.append(seconds)
-    return min(times)
+        for index, case in enumerate([cases[0], *cases]):
+            # What travels: a backward's cache stays in the child (a Ref), so only dout is read there.
+            travelling = check.arguments(case)
+            cache = (check.standard_cache(case),) if check.forward else ()
+            header, body = protocol.encode_message({"type": "call"}, {"args": travelling}, strict=True)
+            frame = b"".join(protocol.frame_pieces(header, body))
+            cpu_started, wall_started = time.thread_time(), time.perf_counter()
+            [message] = protocol.FrameReader(len(frame)).feed(frame)  # as the child reads the call
+            args = protocol.decode_value(message.header["args"], message.body)
+            result = op(*args, *cache)
+            forward_pair = not check.forward and isinstance(result, tuple)
+            sent = (result[0], None) if forward_pair else result  # a forward's cache stays in the child
+            header, body = protocol.encode_message({"type": "result"}, {"value": sent})
+            reply = b"".join(protocol.frame_pieces(header, body))  # the copy into the pipe
+            cpu_seconds, wall_seconds = time.thread_time() - cpu_started, time.perf_counter() - wall_started
+            kept.append((args, result, reply))
+            if index:
+                cpu.append(cpu_seconds)
+                wall.append(wall_seconds)
+                results.append(result)
+    return _ReferenceRun(cpu, wall, results)
+
+
+def reference_seconds(function: FunctionSpec, check: Check, engine: str, cases: list | None = None) -> float:
+    """Fastest CPU time of the trusted op over ``cases`` (by default the speed case, ``check.repeats`` times)."""
+    return min(_reference_run(function, check, engine, cases or [check.case] * check.repeats).cpu)
 
 
 def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
-def _timing_case_problem(function: FunctionSpec, check: Check, expected: ExpectedValues, args: tuple, outcome: CallOutcome) -> str:
-    """Why the result on the timing case is wrong, or ``""`` if it is right."""
+def _output_problem(function: FunctionSpec, check: Check, want, outcome: CallOutcome) -> str:
+    """Why ``outcome`` is not the expected ``want`` (the reference's result), or ``""`` if it is right."""
     if not outcome.ok:
         return outcome_failure(function.name, outcome)
     value = outcome.value
     if check.forward:  # a backward: every gradient
-        want = expected(function.reference, *check.arguments(check.case), check.standard_cache(check.case))
         want = want if isinstance(want, tuple) else (want,)
         got = (value,) if len(check.outputs) == 1 else value
         if not (isinstance(got, (tuple, list)) and len(got) == len(check.outputs)):
             return f"{function.name} returned {describe_value(value)}; expected the tuple ({', '.join(check.outputs)})"
         pairs = zip(check.outputs, got, want)
+    elif isinstance(want, tuple):  # (out, cache)
+        if not (isinstance(value, (tuple, list)) and len(value) == 2):
+            return f"{function.name} returned {describe_value(value)}; expected the tuple (out, cache)"
+        pairs = [("out", value[0], want[0])]
     else:
-        want = expected(function.reference, *args)
-        if isinstance(want, tuple):  # (out, cache)
-            if not (isinstance(value, (tuple, list)) and len(value) == 2):
-                return f"{function.name} returned {describe_value(value)}; expected the tuple (out, cache)"
-            pairs = [("out", value[0], want[0])]
-        else:
-            pairs = [("the result", value, want)]
+        pairs = [("the result", value, want)]
     for name, mine, theirs in pairs:
         shape, values = compare_arrays(name, mine, theirs, check.rtol)
         for verdict in (shape, values):
@@ -517,39 +600,109 @@ def _timing_case_problem(function: FunctionSpec, check: Check, expected: Expecte
     return ""
 
 
-def judge_speed(box, function: FunctionSpec, check: Check, expected: ExpectedValues) -> Trial:
-    """Time the student's function on the speed check's fixed case against the trusted op.
+def _usable_cache(forward: CallOutcome) -> bool:
+    return forward.ok and isinstance(forward.value, (tuple, list)) and len(forward.value) == 2 and forward.ref is not None
 
-    The property fails without timing when the function is wrong on that
-    case (or, for a backward, when the student's forward fails on it). The
-    message gives the measured ratio whether the property passes or fails.
+
+def _no_cache(check: Check, forward: CallOutcome) -> str:
+    reason = outcome_failure(check.forward, forward) if not forward.ok else f"{check.forward} did not return (out, cache)"
+    return f"not timed: there is no cache to time it with ({reason})"
+
+
+def _call_arguments(box, check: Check, case) -> tuple[tuple | None, str]:
+    """The arguments of the timed function on ``case``: for a backward, with the cache of a new call of the student's forward."""
+    args = check.arguments(case)
+    if not check.forward:
+        return args, ""
+    [forward] = box.call_many(check.forward, [(check.forward_arguments(case), {})], stop_after={"timeout"}, value_items=(), arguments_after=False)
+    if not _usable_cache(forward):
+        return None, _no_cache(check, forward)
+    return (*args, forward.ref[1]), ""
+
+
+def _timed_calls(box, function: FunctionSpec, check: Check, cases: list, expected_results: list) -> tuple[list[CallOutcome], str]:
+    """One timed call per case, one at a time, each result checked; the outcomes, or why the speed cannot be judged."""
+    outcomes = []
+    for case, want in zip(cases, expected_results):
+        args, problem = _call_arguments(box, check, case)
+        if args is None:
+            return [], problem
+        [outcome] = box.call_many(
+            function.name,
+            [(args, {})],
+            stop_after={"timeout"},
+            value_items=None if check.forward else (0,),  # a forward's cache need not travel
+            arguments_after=False,
+            timed=True,
+        )
+        if not outcome.ok:
+            return [], f"not timed: {outcome_failure(function.name, outcome)}"
+        problem = _output_problem(function, check, want, outcome)
+        if problem:
+            return [], (
+                f"wrong on a timed call ({problem}): every timed call gets new values of the timing case's shapes, "
+                "so the result must be computed from them each time"
+            )
+        outcomes.append(outcome)
+    return outcomes, ""
+
+
+def _paused(box):
+    """The sandbox's child stopped while the grader times the reference (see `Sandbox.paused`)."""
+    paused = getattr(box, "paused", None)
+    return paused() if paused is not None else contextlib.nullcontext()
+
+
+def _submission_digest(box) -> str:
+    """A digest of the submission's code: mixed into the timed calls' values, so that they differ per submission."""
+    cells = getattr(getattr(box, "submission", None), "cells", ())
+    return content_digest(tuple(getattr(cell, "source", "") for cell in cells))
+
+
+def judge_speed(box, function: FunctionSpec, check: Check, expected: ExpectedValues) -> Trial:
+    """Time the student's function against the trusted op, both measured by the grader (see the comment above).
+
+    The property fails without timing when the function is wrong on the
+    fixed case (or, for a backward, when the student's forward fails on it),
+    and fails when a timed call's result is wrong. The message gives the
+    measured ratio whether the property passes or fails.
     """
     [name] = check.points
-    case, args = check.case, check.arguments(check.case)
-    if check.forward:  # time the backward on the cache of the student's own forward
-        [forward] = box.call_many(check.forward, [(check.forward_arguments(case), {})], stop_after={"timeout"})
-        if not (forward.ok and isinstance(forward.value, (tuple, list)) and len(forward.value) == 2 and forward.ref is not None):
-            reason = outcome_failure(check.forward, forward) if not forward.ok else f"{check.forward} did not return (out, cache)"
-            return Trial({name: Verdict(False, f"not timed: there is no cache to time it with ({reason})")})
-        args = (*args, forward.ref[1])
-    [first] = box.call_many(function.name, [(args, {})], stop_after={"timeout"})  # checked, and a warm-up
-    problem = _timing_case_problem(function, check, expected, args, first)
+    case = check.case
+    args, problem = _call_arguments(box, check, case)
+    if args is None:
+        return Trial({name: Verdict(False, problem)})
+    [first] = box.call_many(function.name, [(args, {})], stop_after={"timeout"}, arguments_after=False)  # checked, and a warm-up
+    if check.forward:
+        want = expected(function.reference, *check.arguments(case), check.standard_cache(case))
+    else:
+        want = expected(function.reference, *args)
+    problem = _output_problem(function, check, want, first)
     if problem:
         return Trial({name: Verdict(False, f"not timed: the output is wrong on the timing case ({problem})")})
+    clock = "CPU"
     seconds = baseline = float("inf")
-    for _ in range(SPEED_ROUNDS):  # a round more only while it looks too slow: load on the machine is not the student's
-        baseline = min(baseline, reference_seconds(function, check, expected.engine))
-        timed = box.call_many(function.name, [(args, {})] * check.repeats, stop_after={"timeout"})
-        failed = [outcome for outcome in timed if not outcome.ok]
-        if failed:
-            return Trial({name: Verdict(False, f"not timed: {outcome_failure(function.name, failed[0])}")})
-        seconds = min(seconds, *(outcome.seconds for outcome in timed))
-        baseline = min(baseline, reference_seconds(function, check, expected.engine))
+    for round_number in range(SPEED_ROUNDS):  # a round more only while it looks too slow: load on the machine is not the student's
+        cases = fresh_cases(check, check.repeats, function.name, _submission_digest(box), round_number)
+        with _paused(box):
+            before = _reference_run(function, check, expected.engine, cases)
+        timed, problem = _timed_calls(box, function, check, cases, before.results)
+        if problem:
+            return Trial({name: Verdict(False, problem)})
+        with _paused(box):
+            after = _reference_run(function, check, expected.engine, cases)
+        if clock == "CPU" and all(outcome.cpu_seconds is not None for outcome in timed):
+            round_seconds, round_baseline = [o.cpu_seconds for o in timed], before.cpu + after.cpu
+        else:  # the child's CPU clock could not be read: the grader's wall clock, on both sides, from now on
+            if clock == "CPU":
+                clock, seconds, baseline = "wall-clock", float("inf"), float("inf")
+            round_seconds, round_baseline = [o.seconds for o in timed], before.wall + after.wall
+        seconds, baseline = min(seconds, *round_seconds), min(baseline, *round_baseline)
         ratio = seconds / max(baseline, 1e-9)
         if ratio <= check.max_ratio or ratio > FAR_TOO_SLOW * check.max_ratio:
             break
     whose = "the reference's" if expected.engine == "reference" else "torch's"
-    message = f"{ratio:.1f}x {whose} time ({_duration(seconds)} vs {_duration(baseline)}; limit {check.max_ratio:g}x)"
+    message = f"{ratio:.1f}x {whose} {clock} time ({_duration(seconds)} vs {_duration(baseline)}; limit {check.max_ratio:g}x)"
     passed = ratio <= check.max_ratio
     if not passed:
         message += f": too slow, {function.name} must run within {check.max_ratio:g}x {whose} time"

@@ -27,13 +27,15 @@ Kinds and the properties they judge:
 ``speed``
     No search: one fixed ``case``. The student's function must first be
     right on it (else the property fails, "not timed"); then it is timed in
-    the sandbox (``repeats`` calls after a warm-up, the fastest counts) and
-    compared with the reference's vectorized op timed the same way in the
-    grader with BLAS on one thread, as in the sandbox. The property (one,
-    e.g. ``"speed"``) passes when the ratio is at most ``max_ratio``; the
+    the sandbox on ``repeats`` calls, each with new values of the case's
+    shapes and each result checked (the fastest counts), by the child's
+    CPU time read by the grader, and compared with the reference's
+    vectorized op timed the same way in the grader with BLAS on one thread,
+    as in the sandbox (see `autograder.judge`). The property (one, e.g.
+    ``"speed"``) passes when the ratio is at most ``max_ratio``; the
     measured ratio is reported either way. With ``forward`` set, the
-    function is a backward: the student's forward runs once on the case and
-    its cache is what the backward is timed on.
+    function is a backward: the student's forward makes each cache the
+    backward is called with.
 """
 
 from __future__ import annotations

@@ -51,10 +51,20 @@ class HangGuard:
         # caches, still kept in the child, instead of calling the forward again (see judge.py).
         self.forwards: dict[str, object] = {}
 
-    def call_many(self, function: str, calls: list, *, stop_after=frozenset({"timeout"}), value_items=None) -> list:
+    @property
+    def submission(self):
+        """The wrapped sandbox's submission."""
+        return getattr(self.box, "submission", None)
+
+    def paused(self):
+        """The wrapped sandbox's `Sandbox.paused`: its child stopped while the grader times the reference."""
+        return self.box.paused()
+
+    def call_many(self, function: str, calls: list, *, stop_after=frozenset({"timeout"}), **options) -> list:
+        """`Sandbox.call_many`, unless *function* hung before; *options* (``value_items``, ``timed``, ...) pass through."""
         if function in self.hung:
             return [self.hung[function]] * len(calls)
-        outcomes = self.box.call_many(function, calls, stop_after=stop_after, value_items=value_items)
+        outcomes = self.box.call_many(function, calls, stop_after=stop_after, **options)
         for outcome in outcomes:
             if outcome.status == "timeout":
                 error = outcome.error

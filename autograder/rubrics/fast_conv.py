@@ -2,9 +2,9 @@
 
 Correctness is judged as for ``conv_layers``' convolution (the same cases and
 hints); the cache is the student's own business, since the backward always
-gets the cache of the student's forward. Speed is judged on one fixed case,
-against the reference's vectorized op (see the ``speed`` kind in
-:mod:`autograder.rubric`).
+gets the cache of the student's forward. Speed is judged on the shapes of
+one fixed case (new values on every timed call), against the reference's
+vectorized op (see the ``speed`` kind in :mod:`autograder.rubric`).
 """
 
 from __future__ import annotations

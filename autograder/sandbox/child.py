@@ -28,7 +28,6 @@ import itertools
 import linecache
 import os
 import sys
-import time
 import types
 from collections import OrderedDict
 from typing import Any
@@ -200,53 +199,51 @@ class Kernel:
     def call(self, message: Any) -> None:
         """Call a student function; end its output with a marker; send its result and the arguments after."""
         header = message.header
-        status, error, seconds, values = self._run_call(header["function"], header, message.body)
+        status, error, values = self._run_call(header["function"], header, message.body)
         _flush_standard_streams()
         self.channel.mark_output(header.get("seq"))
-        self._reply(header.get("seq"), status, error, seconds, values, header.get("value_items"))
+        self._reply(header.get("seq"), status, error, values, header.get("value_items"))
 
-    def _run_call(self, name: str, header: dict[str, Any],
-                  body: bytes) -> tuple[str, str, float, dict[str, Any] | None]:
-        """Status, error, seconds and, if the function ran, its value and the arguments after the call."""
+    # Nothing here judges the call: the child reports neither how long it took
+    # nor whether the arguments changed. The grader reads the child's CPU
+    # clock itself and compares the arguments sent back with those it sent;
+    # a student's code can rewrite anything in this process, so a verdict
+    # computed here could be forged (see `parent.Sandbox._read_result`).
+
+    def _run_call(self, name: str, header: dict[str, Any], body: bytes) -> tuple[str, str, dict[str, Any] | None]:
+        """Status, error and, if the function ran, its value and (unless not asked for) the arguments after."""
         protocol = self.protocol
         function = self.module.__dict__.get(name) if self.module is not None else None
         if function is None or not callable(function):
-            return "missing", self._missing(name, function), 0.0, None
+            return "missing", self._missing(name, function), None
         try:
             args = protocol.decode_value(header["args"], body, resolve_ref=self._resolve)
             kwargs = protocol.decode_value(header["kwargs"], body, resolve_ref=self._resolve)
         except StaleReference as stale:
-            return "stale", str(stale), 0.0, None
+            return "stale", str(stale), None
         except BaseException as error:  # noqa: BLE001 - a Ref whose path the student's object cannot follow
             return "raised", (f"{describe_exception(error, protocol)}, when the grader indexed a value "
-                              "the code returned earlier"), 0.0, None
+                              "the code returned earlier"), None
         value = None
         status, error = "ok", ""
-        before = _fingerprint((args, kwargs), protocol.np.ndarray)
-        started = time.perf_counter()
         try:
             value = function(*args, **kwargs)
         except MemoryError as memory_error:
             status, error = "memory", describe_exception(memory_error, protocol, name_type=False)
         except BaseException as exception:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are results too
             status, error = "raised", describe_exception(exception, protocol)
-        seconds = time.perf_counter() - started
-        if _fingerprint((args, kwargs), protocol.np.ndarray) == before:
-            # The usual case: the arguments are as the grader sent them, so they need not travel back.
-            return status, error, seconds, {"value": value, "arguments_unchanged": True}
-        return status, error, seconds, {"value": value, "args_after": args, "kwargs_after": kwargs}
+        if header.get("arguments_after") is False:
+            return status, error, {"value": value}
+        return status, error, {"value": value, "args_after": args, "kwargs_after": kwargs}
 
-    def _reply(self, seq: Any, status: str, error: str, seconds: float, values: dict[str, Any] | None,
+    def _reply(self, seq: Any, status: str, error: str, values: dict[str, Any] | None,
                value_items: Any = None) -> None:
         result_id = self._keep(values["value"]) if status == "ok" else None
         if status == "ok" and type(value_items) is list and type(values["value"]) in (tuple, list):
             # Only the items the grader asked for travel; the whole value is kept above for Refs.
             whole = values["value"]
             values["value"] = type(whole)(item if index in value_items else None for index, item in enumerate(whole))
-        header = {"type": "result", "seq": seq, "status": status, "error": error, "seconds": seconds,
-                  "ref": result_id}
-        if values is not None and values.pop("arguments_unchanged", False):
-            header["arguments_unchanged"] = True
+        header = {"type": "result", "seq": seq, "status": status, "error": error, "ref": result_id}
         try:
             self.channel.send(header, values)
         except MemoryError:
@@ -318,23 +315,6 @@ def array_bytes(value: Any, ndarray: type, max_nodes: int = 10_000) -> int:
         elif depth < 8 and kind is dict:
             stack += [(inner, depth + 1) for inner in itertools.islice(dict.values(item), max_nodes - visited)]
     return total
-
-
-def _fingerprint(value: Any, ndarray: type) -> Any:
-    """What an argument holds, to tell whether a call modified it: arrays by dtype, shape and bytes.
-
-    ``type()`` checks, like the protocol's, so that a subclass cannot pass itself off as unchanged.
-    """
-    kind = type(value)
-    if kind is ndarray:
-        return ("array", value.dtype.str, value.shape, value.tobytes())
-    if kind in (tuple, list):
-        return (kind.__name__, tuple(_fingerprint(item, ndarray) for item in value))
-    if kind is dict:
-        return ("dict", tuple((repr(key), _fingerprint(item, ndarray)) for key, item in value.items()))
-    if kind in (int, float, str, bool, type(None)):
-        return (kind.__name__, value)
-    return ("object", id(value))  # anything else (a cache from a Ref): compared by identity only
 
 
 def _flush_standard_streams() -> None:

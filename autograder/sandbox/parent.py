@@ -203,13 +203,23 @@ class CallOutcome:
     error : str
         One line for the student; empty when ``status == "ok"``.
     args_after, kwargs_after
-        The arguments as they were after the call, to check the function
-        did not modify its inputs.
+        The arguments as the child sent them back after the call, for the
+        grader to compare with what it sent (see `Sandbox.call_many`'s
+        ``arguments_after``); empty when they were not asked for.
     output : str
         What the call printed (capped).
     seconds : float
-        Time the function ran, measured in the child; wall-clock time of the
-        attempt when the child could not report it.
+        Wall-clock time of the call as the grader saw it, from sending the
+        call (or, in a batch, from the answer to the call before it) to its
+        answer. Measured by the grader: nothing the child reports about
+        itself is believed.
+    cpu_seconds : float or None
+        For a call made with ``timed=True``: the CPU time the child process
+        spent on it (every thread), read by the grader from the child's
+        process CPU clock just before the call was sent and just after its
+        answer arrived; it includes reading the arguments and encoding the
+        result. None when not timed, or when that clock cannot be read (see
+        ``Sandbox.protections["speed timing"]``).
     """
 
     status: CallStatus
@@ -220,6 +230,7 @@ class CallOutcome:
     kwargs_after: dict[str, Any] = field(default_factory=dict)
     output: str = ""
     seconds: float = 0.0
+    cpu_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -466,6 +477,45 @@ class _Child:
         self.reply_closed = False
         self.output_closed = False
         self.closed = False
+        #: The kernel's clock of the child's CPU time, and how speed is measured (see `_cpu_clock_of`).
+        self.cpu_clock, self.timing = _cpu_clock_of(self.process)
+        #: A handle on the process itself (not its pid, which could be reused), to stop it: see `Sandbox.paused`.
+        self.pidfd = _open_pidfd(self.process.pid) if self.cpu_clock is not None else None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the child process has used so far (all its threads, live or ended), or None if unreadable."""
+        if self.cpu_clock is None:
+            return None
+        try:
+            return time.clock_gettime_ns(self.cpu_clock) / 1e9
+        except OSError:  # it has ended
+            return None
+
+    def stop(self) -> bool:
+        """Stop every thread of the child (SIGSTOP, which it cannot catch); whether it is stopped now."""
+        if self.pidfd is None or self.closed:
+            return False
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGSTOP)
+        except OSError:  # it has ended
+            return False
+        deadline = time.monotonic() + 0.05
+        while time.monotonic() < deadline:  # the signal is delivered at once; stopping a running thread takes a moment
+            try:
+                with open(f"/proc/{self.process.pid}/stat", "rb") as stat_file:
+                    stat = stat_file.read()
+            except OSError:
+                return True
+            if stat[stat.rindex(b")") + 2:].startswith((b"T", b"t")):
+                return True
+            time.sleep(0.0002)
+        return True
+
+    def resume(self) -> None:
+        """Let a child stopped by `stop` run again (SIGCONT)."""
+        if self.pidfd is not None and not self.closed:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGCONT)
 
     def send(self, header: dict[str, Any], values: dict[str, Any] | None = None) -> None:
         """Queue a message; it is written while `next_message` waits."""
@@ -611,7 +661,9 @@ class _Child:
         if self.owner_pid == os.getpid():
             self._terminate()
         self.selector.close()
-        for fd in (self.request_fd, self.reply_fd, self.output_fd):
+        for fd in (self.request_fd, self.reply_fd, self.output_fd, self.pidfd):
+            if fd is None:
+                continue
             try:
                 os.close(fd)
             except OSError:
@@ -636,6 +688,60 @@ class _Child:
 
     def is_usable(self) -> bool:
         return not self.closed and self.owner_pid == os.getpid() and self.process.poll() is None
+
+
+def _cpu_clock_of(process: subprocess.Popen | _ZygoteChild) -> tuple[int | None, str]:
+    """The clock id of *process*'s CPU time, and a note for ``Sandbox.protections["speed timing"]``.
+
+    Speed is measured from here, never by the child: whatever the child's
+    interpreter reports about itself, its student can rewrite. Linux gives
+    every process a CPU-time clock that another process may read
+    (``clock_getcpuclockid``; the id is ``((~pid) << 3) | 2``, CPUCLOCK_SCHED
+    of the whole thread group): the scheduler's exact nanoseconds of every
+    thread, the student's own threads and those that have ended included,
+    for well under a microsecond per reading. A helper process would not
+    count, but seccomp forbids starting one (threads only; without seccomp,
+    see `_without_processes`). Where the clock cannot be read (not Linux,
+    or a pid that is not our child's, as behind a PID namespace), None:
+    speed is then wall-clock time measured here.
+    """
+    pid = process.pid
+    expected_parent = process.zygote.pid if isinstance(process, _ZygoteChild) else os.getpid()
+    wall = "wall-clock time of each call, measured by the grader"
+    if not sys.platform.startswith("linux"):
+        return None, f"{wall} (no per-process CPU clock on {sys.platform})"
+    clock = ((~pid) << 3) | 2
+    try:
+        time.clock_gettime_ns(clock)
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            stat = stat_file.read()
+        parent_pid = int(stat[stat.rindex(b")") + 2:].split()[1])  # after "pid (name) state"
+    except (OSError, ValueError, IndexError) as error:
+        return None, f"{wall} (the child's CPU clock cannot be read: {error})"
+    if parent_pid != expected_parent:  # pid numbers from another PID namespace: not our child's
+        return None, f"{wall} (pid {pid} is not a child of {expected_parent})"
+    return clock, "CPU time of the child process (every thread), read by the grader from its CPU clock"
+
+
+def _open_pidfd(pid: int) -> int | None:
+    """A pidfd for *pid* (Linux 5.3 and later), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _without_processes(clock: int | None, note: str, protections: Mapping[str, str]) -> tuple[int | None, str]:
+    """The child's CPU clock only where the child cannot start processes (seccomp on), else None and why.
+
+    A process the child started would compute unseen by the child's CPU
+    clock while the child waits for it; the grader's wall clock, which
+    counts that wait, stands in then.
+    """
+    if clock is not None and not protections.get("seccomp", "").startswith("on"):
+        return None, ("wall-clock time of each call, measured by the grader (without the seccomp filter the child "
+                      "could start processes whose work its CPU clock would not count)")
+    return clock, note
 
 
 # --------------------------------------------------------------------------
@@ -1187,7 +1293,8 @@ class Sandbox:
         return self.call_many(function_name, [(args, kwargs)])[0]
 
     def call_many(self, function_name: str, calls: Sequence[tuple[tuple, dict]], /, *,
-                  stop_after: Collection[str] = (), value_items: Collection[int] | None = None) -> list[CallOutcome]:
+                  stop_after: Collection[str] = (), value_items: Collection[int] | None = None,
+                  arguments_after: bool = True, timed: bool = False) -> list[CallOutcome]:
         """Call *function_name* once per ``(args, kwargs)`` in *calls*, in order, in one round trip.
 
         The outcomes are those of calling `call` once per item: each call has
@@ -1211,6 +1318,14 @@ class Sandbox:
             Statuses (e.g. ``{"timeout"}``) after which the remaining calls are
             not run: they get the same outcome, saying so. A function that
             hangs then costs one timeout, not one per call.
+        arguments_after : bool, optional
+            Whether the child sends the arguments back after each call
+            (``args_after``, ``kwargs_after``), for the grader to compare with
+            what it sent. Without them (a backward, whose cache would travel
+            back for nothing) the reply is smaller.
+        timed : bool, optional
+            Run the calls one at a time, nothing sent ahead, each bracketed by
+            readings of the child's CPU clock (``cpu_seconds``).
 
         Returns
         -------
@@ -1246,22 +1361,26 @@ class Sandbox:
         if self._closed:
             raise RuntimeError("this sandbox is closed; make a new one")
         items = None if value_items is None else sorted(int(i) for i in value_items)
-        requests = [_CallRequest.encode(function_name, number, item, next(self._call_seq), items)
+        requests = [_CallRequest.encode(function_name, number, item, next(self._call_seq), items,
+                                        arguments_after=arguments_after)
                     for number, item in enumerate(calls)]
         if self._report is None:
             self.load()
         with self._spending_budget():
-            return self._run_calls(requests, frozenset(stop_after))
+            return self._run_calls(requests, frozenset(stop_after), timed=timed)
 
-    def _run_calls(self, requests: list[_CallRequest], stop_after: frozenset[str] = frozenset()) -> list[CallOutcome]:
-        """Run the calls in order, pipelined.
+    def _run_calls(self, requests: list[_CallRequest], stop_after: frozenset[str] = frozenset(), *,
+                   timed: bool = False) -> list[CallOutcome]:
+        """Run the calls in order, pipelined (unless *timed*).
 
         Calls are sent ahead (up to `_SEND_AHEAD_BYTES`); the child runs them
         one at a time and answers each in turn.  Each call is still judged as
         a lone call: the budget and its Refs are checked when its turn comes,
         and its timeout runs from the moment the call before it answered.  A
         call that ends the child loses the calls sent after it; they are sent
-        again to the restarted child.
+        again to the restarted child.  *timed* calls are sent one at a time,
+        so that the child's CPU clock, read before each is sent and after its
+        answer, brackets that call alone.
         """
         outcomes: list[CallOutcome] = []
         sent: collections.deque[int] = collections.deque()  # sent to the current child, not yet answered
@@ -1279,7 +1398,7 @@ class Sandbox:
             if not sent:  # a new child, or every call sent so far has answered
                 output_start = self._capture.mark()
                 sent_bytes, next_to_send = 0, index
-            while next_to_send < len(requests) and (not sent or sent_bytes < _SEND_AHEAD_BYTES):
+            while next_to_send < len(requests) and (not sent or (sent_bytes < _SEND_AHEAD_BYTES and not timed)):
                 later = requests[next_to_send]
                 # A call with a stale Ref is not sent: its turn will say so.
                 if next_to_send == index or self._stale_outcome(later.refs) is None:
@@ -1287,7 +1406,7 @@ class Sandbox:
                     sent.append(next_to_send)
                     sent_bytes += later.nbytes
                 next_to_send += 1
-            outcome, output_end = self._await_result(child, request)
+            outcome, output_end = self._await_result(child, request, timed=timed)
             if self._resources.child is child:
                 sent.popleft()
                 sent_bytes -= request.nbytes
@@ -1303,6 +1422,23 @@ class Sandbox:
                 outcomes += [dataclasses.replace(not_run) for _ in requests[index + 1:]]
                 break
         return outcomes
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[bool]:
+        """The child stopped (SIGSTOP: every thread) while the grader measures something of its own.
+
+        Between calls the child has nothing to do; what a student's threads
+        would do then, such as hammering memory to slow the grader's timing
+        of the reference, waits for the end of the block. Yields whether the
+        child is stopped (not where no pidfd could be opened for it).
+        """
+        child = self._resources.child
+        stopped = child is not None and child.stop()
+        try:
+            yield stopped
+        finally:
+            if stopped:
+                child.resume()
 
     def _refuse_call(self, request: _CallRequest) -> CallOutcome | None:
         """The outcome of a call that cannot run (budget spent, stale Ref, restart failed), else None.
@@ -1335,17 +1471,23 @@ class Sandbox:
         where = "another sandbox" if stale.sandbox_id != self._id else "before the sandbox restarted"
         return CallOutcome("stale", error=f"an argument is a result from {where}; call the function that made it again")
 
-    def _await_result(self, child: _Child, request: _CallRequest, *,
-                      retry_lost: bool = True) -> tuple[CallOutcome, tuple[int, int]]:
+    def _await_result(self, child: _Child, request: _CallRequest, *, retry_lost: bool = True,
+                      timed: bool = False) -> tuple[CallOutcome, tuple[int, int]]:
         """Wait for the result of *request*, sent earlier; return it and the capture's mark where its output ends.
 
         A child lost with the zygote (see `_ChildDied`) does not make the
-        call's outcome: the call runs again, once, in a new child.
+        call's outcome: the call runs again, once, in a new child.  With
+        *timed* (the call was the only one sent, and its frame is still
+        queued: `_Child.send_frame` writes nothing until `_Child.next_message`
+        runs), the child's CPU clock is read now and once the answer is in.
         """
         call_started = time.monotonic()
-        output_end = None
+        cpu_started = child.cpu_seconds() if timed else None
+        cpu_answered = output_end = None
         try:
             message = child.next_message(self._deadline(self.limits.call_timeout), self._capture)
+            if cpu_started is not None:
+                cpu_answered = child.cpu_seconds()
             if message.header.get("type") != "result":
                 raise ProtocolError(f"expected a result, got a {str(message.header.get('type'))[:40]!r} message")
             if message.header.get("seq") != request.seq:
@@ -1364,7 +1506,7 @@ class Sandbox:
         except _ChildDied as death:
             self._discard_child()
             if death.lost and retry_lost:
-                return self._retry_lost_call(request)
+                return self._retry_lost_call(request, timed=timed)
             status, error = death.verdict(self.limits.memory_bytes)
             outcome = CallOutcome(status, error=error)
         except ProtocolError as error:
@@ -1375,35 +1517,50 @@ class Sandbox:
         except BaseException:  # e.g. KeyboardInterrupt in the grader: the replies would arrive out of step
             self._discard_child()
             raise
-        if not outcome.seconds:
-            outcome.seconds = time.monotonic() - call_started
+        outcome.seconds = time.monotonic() - call_started
+        if cpu_answered is not None and outcome.ok:
+            outcome.cpu_seconds = cpu_answered - cpu_started
         if output_end is None:  # the call failed; its output ends at its marker if it got that far
             output_end = child.marks.get(request.seq) or self._capture.mark()
         return outcome, output_end
 
-    def _retry_lost_call(self, request: _CallRequest) -> tuple[CallOutcome, tuple[int, int]]:
+    def _retry_lost_call(self, request: _CallRequest, *, timed: bool = False) -> tuple[CallOutcome, tuple[int, int]]:
         """Run *request* again in a new child (its Refs from the lost one are stale, as after any restart)."""
         refusal = self._refuse_call(request)  # starts the child and loads the cells again
         if refusal is not None:
             return refusal, self._capture.mark()
         child = self._resources.child
         child.send_frame(request.frame(), seq=request.seq)
-        return self._await_result(child, request, retry_lost=False)
+        return self._await_result(child, request, retry_lost=False, timed=timed)
 
     def _read_result(self, message: Message, request: _CallRequest) -> CallOutcome:
+        """The outcome a result message reports; raises `ProtocolError` if it is malformed.
+
+        When the call asked for them, the arguments come back with every
+        result that has a value, whether or not the child thinks they changed:
+        whether they did is decided by the grader, comparing them with what it
+        sent (`autograder.judge.inputs_unchanged`). What this can and cannot
+        catch: a function that changes its arguments in place, or a student's
+        code that replaces functions of the child's own module (its helpers,
+        its clock), is seen, since the grader believes no verdict of the
+        child's. A student who rewrites the child's whole call machinery (the
+        interpreter is theirs) can still send back copies taken before the
+        call; handing the arguments over in shared memory would stop that for
+        arrays, not for dicts, at the price of a memfd per child, sealed, and
+        a second descriptor through the zygote.
+        """
         header = message.header
-        status, error, seconds, ref_id = (header.get(name) for name in ("status", "error", "seconds", "ref"))
-        if status not in _CHILD_STATUSES or type(error) is not str or type(seconds) not in (int, float) \
-                or not seconds >= 0 or not (ref_id is None or type(ref_id) is int):
+        status, error, ref_id = (header.get(name) for name in ("status", "error", "ref"))
+        if status not in _CHILD_STATUSES or type(error) is not str or not (ref_id is None or type(ref_id) is int):
             raise ProtocolError("the result message is malformed")
         error = error[:_MAX_ERROR_CHARS]
         value = args_after = None
         kwargs_after: Any = {}
         if "value" in header:
             value = protocol.decode_value(header["value"], message.body)
-            if header.get("arguments_unchanged") is True:  # the child saw them as sent: ours stand in
-                args_after, kwargs_after = request.args, dict(request.kwargs)
-            else:
+            if request.arguments_after:
+                if "args_after" not in header or "kwargs_after" not in header:
+                    raise ProtocolError("the result does not hold the arguments after the call")
                 args_after = protocol.decode_value(header["args_after"], message.body)
                 kwargs_after = protocol.decode_value(header["kwargs_after"], message.body)
                 if type(args_after) is not tuple or type(kwargs_after) is not dict:
@@ -1415,7 +1572,7 @@ class Sandbox:
             error = f"ran out of memory (limit {_format_bytes(self.limits.memory_bytes)}){detail}"
         ref = Ref(self._id, self._generation, ref_id) if status == "ok" and ref_id is not None else None
         return CallOutcome(status, value=value if status == "ok" else None, ref=ref, error=error,
-                           args_after=args_after or (), kwargs_after=kwargs_after, seconds=float(seconds))
+                           args_after=args_after or (), kwargs_after=kwargs_after)
 
     # ------------------------------------------------------------ helpers
 
@@ -1489,6 +1646,8 @@ class Sandbox:
         if message.header.get("type") != "ready" or type(protections) is not dict:
             raise ProtocolError("the child's first message is not a ready message")
         self.protections = {str(name)[:100]: str(state)[:300] for name, state in protections.items()}
+        child.cpu_clock, child.timing = _without_processes(child.cpu_clock, child.timing, self.protections)
+        self.protections["speed timing"] = child.timing
 
     def _discard_child(self) -> None:
         """Kill the child; its results (and so every Ref to them) are gone."""
@@ -1538,8 +1697,7 @@ class _CallRequest:
     header: bytes
     body: list[memoryview]
     refs: tuple[Ref, ...]
-    args: tuple = ()  # the caller's own arguments: the arguments after the call when the child saw no change
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    arguments_after: bool = True  # the child sends the arguments back after the call
 
     @property
     def nbytes(self) -> int:
@@ -1550,7 +1708,7 @@ class _CallRequest:
 
     @classmethod
     def encode(cls, function_name: str, number: int, item: Any, seq: int,
-               value_items: list[int] | None = None) -> _CallRequest:
+               value_items: list[int] | None = None, *, arguments_after: bool = True) -> _CallRequest:
         """Check and encode the ``(args, kwargs)`` pair *item*, call *number* of `Sandbox.call_many`.
 
         Raises `TypeError` for anything that is not such a pair or cannot be sent.
@@ -1564,12 +1722,14 @@ class _CallRequest:
         if any(type(name) is not str for name in kwargs):
             raise TypeError(f"call_many({function_name!r}, calls): call {number} has a keyword that is not a str")
         refs = tuple(_refs_in((args, kwargs)))
-        key = _cache_key(function_name, value_items, args, kwargs) if not refs else None
+        key = _cache_key(function_name, (value_items, arguments_after), args, kwargs) if not refs else None
         cached = _ENCODED_CALLS.get(key) if key is not None else None
         if cached is None:
             fields = {"type": "call", "function": function_name}
             if value_items is not None:
                 fields["value_items"] = value_items
+            if not arguments_after:
+                fields["arguments_after"] = False
             rest, body = protocol.encode_message(fields, {"args": args, "kwargs": kwargs}, strict=True)
             cached = rest, body
             if key is not None and sum(view.nbytes for view in body) <= _ENCODED_CALL_BYTES:
@@ -1580,7 +1740,7 @@ class _CallRequest:
                 _ENCODED_CALLS[key] = cached
         rest, body = cached
         header = b'{"seq": %d, ' % seq + rest[1:]  # the one field that differs from call to call
-        return cls(seq, header, body, refs, args, kwargs)
+        return cls(seq, header, body, refs, arguments_after)
 
 
 # Every submission of a class meets the same cases, so the same calls: their
@@ -1591,12 +1751,12 @@ _ENCODED_CALL_ENTRIES = 8192
 _ENCODED_CALL_BYTES = 64 * 1024
 
 
-def _cache_key(function_name: str, value_items: Any, args: tuple, kwargs: dict) -> str | None:
+def _cache_key(function_name: str, options: Any, args: tuple, kwargs: dict) -> str | None:
     """The content digest of a call, or None for one not worth keeping (large arrays) or not hashable here."""
     if array_bytes((args, kwargs), np.ndarray) > _ENCODED_CALL_BYTES:
         return None  # hashing it would cost about what encoding it does
     try:
-        return content_digest((function_name, value_items, args, kwargs))
+        return content_digest((function_name, options, args, kwargs))
     except Exception:  # noqa: BLE001 - e.g. a repr that raises: encoding says what is wrong with it
         return None
 

@@ -71,6 +71,7 @@ def test_counterexamples_are_minimal():
         ("hostile_imports_torch.py", 26, "write it in NumPy"),
         ("hostile_reads_files.py", 22, "not allowed in the grader's sandbox"),
         ("hostile_sys_exit.py", 9, "no function named"),
+        ("hostile_forged_unchanged.py", 31, "x was modified by the call"),
     ],
 )
 def test_hostile_submissions_lose_only_what_they_break(name, points, reason):
@@ -78,6 +79,12 @@ def test_hostile_submissions_lose_only_what_they_break(name, points, reason):
     assert result.status == "graded"
     assert result.points == points
     assert any(reason in p.message for f in result.functions for p in f.properties if not p.passed)
+
+
+def test_inputs_unchanged_is_judged_by_the_grader_whatever_the_child_says():
+    result = grade(EXAMPLES / "hostile_forged_unchanged.py", examples=FAST, limits=LIMITS)
+    failing = {(f.name, p.property) for f in result.functions for p in f.properties if not p.passed}
+    assert failing == {("zero_pad", "inputs unchanged"), ("conv_forward_naive", "inputs unchanged")}
 
 
 def test_hostile_backward_still_graded_with_the_standard_cache():

@@ -21,7 +21,7 @@ from autograder.sandbox import Limits
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FAST = 25  # cases per check: enough to catch every bundled mistake, quick enough for the default run
 LIMITS = Limits(call_timeout=2.0, budget=60.0)
-RATIO = re.compile(r"^(\d+\.\d)x the reference's time \((\S+ m?s) vs (\S+ m?s); limit 5x\)")
+RATIO = re.compile(r"^(\d+\.\d)x the reference's CPU time \((\S+ m?s) vs (\S+ m?s); limit 5x\)")
 
 
 def _load_mutants(assignment: str):
@@ -109,6 +109,25 @@ def test_slow_submission_passes_correctness_and_fails_speed_with_the_ratio():
         assert "too slow" in speed.message and "Python loops" in speed.hint
         assert "x (8, 16, 16, 16)" in speed.check and "w.shape=(16, 16, 3, 3)" in speed.counterexample
         assert speed.message in text
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("hostile_forged_clock.py", "too slow"),  # the child's clock forged: the grader reads the CPU clock itself
+        ("hostile_memo.py", "too slow"),  # a memo of earlier answers: every timed call gets new values
+        ("hostile_replays_answer.py", "wrong on a timed call"),  # an old answer replayed: every timed result is checked
+    ],
+)
+def test_hostile_fast_conv_cannot_earn_the_speed_points(name, reason):
+    result = grade(EXAMPLES / "fast_conv" / name, assignment="fast_conv", examples=FAST, limits=LIMITS)
+    assert _failing(result) == {("conv_forward_im2col", "speed"), ("conv_backward_im2col", "speed")}
+    assert result.points == 15
+    for function in ("conv_forward_im2col", "conv_backward_im2col"):
+        speed = _property(result, function, "speed")
+        assert reason in speed.message, speed.message
+        if reason == "too slow":
+            assert float(RATIO.match(speed.message).group(1)) > 20, speed.message  # the loops, timed for real
 
 
 def test_fast_conv_stub_scores_zero_and_is_not_timed():
