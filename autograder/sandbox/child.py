@@ -474,7 +474,7 @@ def _answer_failed_request(channel: Channel, protocol: types.ModuleType, kind: A
     else:
         channel.mark_output(header.get("seq"))  # a second marker for the same call is ignored
         reply = {"type": "result", "seq": header.get("seq"), "status": "memory" if memory else "raised",
-                 "error": text, "seconds": 0.0, "ref": None}
+                 "error": text, "ref": None}
     try:
         channel.send(reply)
     except BaseException:  # noqa: BLE001 - not even that could be sent: end quietly, the parent reports it

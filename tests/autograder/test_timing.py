@@ -260,10 +260,13 @@ def test_speed_falls_back_to_wall_clock_on_both_sides(monkeypatch):
     monkeypatch.setattr(parent, "_cpu_clock_of", lambda process: (None, "wall-clock time of each call (forced)"))
     examples = Path(__file__).resolve().parents[2] / "examples" / "fast_conv"
     result = grade(examples / "correct.py", assignment="fast_conv", examples=5, limits=LIMITS)
-    assert result.points == 19
+    # Wall-clock times follow the machine's load (other jobs on two cores), so only the
+    # correctness points are certain; the speed verdict must be made, on the wall clock.
+    assert all(p.passed for f in result.functions for p in f.properties if p.property != "speed")
     for function in result.functions:
         [speed] = [p for p in function.properties if p.property == "speed"]
         assert "x the reference's wall-clock time (" in speed.message, speed.message
+        assert "not timed" not in speed.message
 
 
 def test_the_speed_check_stops_the_child_around_each_timing_of_the_reference(monkeypatch):
