@@ -13,6 +13,7 @@ run would have written.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import multiprocessing
 import os
@@ -171,34 +172,63 @@ def grade_job(job: Job, examples: int | None = None) -> dict:
 # --------------------------------------------------------------------------- run many
 
 
-def _pool_results(jobs: list[Job], workers: int, examples: int | None) -> Iterator[dict]:
+def _pool_results(jobs: list[Job], workers: int, examples: int | None, *,
+                  run: Callable[[Job, int | None], dict] | None = None) -> Iterator[dict]:
     """Grade ``jobs`` in a process pool, yielding entries as they finish.
 
-    A worker that dies (killed by the OS, say) breaks the pool: the pool is
-    started again for the jobs not yet finished; a job that breaks it twice
-    is recorded as an internal error.
+    At most ``workers`` jobs are handed to the pool at once, so the jobs in
+    flight are exactly the ones running. A worker that dies (killed by the
+    OS, say) breaks the pool: it is started again, and only the jobs that
+    were running can be to blame. If one job alone was running, it gets a
+    strike; if several were, none can be told from the others, so each is
+    run again alone before anything else. A job with two strikes is
+    recorded as an internal error; every other job is graded as if nothing
+    had happened: a submission that kills its worker never costs the
+    students queued behind it.
+
+    ``run`` grades one job (default :func:`grade_job`; tests pass one that
+    kills its worker). It must be importable by the workers.
     """
-    pending = {job: 0 for job in jobs}  # job -> times it was in flight when a pool broke
+    run = run or grade_job
+    waiting = collections.deque(jobs)  # not yet handed to a pool
+    suspects: collections.deque[Job] = collections.deque()  # running when a pool broke with others: run alone
+    strikes: dict[Job, int] = {}
     context = multiprocessing.get_context("forkserver")
-    while pending:
+    while waiting or suspects:
+        running: dict = {}  # future -> job
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(grade_job, job, examples): job for job in pending}
             try:
-                not_done = set(futures)
-                while not_done:
-                    done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        job = futures[future]
-                        entry = future.result()
-                        del pending[job]
-                        yield entry
-            except BrokenProcessPool:
-                for job in list(pending):
-                    pending[job] += 1
-                    if pending[job] >= 2:
-                        del pending[job]
-                        failed = _failed_result(job, "internal error", "the grading worker died twice on this submission")
-                        yield _entry_for(job, failed)
+                while waiting or suspects or running:
+                    if suspects and not running:  # a suspect runs with nothing beside it
+                        _submit(pool, run, suspects, examples, running)
+                    while not suspects and waiting and len(running) < workers:
+                        _submit(pool, run, waiting, examples, running)
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    finished = [future for future in done if not isinstance(future.exception(), BrokenProcessPool)]
+                    for future in finished:
+                        del running[future]
+                        yield future.result()
+                    if len(finished) < len(done):
+                        break  # the pool is broken: what still runs is lost
+            except BrokenProcessPool:  # from submit: it broke between two jobs
+                pass
+        if len(running) > 1:  # which one killed its worker cannot be told: each runs again alone
+            suspects.extend(running.values())
+            continue
+        for job in running.values():
+            strikes[job] = strikes.get(job, 0) + 1
+            if strikes[job] >= 2:
+                failed = _failed_result(job, "internal error", "the grading worker died twice on this submission")
+                yield _entry_for(job, failed)
+            else:
+                suspects.appendleft(job)
+
+
+def _submit(pool: ProcessPoolExecutor, run: Callable, queue: collections.deque, examples: int | None,
+            running: dict) -> None:
+    """Hand the first job of ``queue`` to ``pool``; taken from the queue only once the pool has it."""
+    future = pool.submit(run, queue[0], examples)
+    running[future] = queue.popleft()
 
 
 def _entry_for(job: Job, result: SubmissionResult) -> dict:
