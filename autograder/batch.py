@@ -77,6 +77,17 @@ def discover(root: str | Path, *, assignment: str | None = None, student: str | 
 
     Folders of assignments that have no rubric are returned as ignored
     (an nbgrader course may hold assignments graded otherwise).
+
+    A submission is the student's own folder's content, never what a
+    symbolic link leads to elsewhere: a student folder that is a symbolic
+    link (it is always someone else's folder, or somewhere outside), and an
+    assignment folder that leads outside its student's folder (to a
+    classmate's, say), are ungradable jobs whose ``problem`` says so, as
+    are files linking out of the assignment folder
+    (`autograder.submission.submission_files`). A link that stays inside the
+    student's own folder (``alice/conv_layers -> alice/drafts/conv_layers``)
+    is the student's own work and is graded. This holds for any root: a
+    folder of submissions or nbgrader's ``submitted/``.
     """
     root = Path(root)
     if not root.exists():
@@ -86,22 +97,19 @@ def discover(root: str | Path, *, assignment: str | None = None, student: str | 
     if assignment is not None:
         rubrics.get(assignment)  # a KeyError naming the known assignments
     jobs, ignored = [], []
+    real_root = root.resolve()
     for student_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if student is not None and student_dir.name != student:
             continue
+        own = real_root / student_dir.name  # where the student's folder really is, unless it is a link
         for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if assignment is not None and assignment_dir.name != assignment:
                 continue
             if assignment_dir.name not in rubrics.ASSIGNMENTS:
                 ignored.append(str(assignment_dir))
                 continue
-            problem = ""
-            if not assignment_dir.resolve().is_relative_to(root.resolve()):
-                problem = (
-                    f"{assignment_dir}: a symbolic link that leads outside the submissions folder, to "
-                    f"{assignment_dir.resolve()}; submit the files themselves"
-                )
-            jobs.append(Job(student_dir.name, assignment_dir.name, str(assignment_dir), problem))
+            jobs.append(Job(student_dir.name, assignment_dir.name, str(assignment_dir),
+                            _linked_out(student_dir, assignment_dir, own)))
     if not jobs:
         narrowed = " ".join(f for f in (f"--assignment {assignment}" if assignment else "", f"--student {student}" if student else "") if f)
         raise BatchError(
@@ -112,6 +120,21 @@ def discover(root: str | Path, *, assignment: str | None = None, student: str | 
     return jobs, ignored
 
 
+def _linked_out(student_dir: Path, assignment_dir: Path, own: Path) -> str:
+    """Why a submission folder is not the student's own (a symbolic link leading out of it), or ``""``."""
+    if student_dir.is_symlink():
+        return (f"{student_dir}: the student's folder is a symbolic link, to {student_dir.resolve()}; "
+                "a student's folder must hold the submission itself, not lead to another folder")
+    try:
+        target = assignment_dir.resolve(strict=True)
+    except (OSError, RuntimeError):  # vanished, or a loop of links
+        return f"{assignment_dir}: the folder cannot be followed to a real folder; submit the files themselves"
+    if not target.is_relative_to(own):
+        return (f"{assignment_dir}: a symbolic link that leads outside the student's folder, to {target}; "
+                "submit the files themselves")
+    return ""
+
+
 # --------------------------------------------------------------------------- grade one
 
 
@@ -119,12 +142,16 @@ def _failed_result(job: Job, status: str, reason: str) -> SubmissionResult:
     return failed_result(job.path, rubrics.get(job.assignment), status, reason)
 
 
-def fingerprint(path: str | Path) -> str:
+def fingerprint(path: str | Path, problem: str = "") -> str:
     """The content hash of a submission, or, where it cannot be read, a hash of its folder listing.
 
     Either way the same folder gives the same value, so a rerun can skip an
     unreadable submission it already recorded, and grades it again once it changes.
+    A folder with a ``problem`` (see `discover`) is not read at all: its
+    hash is the problem's, which names where its links lead.
     """
+    if problem:
+        return "ungradable:" + hashlib.sha256(problem.encode()).hexdigest()
     try:
         return content_hash(path)
     except SubmissionError:
@@ -143,7 +170,7 @@ def grade_job(job: Job, examples: int | None = None) -> dict:
     spec = rubrics.get(job.assignment)
     start = time.perf_counter()
     try:
-        digest = fingerprint(job.path)
+        digest = fingerprint(job.path, job.problem)
         if job.problem:
             raise SubmissionError(job.problem)
         content_hash(job.path)  # unreadable: a SubmissionError with the reason, before any grading
@@ -333,7 +360,7 @@ def grade_class(
 
 
 def _already_graded(book: Gradebook, job: Job) -> bool:
-    return book.is_graded(job.student, job.assignment, fingerprint(job.path), rubrics.get(job.assignment).version)
+    return book.is_graded(job.student, job.assignment, fingerprint(job.path, job.problem), rubrics.get(job.assignment).version)
 
 
 def write_outputs(entries: list[GradebookEntry], out: Path) -> dict[str, str]:
