@@ -1432,7 +1432,7 @@ class Sandbox:
         status, error, seconds, ref_id = (header.get(name) for name in ("status", "error", "seconds", "ref"))
         # type() first: a JSON list or dict is unhashable, and ints can be too large for a float.
         if type(status) is not str or status not in _CHILD_STATUSES or type(error) is not str \
-                or not _is_duration(seconds) or not (ref_id is None or type(ref_id) is int):
+                or not _is_duration(seconds) or not (ref_id is None or type(ref_id) is int and 0 <= ref_id < 2**63):
             raise ProtocolError("the result message is malformed")
         error = error[:_MAX_ERROR_CHARS]
         value = args_after = None

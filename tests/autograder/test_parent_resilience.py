@@ -79,6 +79,7 @@ BAD_RESULTS = {
     "ref a list": {"ref": [1]},
     "ref a bool": {"ref": True},
     "ref a float": {"ref": 1.0},
+    "ref a huge int": {"ref": 10**4000},
     "arguments changed but not sent": {"arguments_unchanged": False},
     "arguments after not a tuple": {"arguments_unchanged": None, "args_after": {"kind": "list", "items": []},
                                     "kwargs_after": {"kind": "dict", "items": []}},
