@@ -259,7 +259,7 @@ def judge_many(box, function: FunctionSpec, check: Check, cases: list, expected:
     judged.
     """
     wants = [_expected_or_error(function, check, case, expected) for case in cases]
-    limits = [reply_limit(check, case, want) for case, want in zip(cases, wants)]
+    limits = [_case_reply_limit(check, case, want) for case, want in zip(cases, wants)]
     notes = [""] * len(cases)
     if check.kind == "backward":
         outcomes = _run_backward(box, function, check, cases, notes, limits)
@@ -290,20 +290,29 @@ REPLY_SIZE_FACTOR = 16
 REPLY_MARGIN_BYTES = 256 * 1024
 
 
-def reply_limit(check: Check, case, want) -> int:
-    """The largest reply accepted for one call of ``check`` on ``case``, whose expected result is ``want``.
+def reply_limit(*values) -> int:
+    """The largest reply accepted for a call whose result and arguments are about the size of ``values``.
 
     Generous for any honest answer, right or wrong (the cases are small, and
     the margin alone holds hundreds of their arrays), and small enough that
     a reply costs the grader little: a value that costs the student's
     process nothing, such as a zero-stride view of gigabytes, is refused
     from its length alone.
+
+    >>> reply_limit(np.zeros((2, 3, 4, 4)), (np.zeros((2, 3, 6, 6)), {"stride": 1}))
+    302080
     """
-    held = _array_bytes(want) if not isinstance(want, BaseException) else 0
-    held += _array_bytes(check.arguments(case))
-    if check.kind == "backward":  # the arguments sent back may hold the student's cache: about the standard one
-        held += _array_bytes(check.standard_cache(case))
-    return REPLY_MARGIN_BYTES + REPLY_SIZE_FACTOR * held
+    return REPLY_MARGIN_BYTES + REPLY_SIZE_FACTOR * sum(_array_bytes(value) for value in values)
+
+
+def _case_reply_limit(check: Check, case, want) -> int:
+    """`reply_limit` for one case of ``check``: its expected result ``want`` and its arguments.
+
+    A backward's arguments sent back may hold the student's own cache, which
+    is about the standard one.
+    """
+    cache = check.standard_cache(case) if check.kind == "backward" else None
+    return reply_limit(None if isinstance(want, InternalError) else want, check.arguments(case), cache)
 
 
 def _array_bytes(value) -> int:
@@ -376,7 +385,7 @@ def _forwards(box, check: Check, cases: list, *, reuse: bool) -> tuple[list, lis
     found = [kept.get(_forward_key(check.forward, args)) if kept is not None else None for args in arguments]
     missing = [index for index, outcome in enumerate(found) if outcome is None]
     if missing:  # only the shape of (out, cache) is needed here: its cache is passed on by Ref
-        limits = [REPLY_MARGIN_BYTES + REPLY_SIZE_FACTOR * _array_bytes(arguments[i]) for i in missing]
+        limits = [reply_limit(arguments[i]) for i in missing]
         called = box.call_many(check.forward, [(arguments[i], {}) for i in missing], stop_after={"timeout"},
                                value_items=(), max_reply_bytes=limits)
         for index, outcome in zip(missing, called):
