@@ -272,14 +272,27 @@ def _entry_for(job: Job, result: SubmissionResult) -> dict:
     ).to_dict()
 
 
-def _dask_results(jobs: list[Job], address: str, examples: int | None) -> Iterator[dict]:
-    """Grade ``jobs`` on an existing Dask distributed cluster, yielding entries as they finish."""
+def _dask_results(jobs: list[Job], address: str, examples: int | None, *,
+                  run: Callable[[Job, int | None], dict] | None = None) -> Iterator[dict]:
+    """Grade ``jobs`` on an existing Dask distributed cluster, yielding entries as they finish.
+
+    Dask runs again the tasks a dying worker was running, and gives up on
+    one after the scheduler's ``allowed-failures`` deaths (``KilledWorker``):
+    that job alone is recorded as an internal error, the others go on.
+    """
     from distributed import Client, as_completed
 
     with Client(address, set_as_default=False) as client:
-        futures = client.map(grade_job, jobs, examples=examples, pure=False)
+        futures = client.map(run or grade_job, jobs, examples=examples, pure=False)
+        job_of = dict(zip(futures, jobs))
         for future in as_completed(futures, loop=client.loop):
-            yield future.result()
+            if future.status == "error":
+                job, error = job_of[future], future.exception()
+                failed = _failed_result(job, "internal error", f"the grading worker failed on this submission "
+                                                               f"({type(error).__name__}: {error})")
+                yield _entry_for(job, failed)
+            else:
+                yield future.result()
 
 
 def grade_class(

@@ -110,3 +110,14 @@ def test_a_link_inside_the_students_own_folder_is_graded(linked_class):
     [job] = batch.discover(linked_class, student="erin")[0]
     entry = batch.grade_job(job, examples=5)
     assert entry["status"] == "graded" and entry["points"] == 33
+
+
+@pytest.mark.slow
+def test_on_a_dask_cluster_a_worker_killer_is_recorded_and_the_others_graded():
+    from distributed import LocalCluster
+
+    queue = jobs("ada", "kills_worker", "bob", "cyd")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        entries = {entry["student"]: entry["status"] for entry in
+                   batch._dask_results(queue, cluster.scheduler_address, None, run=worker_hooks.quick_or_die)}
+    assert entries == {"ada": "graded", "bob": "graded", "cyd": "graded", "kills_worker": "internal error"}
