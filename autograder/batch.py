@@ -13,6 +13,7 @@ run would have written.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import multiprocessing
 import os
@@ -76,6 +77,17 @@ def discover(root: str | Path, *, assignment: str | None = None, student: str | 
 
     Folders of assignments that have no rubric are returned as ignored
     (an nbgrader course may hold assignments graded otherwise).
+
+    A submission is the student's own folder's content, never what a
+    symbolic link leads to elsewhere: a student folder that is a symbolic
+    link (it is always someone else's folder, or somewhere outside), and an
+    assignment folder that leads outside its student's folder (to a
+    classmate's, say), are ungradable jobs whose ``problem`` says so, as
+    are files linking out of the assignment folder
+    (`autograder.submission.submission_files`). A link that stays inside the
+    student's own folder (``alice/conv_layers -> alice/drafts/conv_layers``)
+    is the student's own work and is graded. This holds for any root: a
+    folder of submissions or nbgrader's ``submitted/``.
     """
     root = Path(root)
     if not root.exists():
@@ -85,22 +97,19 @@ def discover(root: str | Path, *, assignment: str | None = None, student: str | 
     if assignment is not None:
         rubrics.get(assignment)  # a KeyError naming the known assignments
     jobs, ignored = [], []
+    real_root = root.resolve()
     for student_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if student is not None and student_dir.name != student:
             continue
+        own = real_root / student_dir.name  # where the student's folder really is, unless it is a link
         for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if assignment is not None and assignment_dir.name != assignment:
                 continue
             if assignment_dir.name not in rubrics.ASSIGNMENTS:
                 ignored.append(str(assignment_dir))
                 continue
-            problem = ""
-            if not assignment_dir.resolve().is_relative_to(root.resolve()):
-                problem = (
-                    f"{assignment_dir}: a symbolic link that leads outside the submissions folder, to "
-                    f"{assignment_dir.resolve()}; submit the files themselves"
-                )
-            jobs.append(Job(student_dir.name, assignment_dir.name, str(assignment_dir), problem))
+            jobs.append(Job(student_dir.name, assignment_dir.name, str(assignment_dir),
+                            _linked_out(student_dir, assignment_dir, own)))
     if not jobs:
         narrowed = " ".join(f for f in (f"--assignment {assignment}" if assignment else "", f"--student {student}" if student else "") if f)
         raise BatchError(
@@ -111,6 +120,21 @@ def discover(root: str | Path, *, assignment: str | None = None, student: str | 
     return jobs, ignored
 
 
+def _linked_out(student_dir: Path, assignment_dir: Path, own: Path) -> str:
+    """Why a submission folder is not the student's own (a symbolic link leading out of it), or ``""``."""
+    if student_dir.is_symlink():
+        return (f"{student_dir}: the student's folder is a symbolic link, to {student_dir.resolve()}; "
+                "a student's folder must hold the submission itself, not lead to another folder")
+    try:
+        target = assignment_dir.resolve(strict=True)
+    except (OSError, RuntimeError):  # vanished, or a loop of links
+        return f"{assignment_dir}: the folder cannot be followed to a real folder; submit the files themselves"
+    if not target.is_relative_to(own):
+        return (f"{assignment_dir}: a symbolic link that leads outside the student's folder, to {target}; "
+                "submit the files themselves")
+    return ""
+
+
 # --------------------------------------------------------------------------- grade one
 
 
@@ -118,12 +142,16 @@ def _failed_result(job: Job, status: str, reason: str) -> SubmissionResult:
     return failed_result(job.path, rubrics.get(job.assignment), status, reason)
 
 
-def fingerprint(path: str | Path) -> str:
+def fingerprint(path: str | Path, problem: str = "") -> str:
     """The content hash of a submission, or, where it cannot be read, a hash of its folder listing.
 
     Either way the same folder gives the same value, so a rerun can skip an
     unreadable submission it already recorded, and grades it again once it changes.
+    A folder with a ``problem`` (see `discover`) is not read at all: its
+    hash is the problem's, which names where its links lead.
     """
+    if problem:
+        return "ungradable:" + hashlib.sha256(problem.encode()).hexdigest()
     try:
         return content_hash(path)
     except SubmissionError:
@@ -142,7 +170,7 @@ def grade_job(job: Job, examples: int | None = None) -> dict:
     spec = rubrics.get(job.assignment)
     start = time.perf_counter()
     try:
-        digest = fingerprint(job.path)
+        digest = fingerprint(job.path, job.problem)
         if job.problem:
             raise SubmissionError(job.problem)
         content_hash(job.path)  # unreadable: a SubmissionError with the reason, before any grading
@@ -171,34 +199,63 @@ def grade_job(job: Job, examples: int | None = None) -> dict:
 # --------------------------------------------------------------------------- run many
 
 
-def _pool_results(jobs: list[Job], workers: int, examples: int | None) -> Iterator[dict]:
+def _pool_results(jobs: list[Job], workers: int, examples: int | None, *,
+                  run: Callable[[Job, int | None], dict] | None = None) -> Iterator[dict]:
     """Grade ``jobs`` in a process pool, yielding entries as they finish.
 
-    A worker that dies (killed by the OS, say) breaks the pool: the pool is
-    started again for the jobs not yet finished; a job that breaks it twice
-    is recorded as an internal error.
+    At most ``workers`` jobs are handed to the pool at once, so the jobs in
+    flight are exactly the ones running. A worker that dies (killed by the
+    OS, say) breaks the pool: it is started again, and only the jobs that
+    were running can be to blame. If one job alone was running, it gets a
+    strike; if several were, none can be told from the others, so each is
+    run again alone before anything else. A job with two strikes is
+    recorded as an internal error; every other job is graded as if nothing
+    had happened: a submission that kills its worker never costs the
+    students queued behind it.
+
+    ``run`` grades one job (default :func:`grade_job`; tests pass one that
+    kills its worker). It must be importable by the workers.
     """
-    pending = {job: 0 for job in jobs}  # job -> times it was in flight when a pool broke
+    run = run or grade_job
+    waiting = collections.deque(jobs)  # not yet handed to a pool
+    suspects: collections.deque[Job] = collections.deque()  # running when a pool broke with others: run alone
+    strikes: dict[Job, int] = {}
     context = multiprocessing.get_context("forkserver")
-    while pending:
+    while waiting or suspects:
+        running: dict = {}  # future -> job
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(grade_job, job, examples): job for job in pending}
             try:
-                not_done = set(futures)
-                while not_done:
-                    done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        job = futures[future]
-                        entry = future.result()
-                        del pending[job]
-                        yield entry
-            except BrokenProcessPool:
-                for job in list(pending):
-                    pending[job] += 1
-                    if pending[job] >= 2:
-                        del pending[job]
-                        failed = _failed_result(job, "internal error", "the grading worker died twice on this submission")
-                        yield _entry_for(job, failed)
+                while waiting or suspects or running:
+                    if suspects and not running:  # a suspect runs with nothing beside it
+                        _submit(pool, run, suspects, examples, running)
+                    while not suspects and waiting and len(running) < workers:
+                        _submit(pool, run, waiting, examples, running)
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    finished = [future for future in done if not isinstance(future.exception(), BrokenProcessPool)]
+                    for future in finished:
+                        del running[future]
+                        yield future.result()
+                    if len(finished) < len(done):
+                        break  # the pool is broken: what still runs is lost
+            except BrokenProcessPool:  # from submit: it broke between two jobs
+                pass
+        if len(running) > 1:  # which one killed its worker cannot be told: each runs again alone
+            suspects.extend(running.values())
+            continue
+        for job in running.values():
+            strikes[job] = strikes.get(job, 0) + 1
+            if strikes[job] >= 2:
+                failed = _failed_result(job, "internal error", "the grading worker died twice on this submission")
+                yield _entry_for(job, failed)
+            else:
+                suspects.appendleft(job)
+
+
+def _submit(pool: ProcessPoolExecutor, run: Callable, queue: collections.deque, examples: int | None,
+            running: dict) -> None:
+    """Hand the first job of ``queue`` to ``pool``; taken from the queue only once the pool has it."""
+    future = pool.submit(run, queue[0], examples)
+    running[future] = queue.popleft()
 
 
 def _entry_for(job: Job, result: SubmissionResult) -> dict:
@@ -215,14 +272,27 @@ def _entry_for(job: Job, result: SubmissionResult) -> dict:
     ).to_dict()
 
 
-def _dask_results(jobs: list[Job], address: str, examples: int | None) -> Iterator[dict]:
-    """Grade ``jobs`` on an existing Dask distributed cluster, yielding entries as they finish."""
+def _dask_results(jobs: list[Job], address: str, examples: int | None, *,
+                  run: Callable[[Job, int | None], dict] | None = None) -> Iterator[dict]:
+    """Grade ``jobs`` on an existing Dask distributed cluster, yielding entries as they finish.
+
+    Dask runs again the tasks a dying worker was running, and gives up on
+    one after the scheduler's ``allowed-failures`` deaths (``KilledWorker``):
+    that job alone is recorded as an internal error, the others go on.
+    """
     from distributed import Client, as_completed
 
     with Client(address, set_as_default=False) as client:
-        futures = client.map(grade_job, jobs, examples=examples, pure=False)
+        futures = client.map(run or grade_job, jobs, examples=examples, pure=False)
+        job_of = dict(zip(futures, jobs))
         for future in as_completed(futures, loop=client.loop):
-            yield future.result()
+            if future.status == "error":
+                job, error = job_of[future], future.exception()
+                failed = _failed_result(job, "internal error", f"the grading worker failed on this submission "
+                                                               f"({type(error).__name__}: {error})")
+                yield _entry_for(job, failed)
+            else:
+                yield future.result()
 
 
 def grade_class(
@@ -303,7 +373,7 @@ def grade_class(
 
 
 def _already_graded(book: Gradebook, job: Job) -> bool:
-    return book.is_graded(job.student, job.assignment, fingerprint(job.path), rubrics.get(job.assignment).version)
+    return book.is_graded(job.student, job.assignment, fingerprint(job.path, job.problem), rubrics.get(job.assignment).version)
 
 
 def write_outputs(entries: list[GradebookEntry], out: Path) -> dict[str, str]:

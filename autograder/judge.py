@@ -50,6 +50,20 @@ class Trial:
     got: dict[str, Any] = field(default_factory=dict)  # "out", "dx", "value", ... as the student returned them
     expected: dict[str, Any] = field(default_factory=dict)
     note: str = ""  # e.g. that the backward was given the standard cache
+    values_dropped: bool = False  # got and expected were let go (see `without_values`)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every property held."""
+        return all(verdict.passed for verdict in self.verdicts.values())
+
+    def without_values(self) -> Trial:
+        """The verdicts alone: what is kept of a case that no explanation needs.
+
+        The student's values can be as large as a reply may be; a check that
+        kept every case's would hold them all until it ends.
+        """
+        return Trial(self.verdicts, note=self.note, values_dropped=bool(self.got or self.expected))
 
 
 # --------------------------------------------------------------------------- describing values
@@ -249,26 +263,100 @@ def judge_many(box, function: FunctionSpec, check: Check, cases: list, expected:
     Returns one :class:`Trial` per case, or the :class:`InternalError` that
     computing its expected value raised (our fault, not the student's).
     A function that times out is not run on the remaining cases.
+
+    Each reply is bounded by what the case's result can be
+    (:func:`reply_limit`): a larger one is refused unread, a ``"protocol"``
+    failure of this function. Each call's value is let go once its case is
+    judged.
     """
+    wants = [_expected_or_error(function, check, case, expected) for case in cases]
+    limits = [_case_reply_limit(check, case, want) for case, want in zip(cases, wants)]
     notes = [""] * len(cases)
     if check.kind == "backward":
-        outcomes = _run_backward(box, function, check, cases, notes)
+        outcomes = _run_backward(box, function, check, cases, notes, limits)
     else:
         calls = [(check.arguments(case), _keywords(check, case)) for case in cases]
         value_items = (0,) if check.kind == "forward" else None  # a forward's cache need not travel
-        outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, value_items=value_items)
+        outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, value_items=value_items,
+                                 max_reply_bytes=limits)
         if check.kind == "forward":
             _remember_forwards(box, function.name, [args for args, _ in calls], outcomes)
     trials = []
-    for case, outcome, note in zip(cases, outcomes, notes):
-        try:
-            trial = _VERDICTS[check.kind](function, check, case, expected, outcome)
-        except InternalError as error:
-            trials.append(error)
+    for index, (case, want, note) in enumerate(zip(cases, wants, notes)):
+        outcome, outcomes[index] = outcomes[index], None  # judged, then let go
+        if isinstance(want, InternalError):
+            trials.append(want)
             continue
-        trial.note = trial.note or (note if not all(v.passed for v in trial.verdicts.values()) else "")
+        trial = _VERDICTS[check.kind](function, check, case, want, outcome)
+        trial.note = trial.note or (note if not trial.passed else "")
         trials.append(trial)
     return trials
+
+
+#: A reply may be this many times the size of the arrays the case's result and arguments hold
+#: (a float64 array of the right shape is 1, complex 2; a wrong shape, say a stride ignored,
+#: several) ...
+REPLY_SIZE_FACTOR = 16
+#: ... plus this, for the header, small values, a student's cache sent back, error text.
+REPLY_MARGIN_BYTES = 256 * 1024
+
+
+def reply_limit(*values) -> int:
+    """The largest reply accepted for a call whose result and arguments are about the size of ``values``.
+
+    Generous for any honest answer, right or wrong (the cases are small, and
+    the margin alone holds hundreds of their arrays), and small enough that
+    a reply costs the grader little: a value that costs the student's
+    process nothing, such as a zero-stride view of gigabytes, is refused
+    from its length alone.
+
+    >>> reply_limit(np.zeros((2, 3, 4, 4)), (np.zeros((2, 3, 6, 6)), {"stride": 1}))
+    302080
+    """
+    return REPLY_MARGIN_BYTES + REPLY_SIZE_FACTOR * sum(_array_bytes(value) for value in values)
+
+
+def _case_reply_limit(check: Check, case, want) -> int:
+    """`reply_limit` for one case of ``check``: its expected result ``want`` and its arguments.
+
+    A backward's arguments sent back may hold the student's own cache, which
+    is about the standard one.
+    """
+    cache = check.standard_cache(case) if check.kind == "backward" else None
+    return reply_limit(None if isinstance(want, InternalError) else want, check.arguments(case), cache)
+
+
+def _array_bytes(value) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(_array_bytes(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_array_bytes(item) for item in value.values())
+    return 0
+
+
+def _expected_or_error(function: FunctionSpec, check: Check, case, expected: ExpectedValues):
+    """What a correct function gives on ``case``, or the :class:`InternalError` computing it raised.
+
+    A ``raises`` check's is None: the reference raised the error the rubric
+    names, as it must.
+    """
+    args = check.arguments(case)
+    try:
+        if check.kind == "backward":
+            return expected(function.reference, *args, check.standard_cache(case))
+        if check.kind != "raises":
+            return expected(function.reference, *args, **_keywords(check, case))
+        try:
+            expected(function.reference, *args, **_keywords(check, case))
+        except (ValueError, TypeError) as error:
+            if type(error).__name__ != check.error:
+                raise InternalError(f"the rubric expects {check.error} from {function.reference} here, got {error!r}") from None
+            return None
+        raise InternalError(f"the rubric expects {check.error} from {function.reference} here, but it returned")
+    except InternalError as error:
+        return error
 
 
 # A backward check needs the student's own cache, so it calls the student's
@@ -284,13 +372,17 @@ def _forward_key(function_name: str, args: tuple) -> str:
 
 
 def _remember_forwards(box, function_name: str, arguments: list[tuple], outcomes: list) -> None:
-    """Keep the forward calls that worked (their results stay in the child) for a backward check to reuse."""
+    """Keep the forward calls that worked (their results stay in the child) for a backward check to reuse.
+
+    Only their Refs are needed: what they returned is not kept.
+    """
     kept = getattr(box, "forwards", None)
     if kept is None:
         return
     for args, outcome in zip(arguments, outcomes):
         if _usable_forward(outcome):
-            kept[_forward_key(function_name, args)] = outcome
+            kept[_forward_key(function_name, args)] = dataclasses.replace(
+                outcome, value=(None, None), args_after=(), kwargs_after={}, output="")
 
 
 def _usable_forward(outcome) -> bool:
@@ -304,7 +396,9 @@ def _forwards(box, check: Check, cases: list, *, reuse: bool) -> tuple[list, lis
     found = [kept.get(_forward_key(check.forward, args)) if kept is not None else None for args in arguments]
     missing = [index for index, outcome in enumerate(found) if outcome is None]
     if missing:  # only the shape of (out, cache) is needed here: its cache is passed on by Ref
-        called = box.call_many(check.forward, [(arguments[i], {}) for i in missing], stop_after={"timeout"}, value_items=(), arguments_after=False)
+        limits = [reply_limit(arguments[i]) for i in missing]
+        called = box.call_many(check.forward, [(arguments[i], {}) for i in missing], stop_after={"timeout"},
+                               value_items=(), arguments_after=False, max_reply_bytes=limits)
         for index, outcome in zip(missing, called):
             found[index] = outcome
     reused = [True] * len(cases)
@@ -313,7 +407,7 @@ def _forwards(box, check: Check, cases: list, *, reuse: bool) -> tuple[list, lis
     return found, reused
 
 
-def _run_backward(box, function: FunctionSpec, check: Check, cases: list, notes: list[str]) -> list:
+def _run_backward(box, function: FunctionSpec, check: Check, cases: list, notes: list[str], limits: list[int]) -> list:
     """Call the student's backward on each case with the cache of the student's forward (or the course's)."""
 
     def run(indices: list[int], reuse: bool) -> list:
@@ -326,7 +420,8 @@ def _run_backward(box, function: FunctionSpec, check: Check, cases: list, notes:
                 cache = check.standard_cache(cases[index])
                 notes[index] = f"{check.forward} failed on this case, so {function.name} was given the course's standard cache"
             calls.append(((*check.arguments(cases[index]), cache), {}))
-        outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, arguments_after=False)  # a backward's inputs are not judged
+        outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, arguments_after=False,
+                                 max_reply_bytes=[limits[index] for index in indices])  # a backward's inputs are not judged
         return [(outcome, was_reused) for outcome, was_reused in zip(outcomes, reused)]
 
     results = run(list(range(len(cases))), reuse=True)
@@ -350,9 +445,12 @@ def _raised(outcome: CallOutcome) -> dict:
     return {"error": outcome.error} if outcome.status == "raised" else {}
 
 
-def _verdict_value(function, check, case, expected, outcome):
-    args, kwargs = check.arguments(case), _keywords(check, case)
-    want = expected(function.reference, *args, **kwargs)
+# Each verdict function judges one outcome against ``want``, the expected result
+# (`_expected_or_error`), computed once per case before the calls.
+
+
+def _verdict_value(function, check, case, want, outcome):
+    args = check.arguments(case)
     if not outcome.ok:
         return _all_fail(check, outcome_failure(function.name, outcome), got=_raised(outcome), expected={"value": want})
     verdicts = {}
@@ -366,9 +464,9 @@ def _verdict_value(function, check, case, expected, outcome):
     return Trial({k: verdicts[k] for k in check.points}, got={"value": outcome.value}, expected={"value": want})
 
 
-def _verdict_forward(function, check, case, expected, outcome):
+def _verdict_forward(function, check, case, want, outcome):
     args = check.arguments(case)
-    want, _ = expected(function.reference, *args)
+    want, _ = want
     if not outcome.ok:
         return _all_fail(check, outcome_failure(function.name, outcome), expected={"out": want})
     value = outcome.value
@@ -388,9 +486,7 @@ def _verdict_forward(function, check, case, expected, outcome):
     return Trial({k: verdicts[k] for k in check.points}, got={"out": value[0]}, expected={"out": want})
 
 
-def _verdict_backward(function, check, case, expected, outcome):
-    args, standard = check.arguments(case), check.standard_cache(case)
-    want = expected(function.reference, *args, standard)
+def _verdict_backward(function, check, case, want, outcome):
     want = want if isinstance(want, tuple) else (want,)
     expected_named = dict(zip(check.outputs, want))
     if not outcome.ok:
@@ -410,15 +506,7 @@ def _verdict_backward(function, check, case, expected, outcome):
     return Trial(verdicts, got=dict(zip(check.outputs, got)), expected=expected_named)
 
 
-def _verdict_raises(function, check, case, expected, outcome):
-    args, kwargs = check.arguments(case), _keywords(check, case)
-    try:
-        expected(function.reference, *args, **kwargs)
-    except (ValueError, TypeError) as error:
-        if type(error).__name__ != check.error:
-            raise InternalError(f"the rubric expects {check.error} from {function.reference} here, got {error!r}") from None
-    else:
-        raise InternalError(f"the rubric expects {check.error} from {function.reference} here, but it returned")
+def _verdict_raises(function, check, case, want, outcome):
     [name] = check.points
     if outcome.status == "raised" and exception_name(outcome) == check.error:
         return Trial({name: PASS})

@@ -161,6 +161,8 @@ class _Search:
     expected: ExpectedValues
 
     def __post_init__(self) -> None:
+        # Every case judged, by key: its verdicts only, except for the first failure of each
+        # property, whose values explain it (see `explained`).
         self.trials: dict[str, Trial] = {}
         self.first_failure: dict[str, tuple] = {}
         self.internal_error = ""
@@ -185,10 +187,24 @@ class _Search:
                 if isinstance(trial, InternalError):
                     self.internal_error = self.internal_error or str(trial)
                     continue
-                self.trials[key] = trial
-                for name, verdict in trial.verdicts.items():
-                    if not verdict.passed:
-                        self.first_failure.setdefault(name, (case, trial))
+                first = [name for name, verdict in trial.verdicts.items()
+                         if not verdict.passed and name not in self.first_failure]
+                for name in first:
+                    self.first_failure[name] = (case, trial)
+                self.trials[key] = trial if first else trial.without_values()
+
+    def explained(self, name: str, case, trial: Trial) -> Trial:
+        """``trial`` with the values that explain its failure of ``name``, judging ``case`` again if they were let go.
+
+        A function that now passes on ``case`` (it answers differently from
+        call to call) keeps the verdicts it failed with.
+        """
+        if not trial.values_dropped:
+            return trial
+        [again] = judge_many(self.box, self.function, self.check, [case], self.expected)
+        if isinstance(again, Trial) and not again.verdicts[name].passed:
+            return again
+        return trial
 
     def run(self, targets: tuple[str, ...], examples: int, collect: list | None = None):
         """Search for a failure of any of ``targets``; returns ``(property, case, trial)`` or None.
@@ -295,7 +311,8 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
             found[name] = shared
             continue
         failure = search.run((name,), draws_needed(check, examples))  # shrink this property's failure
-        found[name] = failure[1:] if failure else search.first_failure[name]
+        case, trial = failure[1:] if failure else search.first_failure[name]
+        found[name] = case, search.explained(name, case, trial)
     results = []
     for name, points in check.points.items():
         result = PropertyResult(

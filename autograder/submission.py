@@ -126,7 +126,9 @@ def submission_files(folder: str | Path) -> list[Path]:
 
     Hidden files and Jupyter checkpoints are left out. A symbolic link that
     leads outside the folder raises `SubmissionError` (it could make the
-    grader read any file on the machine into a gradebook).
+    grader read any file on the machine into a gradebook). Folders that are
+    links out of a student's own folder are refused when a class is
+    discovered (`autograder.batch.discover`), before this is called.
     """
     folder = Path(folder)
     root = folder.resolve()

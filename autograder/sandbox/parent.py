@@ -375,6 +375,34 @@ def _describe_end(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
+def _shown(value: Any) -> str:
+    """A value from a reply, quoted and cut short for an error message, whatever JSON it is."""
+    return repr(value)[:40] if type(value) in (str, int, float, bool) or value is None else type(value).__name__
+
+
+def _read_ready(header: dict[str, Any]) -> dict[str, str]:
+    """The protections a child's ``ready`` message reports; `ProtocolError` if it is no such message."""
+    protections = header.get("protections")
+    if header.get("type") != "ready" or type(protections) is not dict or len(protections) > 1000:
+        raise ProtocolError("the child's first message is not a ready message")
+    return {str(name)[:100]: str(state)[:300] for name, state in protections.items()}
+
+
+def _read_cell_start(header: dict[str, Any], cells: Mapping[int, Any]) -> int:
+    """The index of the cell a ``cell_start`` message announces; `ProtocolError` if it names none of *cells*."""
+    index = header.get("index")
+    if type(index) is not int or index not in cells:
+        raise ProtocolError("a cell_start message names no cell of this submission")
+    return index
+
+
+def _refused_outcome(size: int, limit: int) -> CallOutcome:
+    """The outcome of a call whose reply was larger than its limit and was discarded unread."""
+    return CallOutcome("protocol", error=(
+        f"its result was {_format_bytes(size)}, more than the {_format_bytes(limit)} a result may take here "
+        "(a few times the size of the expected result); return a result of the expected shape"))
+
+
 class _ChildDied(Exception):
     """The child process ended (or closed its channel) while we waited for it.
 
@@ -522,12 +550,17 @@ class _Child:
         header_bytes, buffers = protocol.encode_message(header, values or {}, strict=True)
         self.send_frame(protocol.frame_pieces(header_bytes, buffers))
 
-    def send_frame(self, pieces: list[bytes | memoryview], *, seq: int | None = None) -> None:
-        """Queue an encoded frame; with *seq*, a call whose output marker to look for."""
+    def send_frame(self, pieces: list[bytes | memoryview], *, seq: int | None = None,
+                   reply_limit: int | None = None) -> None:
+        """Queue an encoded frame; with *seq*, a call whose output marker and reply to look for.
+
+        *reply_limit* bounds that call's reply (see `protocol.FrameReader.expect`).
+        """
         waiting = bool(self.outgoing)
         self.outgoing += [memoryview(piece).cast("B") for piece in pieces]
         if seq is not None:
             self.awaited_marks.add(seq)
+            self.reader.expect(reply_limit)  # one reply per call, in the order the calls are sent
         if not waiting and not self.reply_closed:
             self.selector.register(self.request_fd, selectors.EVENT_WRITE)
 
@@ -1204,15 +1237,15 @@ class Sandbox:
                 while True:
                     message = child.next_message(self._deadline(self.limits.call_timeout), capture)
                     kind = message.header.get("type")
+                    if message.refused is not None:
+                        raise ProtocolError("a message of the load was larger than the limit")
                     if kind == "cell_start":
-                        current = message.header.get("index")
-                        if type(current) is not int or current not in cells:
-                            raise ProtocolError("a cell_start message names no cell of this submission")
+                        current = _read_cell_start(message.header, cells)
                     elif kind == "loaded":
                         child.drain_output(capture)
                         return self._read_loaded(message.header, cells, notes)
                     else:
-                        raise ProtocolError(f"unexpected {str(kind)[:40]!r} message while loading")
+                        raise ProtocolError(f"unexpected {_shown(kind)} message while loading")
             except _DeadlineReached:
                 self._discard_child()
                 if self._budget_left() <= 0:
@@ -1249,8 +1282,9 @@ class Sandbox:
             raise ProtocolError("the loaded message is malformed")
         outcomes: dict[int, tuple[str, str]] = {}
         for item in reported:
-            if type(item) is not dict or item.get("index") not in cells or \
-                    item.get("status") not in _CHILD_CELL_STATUSES or type(item.get("error")) is not str:
+            if type(item) is not dict or type(item.get("index")) is not int or item["index"] not in cells or \
+                    type(item.get("status")) is not str or item["status"] not in _CHILD_CELL_STATUSES or \
+                    type(item.get("error")) is not str:
                 raise ProtocolError("a cell outcome in the loaded message is malformed")
             outcomes[item["index"]] = (item["status"], item["error"][:_MAX_ERROR_CHARS])
         self._functions = functions
@@ -1294,7 +1328,8 @@ class Sandbox:
 
     def call_many(self, function_name: str, calls: Sequence[tuple[tuple, dict]], /, *,
                   stop_after: Collection[str] = (), value_items: Collection[int] | None = None,
-                  arguments_after: bool = True, timed: bool = False) -> list[CallOutcome]:
+                  arguments_after: bool = True, timed: bool = False,
+                  max_reply_bytes: int | Sequence[int | None] | None = None) -> list[CallOutcome]:
         """Call *function_name* once per ``(args, kwargs)`` in *calls*, in order, in one round trip.
 
         The outcomes are those of calling `call` once per item: each call has
@@ -1326,6 +1361,13 @@ class Sandbox:
         timed : bool, optional
             Run the calls one at a time, nothing sent ahead, each bracketed by
             readings of the child's CPU clock (``cpu_seconds``).
+        max_reply_bytes : int or sequence of (int or None), optional
+            Largest reply (header and body) accepted for each call, or one
+            such bound per call; default `Limits.message_bytes`. A larger
+            reply is refused from its length alone, discarded unread, and the
+            call's status is ``"protocol"`` (the child runs on). Bound it by
+            what the result can be: a value that costs the student's process
+            nothing (a zero-stride view) then costs the grader nothing either.
 
         Returns
         -------
@@ -1361,9 +1403,16 @@ class Sandbox:
         if self._closed:
             raise RuntimeError("this sandbox is closed; make a new one")
         items = None if value_items is None else sorted(int(i) for i in value_items)
-        requests = [_CallRequest.encode(function_name, number, item, next(self._call_seq), items,
+        if max_reply_bytes is None or type(max_reply_bytes) is int:
+            reply_limits: Sequence[int | None] = [max_reply_bytes] * len(calls)
+        else:
+            reply_limits = list(max_reply_bytes)
+            if len(reply_limits) != len(calls):
+                raise ValueError(f"call_many({function_name!r}, calls): {len(reply_limits)} reply limits "
+                                 f"for {len(calls)} calls")
+        requests = [_CallRequest.encode(function_name, number, item, next(self._call_seq), items, limit,
                                         arguments_after=arguments_after)
-                    for number, item in enumerate(calls)]
+                    for number, (item, limit) in enumerate(zip(calls, reply_limits))]
         if self._report is None:
             self.load()
         with self._spending_budget():
@@ -1402,7 +1451,7 @@ class Sandbox:
                 later = requests[next_to_send]
                 # A call with a stale Ref is not sent: its turn will say so.
                 if next_to_send == index or self._stale_outcome(later.refs) is None:
-                    child.send_frame(later.frame(), seq=later.seq)
+                    child.send_frame(later.frame(), seq=later.seq, reply_limit=later.max_reply_bytes)
                     sent.append(next_to_send)
                     sent_bytes += later.nbytes
                 next_to_send += 1
@@ -1488,12 +1537,16 @@ class Sandbox:
             message = child.next_message(self._deadline(self.limits.call_timeout), self._capture)
             if cpu_started is not None:
                 cpu_answered = child.cpu_seconds()
-            if message.header.get("type") != "result":
-                raise ProtocolError(f"expected a result, got a {str(message.header.get('type'))[:40]!r} message")
-            if message.header.get("seq") != request.seq:
-                raise ProtocolError("a result arrived for another call than the one expected")
-            output_end = child.drain_output_until(request.seq, self._capture)
-            outcome = self._read_result(message, request)
+            if message.refused is not None:  # skipped unread; the child is still in step
+                output_end = child.drain_output_until(request.seq, self._capture)
+                outcome = _refused_outcome(*message.refused)
+            else:
+                if message.header.get("type") != "result":
+                    raise ProtocolError(f"expected a result, got a {_shown(message.header.get('type'))} message")
+                if message.header.get("seq") != request.seq:
+                    raise ProtocolError("a result arrived for another call than the one expected")
+                output_end = child.drain_output_until(request.seq, self._capture)
+                outcome = self._read_result(message, request)
         except _DeadlineReached:
             self._discard_child()
             if self._budget_left() <= 0:
@@ -1530,7 +1583,7 @@ class Sandbox:
         if refusal is not None:
             return refusal, self._capture.mark()
         child = self._resources.child
-        child.send_frame(request.frame(), seq=request.seq)
+        child.send_frame(request.frame(), seq=request.seq, reply_limit=request.max_reply_bytes)
         return self._await_result(child, request, retry_lost=False, timed=timed)
 
     def _read_result(self, message: Message, request: _CallRequest) -> CallOutcome:
@@ -1551,7 +1604,9 @@ class Sandbox:
         """
         header = message.header
         status, error, ref_id = (header.get(name) for name in ("status", "error", "ref"))
-        if status not in _CHILD_STATUSES or type(error) is not str or not (ref_id is None or type(ref_id) is int):
+        # type() first: a JSON list or dict is unhashable.
+        if type(status) is not str or status not in _CHILD_STATUSES or type(error) is not str \
+                or not (ref_id is None or type(ref_id) is int and 0 <= ref_id < 2**63):
             raise ProtocolError("the result message is malformed")
         error = error[:_MAX_ERROR_CHARS]
         value = args_after = None
@@ -1642,10 +1697,7 @@ class Sandbox:
             "skip_protections": sorted(_SKIPPED_PROTECTIONS),
         })
         message = child.next_message(time.monotonic() + self.limits.start_timeout, capture or _OutputCapture(0))
-        protections = message.header.get("protections")
-        if message.header.get("type") != "ready" or type(protections) is not dict:
-            raise ProtocolError("the child's first message is not a ready message")
-        self.protections = {str(name)[:100]: str(state)[:300] for name, state in protections.items()}
+        self.protections = _read_ready(message.header)
         child.cpu_clock, child.timing = _without_processes(child.cpu_clock, child.timing, self.protections)
         self.protections["speed timing"] = child.timing
 
@@ -1698,6 +1750,7 @@ class _CallRequest:
     body: list[memoryview]
     refs: tuple[Ref, ...]
     arguments_after: bool = True  # the child sends the arguments back after the call
+    max_reply_bytes: int | None = None  # see `Sandbox.call_many`
 
     @property
     def nbytes(self) -> int:
@@ -1708,7 +1761,8 @@ class _CallRequest:
 
     @classmethod
     def encode(cls, function_name: str, number: int, item: Any, seq: int,
-               value_items: list[int] | None = None, *, arguments_after: bool = True) -> _CallRequest:
+               value_items: list[int] | None = None, max_reply_bytes: int | None = None, *,
+               arguments_after: bool = True) -> _CallRequest:
         """Check and encode the ``(args, kwargs)`` pair *item*, call *number* of `Sandbox.call_many`.
 
         Raises `TypeError` for anything that is not such a pair or cannot be sent.
@@ -1740,7 +1794,7 @@ class _CallRequest:
                 _ENCODED_CALLS[key] = cached
         rest, body = cached
         header = b'{"seq": %d, ' % seq + rest[1:]  # the one field that differs from call to call
-        return cls(seq, header, body, refs, arguments_after)
+        return cls(seq, header, body, refs, arguments_after, max_reply_bytes)
 
 
 # Every submission of a class meets the same cases, so the same calls: their

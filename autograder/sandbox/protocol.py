@@ -10,7 +10,12 @@ Values travel as JSON *nodes* inside the header, each a small object with a
 ``nbytes``.  Nothing is ever pickled or evaluated: the parent only accepts
 numbers, strings, lists, tuples, dicts, numeric arrays and `Opaque`
 placeholders, and checks every size, dtype and nesting level before it
-builds anything (see `decode_value`).
+builds anything (see `decode_value`).  Sizes are checked before any parsing
+too: a frame's declared length against the limit (the whole reply's, or the
+one given for this reply, see `FrameReader.expect`) as soon as its prefix
+arrives, and a header's length, nesting and number of JSON values before
+`json.loads` sees it (see `check_header`), so no reply costs the reader more
+memory or time than those limits allow.
 
 This module must stay importable on its own (standard library and NumPy only):
 the child loads it by file path, before any restriction is installed and
@@ -28,7 +33,9 @@ Examples
 
 from __future__ import annotations
 
+import collections
 import json
+import math
 import re
 import struct
 import types
@@ -52,6 +59,17 @@ MAX_INT_DIGITS = 4000
 MAX_OPAQUE_TEXT = 300
 #: What a node costs in the size budget besides its payload (JSON keys and punctuation).
 NODE_OVERHEAD_BYTES = 64
+# What a node's and an Opaque placeholder's JSON can take in a header at most, beyond their payload.
+_NODE_JSON_BYTES = 128
+_OPAQUE_JSON_BYTES = 12 * 2 * MAX_OPAQUE_TEXT
+#: Longest JSON header accepted, in bytes (the body, raw array bytes, is limited apart).
+MAX_HEADER_BYTES = 8 * 2**20
+#: Deepest JSON nesting of a header: a value nested `MAX_DEPTH` levels in dicts takes 3 levels
+#: per level (node, items list, key-value pair), plus the header, a leaf node and its shape.
+MAX_HEADER_DEPTH = 3 * MAX_DEPTH + 8
+#: Most JSON values in a header, counted as its ``[``, ``{`` and ``,`` outside strings: a node
+#: takes at most 13 of them per item of `MAX_ITEMS` (an array takes one more item per 8 dimensions).
+MAX_HEADER_VALUES = 16 * MAX_ITEMS
 
 #: The child ends each call's printed output with a marker on the output pipe:
 #: this tag, the child's random 16-byte nonce, then the call's sequence number.
@@ -143,10 +161,16 @@ class Ref:
 
 @dataclass(frozen=True)
 class Message:
-    """One received frame: the parsed JSON header and the raw body."""
+    """One received frame: the parsed JSON header and the raw body.
+
+    ``refused`` is set (to the frame's declared size and the limit it broke)
+    when the frame was larger than the limit `FrameReader.expect` gave for
+    it: then it was discarded unread, and header and body are empty.
+    """
 
     header: dict[str, Any]
     body: bytes
+    refused: tuple[int, int] | None = None
 
 
 # --------------------------------------------------------------------------
@@ -175,11 +199,23 @@ class FrameReader:
         Largest header + body accepted; a larger declared size is refused as
         soon as the prefix arrives, before any of it is buffered.
 
+    Notes
+    -----
+    `expect` can bound the next frames more tightly, one limit per frame in
+    the order they arrive (the parent bounds each call's reply by what its
+    result can be).  A frame over such a limit but within
+    *max_message_bytes* is not a broken stream: it is discarded as it
+    arrives, never buffered, and stands in the list of frames as a `Message`
+    whose ``refused`` is set, so the frames after it are read as usual.
+
     Examples
     --------
     >>> reader = FrameReader(1024)
     >>> reader.feed(b"".join(frame_pieces(b'{"type": "ready"}', [])))
-    [Message(header={'type': 'ready'}, body=b'')]
+    [Message(header={'type': 'ready'}, body=b'', refused=None)]
+    >>> reader.expect(10)
+    >>> reader.feed(b"".join(frame_pieces(b'{"type": "result", "value": 1}', [])))
+    [Message(header={}, body=b'', refused=(30, 10))]
     >>> reader.feed(b"garbage")
     Traceback (most recent call last):
     ...
@@ -191,6 +227,8 @@ class FrameReader:
         self._buffer = bytearray()
         self._expected: tuple[int, int] | None = None
         self._error: ProtocolError | None = None
+        self._limits: collections.deque[int | None] = collections.deque()
+        self._discarding = 0  # bytes of a refused frame still to come
 
     @property
     def broken(self) -> bool:
@@ -202,6 +240,10 @@ class FrameReader:
         """Bytes received that do not yet form a whole frame."""
         return len(self._buffer)
 
+    def expect(self, max_bytes: int | None) -> None:
+        """Bound the size (header + body) of the next frame not yet bounded; None: only *max_message_bytes*."""
+        self._limits.append(max_bytes)
+
     def feed(self, data: bytes) -> list[Message]:
         """Add received bytes; return the frames they complete.
 
@@ -210,6 +252,10 @@ class FrameReader:
         """
         if self._error is not None:
             raise self._error
+        if self._discarding:
+            skipped = min(self._discarding, len(data))
+            self._discarding -= skipped
+            data = data[skipped:]
         self._buffer += data
         messages: list[Message] = []
         try:
@@ -221,7 +267,7 @@ class FrameReader:
         return messages
 
     def _cut_frames(self, messages: list[Message]) -> None:
-        while True:
+        while not self._discarding:
             if self._expected is None:
                 if len(self._buffer) < PREFIX.size:
                     if not MAGIC.startswith(bytes(self._buffer[: len(MAGIC)])):
@@ -230,11 +276,22 @@ class FrameReader:
                 magic, header_length, body_length = PREFIX.unpack_from(self._buffer)
                 if magic != MAGIC:
                     self._refuse_marker()
-                if header_length + body_length > self.max_message_bytes:
+                size = header_length + body_length
+                if size > self.max_message_bytes:
                     raise ProtocolError(
-                        f"a reply of {header_length + body_length} bytes is larger than the limit of "
-                        f"{self.max_message_bytes} bytes"
-                    )
+                        f"a reply of {size} bytes is larger than the limit of {self.max_message_bytes} bytes")
+                if header_length > MAX_HEADER_BYTES:
+                    raise ProtocolError(
+                        f"a reply header of {header_length} bytes is larger than the limit of {MAX_HEADER_BYTES} bytes")
+                limit = self._limits.popleft() if self._limits else None
+                if limit is not None and size > limit:
+                    # Within the stream's limit: skip it unread and stay in step with the frames after it.
+                    del self._buffer[: PREFIX.size]
+                    skipped = min(size, len(self._buffer))
+                    del self._buffer[:skipped]
+                    self._discarding = size - skipped
+                    messages.append(Message({}, b"", refused=(size, limit)))
+                    continue
                 self._expected = (header_length, body_length)
             header_length, body_length = self._expected
             end = PREFIX.size + header_length + body_length
@@ -253,8 +310,49 @@ class FrameReader:
         )
 
 
+# Strings of a JSON text (valid or not, the same ones `json.loads` would scan up to its first error).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_BRACKET_STEPS = np.zeros(256, dtype=np.int32)
+_BRACKET_STEPS[[ord("["), ord("{")]] = 1
+_BRACKET_STEPS[[ord("]"), ord("}")]] = -1
+
+
+def check_header(raw: bytes) -> None:
+    """Refuse a JSON header longer, deeper or with more values than the limits, before it is parsed.
+
+    `MAX_HEADER_BYTES`, `MAX_HEADER_DEPTH` and `MAX_HEADER_VALUES` bound what
+    `json.loads` may cost (without them a 16 MiB header of empty lists takes
+    seconds and hundreds of MB).  Counting brackets and commas in the raw
+    bytes is enough for an ordinary header; only one with many of them has its
+    strings cut out and its nesting measured.
+
+    Examples
+    --------
+    >>> check_header(b'{"a": [1, 2, "]]]"]}')
+    >>> check_header(b"[" * 200 + b"]" * 200)
+    Traceback (most recent call last):
+    ...
+    autograder.sandbox.protocol.ProtocolError: the reply header is nested 200 levels deep, more than the limit of 104
+    """
+    if len(raw) > MAX_HEADER_BYTES:
+        raise ProtocolError(f"a reply header of {len(raw)} bytes is larger than the limit of {MAX_HEADER_BYTES} bytes")
+    opens = raw.count(b"[") + raw.count(b"{")
+    if opens <= MAX_HEADER_DEPTH and opens + raw.count(b",") <= MAX_HEADER_VALUES:
+        return  # the counts inside strings only add: the true ones are lower
+    structure = _JSON_STRING.sub(b"", raw) if b'"' in raw else raw
+    brackets = structure.translate(None, _NOT_BRACKETS)
+    values = brackets.count(b"[") + brackets.count(b"{") + structure.count(b",")
+    if values > MAX_HEADER_VALUES:
+        raise ProtocolError(f"the reply header holds more than {MAX_HEADER_VALUES} JSON values")
+    depth = int(np.cumsum(_BRACKET_STEPS[np.frombuffer(brackets, dtype=np.uint8)], dtype=np.int32).max(initial=0))
+    if depth > MAX_HEADER_DEPTH:
+        raise ProtocolError(f"the reply header is nested {depth} levels deep, more than the limit of {MAX_HEADER_DEPTH}")
+
+
 def parse_header(raw: bytes) -> dict[str, Any]:
-    """Parse a JSON header; anything but a JSON object raises `ProtocolError`."""
+    """Parse a JSON header within the limits of `check_header`; anything but a JSON object raises `ProtocolError`."""
+    check_header(raw)
     try:
         header = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -289,14 +387,17 @@ class _Encoder:
         self.buffers: list[memoryview] = []
         self.body_bytes = 0
         self.bytes_left = max_bytes
+        # The header apart: room is kept for the message's own fields and an Opaque placeholder's text.
+        self.header_bytes_left = MAX_HEADER_BYTES - 64 * 1024
         self.items_left = MAX_ITEMS
 
     def encode(self, value: Any, depth: int = 0) -> dict[str, Any]:
         # Reserve one node for an Opaque placeholder should this value not fit.
-        if self.items_left <= 1 or self.bytes_left < 2 * NODE_OVERHEAD_BYTES:
+        if self.items_left <= 1 or min(self.bytes_left, self.header_bytes_left) < 2 * _NODE_JSON_BYTES:
             return self._opaque(value, "too many values to send in one reply")
         self.items_left -= 1
         self.bytes_left -= NODE_OVERHEAD_BYTES
+        self.header_bytes_left -= _NODE_JSON_BYTES
         kind = type(value)
         if value is None:
             return {"kind": "none"}
@@ -332,15 +433,19 @@ class _Encoder:
             text = ""
         if not 0 < len(text.lstrip("-")) <= MAX_INT_DIGITS:
             return self._opaque(value, f"an int with more than {MAX_INT_DIGITS} digits")
+        if len(text) > self.header_bytes_left:
+            return self._opaque(value, f"an int of {len(text)} digits, too many to send in one reply")
         self.bytes_left -= len(text)
+        self.header_bytes_left -= len(text)
         return {"kind": "int", "value": text}
 
     def _encode_str(self, value: str) -> dict[str, Any]:
         # JSON escaping can make a character up to 12 bytes (a surrogate pair of \\uXXXX).
         cost = len(value) if value.isascii() and value.isprintable() else 12 * len(value)
-        if len(value) > MAX_STRING_CHARS or cost > self.bytes_left:
+        if len(value) > MAX_STRING_CHARS or cost > min(self.bytes_left, self.header_bytes_left):
             return self._opaque(value, f"a string of {len(value)} characters, too long to send")
         self.bytes_left -= cost
+        self.header_bytes_left -= cost
         return {"kind": "str", "value": value}
 
     def _encode_sequence(self, value: list | tuple, kind: type, depth: int) -> dict[str, Any]:
@@ -374,12 +479,14 @@ class _Encoder:
                 value, f"an array of dtype {dtype}; only bool, integer, float and complex arrays can be sent",
                 type_name=f"ndarray[{dtype}]")
         nbytes = value.size * wire_dtype.itemsize
-        if nbytes + 200 > self.bytes_left:
+        if nbytes + 200 > self.bytes_left or 20 * value.ndim > self.header_bytes_left:
             return self._opaque(value, f"an array of {nbytes} bytes, too large to send in one reply",
                                 type_name=f"ndarray[{dtype}]")
         data = np.ascontiguousarray(value, dtype=wire_dtype)
         node = {"kind": "ndarray", "dtype": wire_dtype.str, "shape": list(value.shape), **self._add_buffer(data)}
         self.bytes_left -= 20 * value.ndim
+        self.header_bytes_left -= 20 * value.ndim
+        self.items_left -= value.ndim // 8  # its shape's JSON values (see MAX_HEADER_VALUES)
         return node
 
     def _encode_scalar(self, value: np.generic) -> dict[str, Any]:
@@ -401,6 +508,7 @@ class _Encoder:
         if self.strict:
             raise TypeError(f"cannot send {type_name} to the sandbox: {detail}")
         self.items_left -= 1
+        self.header_bytes_left -= _OPAQUE_JSON_BYTES
         return {"kind": "opaque", "type_name": type_name[:MAX_OPAQUE_TEXT], "detail": detail[:MAX_OPAQUE_TEXT]}
 
 
@@ -463,12 +571,30 @@ def encode_value(value: Any, *, strict: bool = False, max_bytes: int = 1 << 40) 
 
 def encode_message(header: dict[str, Any], values: dict[str, Any], *, strict: bool = False,
                    max_bytes: int = 1 << 40) -> tuple[bytes, list[memoryview]]:
-    """Encode *header* plus a node for each of *values* (sharing one body and one budget)."""
+    """Encode *header* plus a node for each of *values* (sharing one body and one budget).
+
+    The header always passes the reader's `check_header`: if the values'
+    nodes would not (a budget estimate can be beaten by, say, many opaque
+    placeholders with long names), each value is sent as one placeholder
+    instead, or, in *strict* mode, `TypeError` is raised.
+    """
     encoder = _Encoder(strict=strict, max_bytes=max_bytes)
     full = dict(header)
     for name, value in values.items():
         full[name] = encoder.encode(value)
-    return json.dumps(full, ensure_ascii=True, allow_nan=False).encode("ascii"), encoder.buffers
+    text = json.dumps(full, ensure_ascii=True, allow_nan=False).encode("ascii")
+    try:
+        check_header(text)
+    except ProtocolError as error:
+        if strict:
+            raise TypeError(f"cannot send this message: {error}") from None
+        if not values:
+            return text, []  # the reader refuses it: a protocol error, as it should be
+        too_large = {"kind": "opaque", "type_name": "reply", "detail": "too large to send"}
+        text = json.dumps(header | {name: too_large for name in values}, ensure_ascii=True,
+                          allow_nan=False).encode("ascii")
+        return text, []
+    return text, encoder.buffers
 
 
 # --------------------------------------------------------------------------
@@ -582,9 +708,10 @@ class _Decoder:
             if len(shape_list) > 64 or any(type(size) is not int or size < 0 for size in shape_list):
                 raise ProtocolError(f"an array shape is not a list of up to 64 non-negative ints: {shape_list[:8]}")
             shape = tuple(shape_list)
-        count = 1
-        for size in shape:
-            count *= size
+            # NumPy refuses a shape whose sizes multiply past its index range, even with a zero among them.
+            if math.prod(size for size in shape if size) * dtype.itemsize >= 2**62:
+                raise ProtocolError(f"an array shape is too large: {str(shape)[:100]}")
+        count = math.prod(shape)
         if count * dtype.itemsize != nbytes:
             raise ProtocolError(
                 f"an array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, "
@@ -610,7 +737,8 @@ def decode_value(node: Any, body: bytes, *,
         Child side only: turns a ``"ref"`` node (and its decoded path) into the
         object it names. Without it a ref node is a protocol error.
     """
-    return _Decoder(body, resolve_ref).decode(node)
+    decode = _Decoder(body, resolve_ref).decode
+    return decode(node) if resolve_ref is not None else _guarded(decode, node)
 
 
 def decode_values(nodes: Any, body: bytes, *,
@@ -619,4 +747,20 @@ def decode_values(nodes: Any, body: bytes, *,
     if type(nodes) is not list:
         raise ProtocolError(f"expected a list of values, got a JSON {type(nodes).__name__}")
     decoder = _Decoder(body, resolve_ref)
-    return [decoder.decode(node) for node in nodes]
+    if resolve_ref is not None:
+        return [decoder.decode(node) for node in nodes]
+    return [_guarded(decoder.decode, node) for node in nodes]
+
+
+def _guarded(decode: Callable[[Any], Any], node: Any) -> Any:
+    """``decode(node)``, any failure of Python or NumPy on malformed data reported as a `ProtocolError`.
+
+    `_Decoder` checks every field itself; this is the backstop that keeps a
+    check it missed from reaching the grader as its own error.  Not used
+    with a *resolve_ref* (the child's side), whose own errors, such as an
+    index a student's object does not have, are the child's to report.
+    """
+    try:
+        return decode(node)
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError, RecursionError) as error:
+        raise ProtocolError(f"a value node is malformed ({type(error).__name__})") from None

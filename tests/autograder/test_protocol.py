@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import timeit
 import warnings
 
 import numpy as np
@@ -16,12 +17,15 @@ from hypothesis.extra import numpy as hnp
 from autograder.sandbox.protocol import (
     ALLOWED_DTYPES,
     MAX_DEPTH,
+    MAX_HEADER_BYTES,
+    MAX_HEADER_VALUES,
     MAX_ITEMS,
     PREFIX,
     FrameReader,
     Opaque,
     ProtocolError,
     Ref,
+    check_header,
     decode_message_bytes,
     decode_value,
     encode_message,
@@ -269,7 +273,7 @@ BAD_FRAMES = {
     "header not JSON": (PREFIX.pack(b"CAG1", 5, 0) + b"{oops", "not valid JSON"),
     "header not UTF-8": (PREFIX.pack(b"CAG1", 2, 0) + b"\xff\xfe", "not valid JSON"),
     "header a list": (PREFIX.pack(b"CAG1", 2, 0) + b"[]", "expected an object"),
-    "header nested too deeply": (PREFIX.pack(b"CAG1", 200000, 0) + b"[" * 100000 + b"]" * 100000, "not valid JSON"),
+    "header nested too deeply": (PREFIX.pack(b"CAG1", 200000, 0) + b"[" * 100000 + b"]" * 100000, "nested 100000 levels deep"),
 }
 
 
@@ -347,3 +351,113 @@ def test_corrupted_valid_frames_never_crash_the_parent(data):
 def test_prefix_layout_is_magic_then_two_little_endian_lengths():
     assert PREFIX.size == 20
     assert struct.unpack("<4sQQ", frame({"a": 1}, b"zz")[:20]) == (b"CAG1", 8, 2)
+
+
+# ---------------------------------------------------------------- sizes checked before parsing
+
+
+def test_a_header_over_its_limit_is_refused_from_the_prefix_alone():
+    reader = FrameReader(2**40)
+    with pytest.raises(ProtocolError, match="header of 268435456 bytes is larger than the limit"):
+        reader.feed(PREFIX.pack(b"CAG1", 256 * 2**20, 0) + b"[],[],")
+    assert reader.buffered_bytes < 100  # nothing of it was kept
+
+
+HOSTILE_HEADERS = {
+    "too long": (b'{"a": "' + b"x" * MAX_HEADER_BYTES + b'"}', "larger than the limit"),
+    "empty lists by the million": (b'{"a": [' + b"[]," * (MAX_HEADER_VALUES // 2) + b'[]]}', "JSON values"),
+    "commas by the million": (b'{"a": [' + b"0," * MAX_HEADER_VALUES + b"0]}", "JSON values"),
+    "nested too deeply": (b"[" * 5000 + b"]" * 5000, "nested 5000 levels deep"),
+    "nested in objects": (b'{"a": ' * 200 + b"1" + b"}" * 200, "nested 200 levels deep"),
+}
+
+
+@pytest.mark.parametrize("raw, message", HOSTILE_HEADERS.values(), ids=HOSTILE_HEADERS.keys())
+def test_hostile_headers_are_refused_before_json_parses_them(raw, message, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("json.loads ran on a header the checks should have refused")
+
+    monkeypatch.setattr(json, "loads", never)
+    with pytest.raises(ProtocolError, match=message):
+        FrameReader(2**40).feed(PREFIX.pack(b"CAG1", len(raw), 0) + raw)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a": "' + b"[" * 10000 + b'"}',  # brackets in a string do not nest
+    b'{"a": "\\"[[[[' + b"," * (MAX_HEADER_VALUES + 10) + b'"}',  # nor count as values, escaped quote or not
+], ids=["brackets in a string", "commas in a string"])
+def test_brackets_and_commas_inside_strings_are_not_counted(raw):
+    check_header(raw)
+    assert type(json.loads(raw)) is dict
+
+
+def nested(levels: int, make):
+    value = 1
+    for _ in range(levels):
+        value = make(value)
+    return value
+
+
+@pytest.mark.parametrize("value", [
+    nested(MAX_DEPTH + 5, lambda inner: {"key": inner}),
+    nested(MAX_DEPTH + 5, lambda inner: [inner, (inner,)] if isinstance(inner, int) else [inner]),
+    [np.zeros((1,) * 32)] * 3000,  # arrays of many dimensions: many JSON values each
+    [{i: (i, str(i))} for i in range(MAX_ITEMS)],
+    ["\u2603" * 2000] * 5000,  # strings that JSON escapes to six times their length
+    [generator() for _ in range(20000)],  # placeholders
+], ids=["dicts nested deepest", "lists nested deepest", "many dimensions", "many dict items",
+        "escaped strings", "many placeholders"])
+def test_whatever_the_child_encodes_passes_the_header_checks(value):
+    header, body = encode_message({"type": "result", "error": "é" * 1000}, {"value": value})
+    check_header(header)  # what the child sends is never refused for its shape alone
+    decode_message_bytes(b"".join(bytes(piece) for piece in frame_pieces(header, body)))
+
+
+def test_a_header_the_checks_would_refuse_becomes_one_placeholder():
+    class LongName:
+        pass
+
+    LongName.__qualname__ = "\U0001F600" * 300  # escaped to 12 bytes a character
+    header, body = encode_message({"type": "result"}, {"value": [LongName() for _ in range(MAX_ITEMS // 2)]})
+    check_header(header)
+    message = decode_message_bytes(b"".join(bytes(piece) for piece in frame_pieces(header, body)))
+    assert decode_value(message.header["value"], message.body) == Opaque("reply", "too large to send")
+    with pytest.raises(TypeError, match="cannot send"):
+        encode_message({"type": "call"}, {"args": [LongName.__qualname__ * 10] * 300}, strict=True)
+
+
+def test_the_check_of_an_ordinary_reply_is_cheap():
+    header, _ = encode_message({"type": "result", "seq": 3, "status": "ok", "error": "", "seconds": 0.001,
+                                "ref": 4}, {"value": (np.zeros((2, 4, 5, 5)), None)})
+    seconds = min(timeit.repeat(lambda: check_header(header), number=2000, repeat=5)) / 2000
+    assert seconds < 20e-6  # about 1 us here, against about 8 us for json.loads itself
+
+
+# ---------------------------------------------------------------- a limit per reply
+
+
+def test_a_frame_over_its_own_limit_is_skipped_unread_and_the_next_one_read():
+    big = frame({"type": "result", "seq": 1}, b"\0" * 100_000)
+    small = frame({"type": "result", "seq": 2}, b"ok")
+    reader = FrameReader(10**6)
+    reader.expect(1000)
+    reader.expect(1000)
+    messages = reader.feed(big[:500])  # refused as soon as its prefix is there
+    assert [message.refused for message in messages] == [(len(big) - PREFIX.size, 1000)]
+    assert messages[0].header == {} and messages[0].body == b""
+    for start in range(500, len(big), 4096):
+        assert reader.feed(big[start:start + 4096]) == []
+        assert reader.buffered_bytes == 0  # discarded as it arrives, never buffered
+    [message] = reader.feed(small)
+    assert message.header["seq"] == 2 and message.body == b"ok" and message.refused is None
+
+
+def test_limits_apply_to_frames_in_order_and_the_stream_limit_still_holds():
+    reader = FrameReader(50_000)
+    reader.expect(None)
+    reader.expect(200)
+    messages = reader.feed(frame({"n": 1}, b"x" * 300) + frame({"n": 2}, b"x" * 300) + frame({"n": 3}, b"x" * 300))
+    assert [message.refused is None for message in messages] == [True, False, True]
+    reader.expect(10)
+    with pytest.raises(ProtocolError, match="larger than the limit of 50000"):
+        reader.feed(PREFIX.pack(b"CAG1", 10, 10**6))  # beyond the stream's limit: broken, as before
