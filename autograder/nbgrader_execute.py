@@ -50,6 +50,7 @@ from . import rubrics
 from .grading import grade
 from .notebook import feedback_for
 from .results import SubmissionResult
+from .submission import strip_ours
 
 __all__ = ["SandboxedExecute", "SandboxedExecuteError", "AUTOGRADE_PREPROCESSORS", "course_grades_in_sandbox"]
 
@@ -116,8 +117,6 @@ def write_outputs(nb: NotebookNode, result: SubmissionResult) -> None:
         If a test cell is worth other points than the rubric gives its function
         (``autograder release`` was not run after the rubric changed).
     """
-    from .submission import strip_ours
-
     spec = rubrics.get(result.assignment)
     functions = {f.name for f in spec.functions}
     for cell in nb.cells:
@@ -134,7 +133,7 @@ def write_outputs(nb: NotebookNode, result: SubmissionResult) -> None:
                     f"this test cell ({grade_id or 'no grade id'}) names no function of the {result.assignment} "
                     f"rubric ({', '.join(sorted(functions))}), so it earns nothing; tell your instructor")]
             cell["execution_count"] = None
-        elif _is_check_cell(cell, strip_ours):
+        elif _is_check_cell(cell):
             cell["outputs"] = [new_output("stream", name="stdout", text=feedback_for(result))]
             cell["execution_count"] = None
 
@@ -160,7 +159,7 @@ def _error(name: str, message: str) -> NotebookNode:
     return new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
 
-def _is_check_cell(cell: NotebookNode, strip_ours) -> bool:
+def _is_check_cell(cell: NotebookNode) -> bool:
     """A cell of ours (no student code) that calls ``check``: it shows the whole feedback."""
     source = cell.get("source", "")
     source = source if isinstance(source, str) else "".join(source)
