@@ -1,7 +1,14 @@
 """What a notebook's cells call: ``points`` in nbgrader's test cells, ``check`` for students.
 
-Inside a running Jupyter kernel (a student's, or the one ``nbgrader autograde``
-starts through nbclient) the code the student ran is in IPython's input
+These are a student's convenience, not the grading: a student running the
+notebook sees a score under each test cell. ``nbgrader autograde`` never runs
+them; the course configures it to grade the notebook in the sandbox instead
+(:mod:`autograder.nbgrader_execute`), because anything computed in the kernel
+the student's code ran in can be rewritten by that code. Should ``points``
+find itself under ``nbgrader autograde`` all the same (a course configured
+without that step), it refuses to award anything.
+
+Inside a running Jupyter kernel the code the student ran is in IPython's input
 history. ``points("conv_forward_naive")`` turns that history, minus our own
 test and check cells, into a :class:`~autograder.submission.Submission`,
 grades the whole assignment in the sandbox, exactly as ``autograder grade``
@@ -41,7 +48,7 @@ from .grading import grade_submission
 from .results import SubmissionResult
 from .submission import Cell, Submission, _strip_magics, strip_ours
 
-__all__ = ["points", "check", "grade_submission", "kernel_submission", "assignment_of", "is_ours", "strip_ours", "last_stderr"]
+__all__ = ["points", "check", "feedback_for", "grade_submission", "kernel_submission", "assignment_of", "is_ours", "strip_ours", "last_stderr"]
 
 #: Path given to submissions read from a kernel's history (a notebook, so the cells run as ``__main__``).
 KERNEL_PATH = Path("kernel-history.ipynb")
@@ -77,8 +84,17 @@ def points(function: str, assignment: str | None = None) -> float:
     KeyError
         If no assignment has ``function``.
     RuntimeError
-        Outside an IPython kernel, or when the grader itself failed (not the student's fault).
+        Outside an IPython kernel; under ``nbgrader autograde`` (which must grade in
+        the sandbox, see `autograder.nbgrader_execute`); or when the grader itself
+        failed (not the student's fault).
     """
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        # nbgrader runs this notebook in a kernel: the course's configuration is missing, and
+        # whatever the kernel computes the student's code could have rewritten. Award nothing.
+        raise RuntimeError(
+            "points() awards nothing under `nbgrader autograde`, which ran this notebook in a Jupyter kernel: "
+            "the course's nbgrader_config.py must set c.Autograde.autograde_preprocessors to grade in the "
+            "sandbox (autograder.nbgrader_execute.SandboxedExecute); tell your instructor")
     assignment = assignment or assignment_of(function)
     rubrics.get(assignment).function(function)  # a KeyError for a name the rubric does not have
     result = _graded(kernel_submission(), assignment)
@@ -101,8 +117,6 @@ def check(assignment: str | None = None, *, functions: list[str] | None = None) 
         Only these functions' feedback; by default the assignment's functions
         defined in this kernel (all of them when none is).
     """
-    from .feedback import feedback_text
-
     namespace = _shell().user_ns
     if assignment is None:
         assignment = _assignment_in(namespace)
@@ -110,16 +124,39 @@ def check(assignment: str | None = None, *, functions: list[str] | None = None) 
     result = _graded(kernel_submission(), assignment)
     if functions is None:
         functions = [f.name for f in spec.functions if callable(namespace.get(f.name))] or [f.name for f in spec.functions]
+    print(feedback_for(result, functions), end="")
+
+
+def feedback_for(result: SubmissionResult, functions: list[str] | None = None, *, header: bool = True) -> str:
+    """The feedback ``check()`` prints, for some functions of a graded submission.
+
+    Parameters
+    ----------
+    result : SubmissionResult
+        The whole assignment, graded.
+    functions : list of str, optional
+        Only these functions (and their share of the points); by default all.
+    header : bool
+        With the score line, the loading notes and the closing "well done";
+        without them (a test cell's feedback), only the functions' sections.
+    """
+    from .feedback import feedback_text
+
+    spec = rubrics.get(result.assignment)
+    names = [f.name for f in result.functions] if functions is None else list(functions)
     shown = SubmissionResult(
         path=result.path, assignment=result.assignment, rubric_version=result.rubric_version,
-        functions=[f for f in result.functions if f.name in functions], notes=result.notes,
+        functions=[f for f in result.functions if f.name in names], notes=result.notes if header else [],
         status=result.status, error=result.error, seconds=result.seconds,
-        max_points_total=sum(spec.function(name).max_points for name in functions), engine=result.engine,
+        max_points_total=sum(spec.function(name).max_points for name in names), engine=result.engine,
     )
     text = feedback_text(shown)
+    if not header:
+        start = text.find("\n## ")
+        return text[start + 1:] if start >= 0 else text
     if shown.status == "graded" and all(f.passed for f in shown.functions):
         text += f"\nAll {len(shown.functions)} functions pass every check. Well done.\n"
-    print(text, end="")
+    return text
 
 
 # --------------------------------------------------------------------------- reading the kernel

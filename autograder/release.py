@@ -1,5 +1,10 @@
 """Release: the student notebooks in ``assignments/`` generated from ``solutions/`` by nbgrader.
 
+First the course's ``nbgrader_config.py`` is checked: ``nbgrader autograde``
+must grade in the sandbox (`autograder.nbgrader_execute.SandboxedExecute` in
+place of nbgrader's ``Execute``), never run students' notebooks in a kernel;
+a course configured otherwise is not released.
+
 Stages, for each assignment:
 
 1. ``generate``: the real ``nbgrader generate_assignment <assignment> --force``
@@ -58,7 +63,8 @@ def release(*, assignment: str | None = None, course_root: str | Path = ".", tim
     Raises
     ------
     ReleaseError
-        No such assignment, nbgrader not installed, or nbgrader failed (its log is in the message).
+        No such assignment, nbgrader not installed, nbgrader failed (its log is in the
+        message), or ``nbgrader_config.py`` would let ``nbgrader autograde`` run notebooks in a kernel.
     """
     root = Path(course_root).resolve()
     known = source_assignments(root)
@@ -68,6 +74,7 @@ def release(*, assignment: str | None = None, course_root: str | Path = ".", tim
             f"{', '.join(known) or 'none (solutions/ holds no notebooks)'}")
     if not known:
         raise ReleaseError(f"{root / 'solutions'}: no assignment folders with notebooks; is {root} the course root?")
+    _check_grading_config(root)
     written: list[Path] = []
     for name in [assignment] if assignment else known:
         _generate(name, root, timeout)
@@ -75,6 +82,15 @@ def release(*, assignment: str | None = None, course_root: str | Path = ".", tim
             notebook.write_text(notebook_text(normalize_notebook(json.loads(notebook.read_text(encoding="utf-8")))), encoding="utf-8")
             written.append(notebook)
     return written
+
+
+def _check_grading_config(root: Path) -> None:
+    from .nbgrader_execute import SandboxedExecuteError, course_grades_in_sandbox
+
+    try:
+        course_grades_in_sandbox(root)
+    except SandboxedExecuteError as error:
+        raise ReleaseError(str(error)) from None
 
 
 def _generate(assignment: str, root: Path, timeout: float) -> None:

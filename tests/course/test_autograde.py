@@ -1,7 +1,7 @@
-"""Slow: the real nbgrader (autograde, a Jupyter kernel per notebook) against `autograder grade`, per function.
+"""Slow: the real nbgrader (autograde, grading each notebook in the sandbox) against `autograder grade`, per function.
 
-Run with ``./dev test -m slow tests/course``: a few minutes, mostly nbgrader
-starting kernels and grading one test cell after another.
+Run with ``./dev test -m slow tests/course``: a few minutes, mostly grading
+(and, for the solution notebooks, running them top to bottom in a kernel).
 """
 
 from __future__ import annotations
@@ -66,10 +66,14 @@ def test_nbgrader_autograde_gives_the_points_autograder_grade_gives(course, rele
 
     assert by_nbgrader == by_autograder
     _expect(course, assignment, by_autograder, "alice", "bob")
-    for student in ("alice", "bob"):  # nothing the test cells wrote reached stderr (nbgrader would zero the cell)
+    for student, failed in (("alice", set()), ("bob", course.bugged_functions(assignment))):
+        # Each test cell shows its points first; an error follows only where the function lost points.
         graded = course.read(root / "build" / "nbgrader" / "autograded" / student / assignment / f"{assignment}.ipynb")
-        assert not [o for c in graded["cells"] if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("grade")
-                    for o in c["outputs"] if o.get("name") == "stderr" or o["output_type"] == "error"]
+        tests = {course.grade_id(c): c["outputs"] for c in graded["cells"]
+                 if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("grade")}
+        assert all(outputs[0]["output_type"] == "execute_result" for outputs in tests.values())
+        assert {name for name, outputs in tests.items() if any(o["output_type"] == "error" for o in outputs)} == failed
+        assert not [o for outputs in tests.values() for o in outputs if o.get("name") == "stderr"]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
