@@ -169,8 +169,6 @@ def test_an_assignment_without_a_rubric_is_refused(course):
         SandboxedExecute().preprocess(nbformat.from_dict(course.released(ASSIGNMENT)), _resources("essay"))
 
 
-@pytest.mark.xfail(strict=False, reason="needs the sandbox's read allow-list (issue 10, item 5): today's sandbox "
-                   "denies only the repository's own solutions/, so a course root elsewhere is readable")
 def test_a_notebook_cannot_run_the_solutions_of_a_readable_course_root():
     # A course root anyone may read (pytest's own temp folders are private to their owner, which would hide it).
     root = Path(tempfile.mkdtemp(prefix="course-", dir="/var/tmp"))
