@@ -702,7 +702,9 @@ def _call_arguments(box, check: Check, case) -> tuple[tuple | None, str]:
     args = check.arguments(case)
     if not check.forward:
         return args, ""
-    [forward] = box.call_many(check.forward, [(check.forward_arguments(case), {})], stop_after={"timeout"}, value_items=(), arguments_after=False)
+    forward_args = check.forward_arguments(case)
+    [forward] = box.call_many(check.forward, [(forward_args, {})], stop_after={"timeout"}, value_items=(),
+                              arguments_after=False, max_reply_bytes=reply_limit(forward_args))
     if not _usable_cache(forward):
         return None, _no_cache(check, forward)
     return (*args, forward.ref[1]), ""
@@ -722,6 +724,7 @@ def _timed_calls(box, function: FunctionSpec, check: Check, cases: list, expecte
             value_items=None if check.forward else (0,),  # a forward's cache need not travel
             arguments_after=False,
             timed=True,
+            max_reply_bytes=reply_limit(want, args),
         )
         if not outcome.ok:
             return [], f"not timed: {outcome_failure(function.name, outcome)}"
@@ -731,6 +734,7 @@ def _timed_calls(box, function: FunctionSpec, check: Check, cases: list, expecte
                 f"wrong on a timed call ({problem}): every timed call gets new values of the timing case's shapes, "
                 "so the result must be computed from them each time"
             )
+        outcome.value = None  # judged: only its times are needed now
         outcomes.append(outcome)
     return outcomes, ""
 
@@ -760,11 +764,12 @@ def judge_speed(box, function: FunctionSpec, check: Check, expected: ExpectedVal
     args, problem = _call_arguments(box, check, case)
     if args is None:
         return Trial({name: Verdict(False, problem)})
-    [first] = box.call_many(function.name, [(args, {})], stop_after={"timeout"}, arguments_after=False)  # checked, and a warm-up
     if check.forward:
         want = expected(function.reference, *check.arguments(case), check.standard_cache(case))
     else:
         want = expected(function.reference, *args)
+    [first] = box.call_many(function.name, [(args, {})], stop_after={"timeout"}, arguments_after=False,
+                            max_reply_bytes=reply_limit(want, args))  # checked, and a warm-up
     problem = _output_problem(function, check, want, first)
     if problem:
         return Trial({name: Verdict(False, f"not timed: the output is wrong on the timing case ({problem})")})
