@@ -1,10 +1,17 @@
 """Grading a whole class: discover submissions, grade them in parallel, record each as it finishes.
 
 Stages: ``discover`` (nbgrader's layout, ``<root>/<student_id>/<assignment_id>/``
-holding ``.py`` or ``.ipynb`` files) -> ``skip`` what the gradebook already
-holds for the same content and rubric version -> ``grade`` in a process pool
-or on a Dask cluster -> ``record`` each result in the gradebook, one
-transaction per submission, as it arrives -> ``export`` and ``report``.
+holding ``.py`` or ``.ipynb`` files) -> ``secure``: read (or create) the
+course secret the cases are drawn from, and check the sandbox's protections,
+refusing to go on without the kernel-level ones unless told to -> ``skip``
+what the gradebook already holds for the same content, rubric version and
+secret -> ``grade`` in a process pool or on a Dask cluster -> ``record`` each
+result in the gradebook, one transaction per submission, as it arrives ->
+``export`` and ``report``.
+
+The secret reaches the workers through the pool's initializer (or the Dask
+task), never a command line or the environment, which other users of the
+machine can read.
 
 A run killed at any moment can be started again with the same command: it
 grades only what is missing, and ends with the gradebook an uninterrupted
@@ -13,9 +20,12 @@ run would have written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
+import platform
+import socket
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -28,13 +38,37 @@ from . import rubrics
 from .gradebook import Gradebook, GradebookEntry
 from .grading import failed_result
 from .results import SubmissionResult
+from .secret import SecretError, current_secret, fingerprint_of, read_or_create_secret, use_secret
 from .submission import SubmissionError, content_hash
 
-__all__ = ["BatchError", "Job", "BatchSummary", "discover", "grade_job", "grade_class"]
+__all__ = [
+    "BatchError",
+    "WeakSandboxError",
+    "Job",
+    "BatchSummary",
+    "SECRET_FILE",
+    "discover",
+    "grade_job",
+    "grader_versions",
+    "machine_protections",
+    "grade_class",
+]
+
+#: Where a class run keeps its course secret by default: inside the output folder, beside the
+#: gradebook, never in anything released or sent to students.
+SECRET_FILE = ".secret"
 
 
 class BatchError(ValueError):
     """The batch cannot start: a wrong folder, no submissions, an unknown assignment."""
+
+
+class WeakSandboxError(BatchError):
+    """The sandbox lacks kernel-level protections on a grading machine; ``missing`` maps machine to names."""
+
+    def __init__(self, message: str, missing: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @dataclass(frozen=True)
@@ -53,7 +87,7 @@ class BatchSummary:
 
     jobs: int = 0
     graded: int = 0  # graded in this run, whatever the score
-    skipped: int = 0  # already in the gradebook with the same content and rubric version
+    skipped: int = 0  # already in the gradebook with the same content, rubric version and secret
     ungradable: int = 0
     internal_errors: int = 0
     ignored: list[str] = field(default_factory=list)  # folders of assignments without a rubric
@@ -61,6 +95,10 @@ class BatchSummary:
     outputs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     entries: list[GradebookEntry] = field(default_factory=list)  # the whole gradebook at the end
+    secret_fingerprint: str = ""  # of the course secret the cases were drawn from ("" for public cases)
+    secret_file: str = ""  # where that secret is kept ("" when given as bytes)
+    protections: dict[str, dict[str, str]] = field(default_factory=dict)  # machine -> Sandbox.protections
+    weak_sandbox: dict[str, list[str]] = field(default_factory=dict)  # machine -> kernel protections missing (allowed)
 
     @property
     def exit_code(self) -> int:
@@ -135,18 +173,44 @@ def fingerprint(path: str | Path) -> str:
         return "unreadable:" + digest.hexdigest()
 
 
-def grade_job(job: Job, examples: int | None = None) -> dict:
-    """Grade one submission; never raises. Returns a :class:`GradebookEntry` as a dict (it crosses processes)."""
+def grader_versions() -> dict[str, str]:
+    """What decides the drawn cases besides the rubric and the secret: Python's, Hypothesis's and NumPy's versions."""
+    import hypothesis
+    import numpy
+
+    return {"python": platform.python_version(), "hypothesis": hypothesis.__version__, "numpy": numpy.__version__}
+
+
+@functools.cache
+def machine_protections() -> dict[str, str]:
+    """This machine's ``Sandbox.protections`` (one sandbox started, once per process)."""
+    from .sandbox import probe_protections
+
+    return probe_protections()
+
+
+def _probe() -> dict[str, str]:
+    """A Dask task: the worker's machine and protections (``client.run`` names the worker)."""
+    return {"machine": socket.gethostname(), **machine_protections()}
+
+
+def grade_job(job: Job, examples: int | None = None, secret: bytes | None = None) -> dict:
+    """Grade one submission; never raises. Returns a :class:`GradebookEntry` as a dict (it crosses processes).
+
+    ``secret`` is the course secret to draw the cases from; by default the
+    one this process was given (the pool's initializer calls :func:`use_secret`).
+    """
     from .grading import grade  # imported here: a worker pays for torch once, the parent not at all
 
     spec = rubrics.get(job.assignment)
+    secret = current_secret() if secret is None else secret
     start = time.perf_counter()
     try:
         digest = fingerprint(job.path)
         if job.problem:
             raise SubmissionError(job.problem)
         content_hash(job.path)  # unreadable: a SubmissionError with the reason, before any grading
-        result = grade(job.path, assignment=job.assignment, examples=examples)
+        result = grade(job.path, assignment=job.assignment, examples=examples, secret=secret)
     except SubmissionError as error:
         result = _failed_result(job, "ungradable", str(error))
     except Exception as error:  # a bug of ours: recorded as such, and the batch goes on
@@ -165,14 +229,28 @@ def grade_job(job: Job, examples: int | None = None) -> dict:
         seconds=round(time.perf_counter() - start, 3),
         error=result.error,
         result=result.to_dict(),
+        secret_fingerprint=fingerprint_of(secret),
+        grader=_grader_record(),
     ).to_dict()
+
+
+def _grader_record() -> dict:
+    """What graded an entry, for ``GradebookEntry.grader``: versions, machine and its sandbox protections."""
+    try:
+        protections = machine_protections()
+    except Exception as error:  # the sandbox does not start here: the entry says so, the grading itself did
+        protections = {"sandbox": f"unavailable ({type(error).__name__}: {error})"}
+    return {**grader_versions(), "machine": socket.gethostname(), "protections": protections}
 
 
 # --------------------------------------------------------------------------- run many
 
 
-def _pool_results(jobs: list[Job], workers: int, examples: int | None) -> Iterator[dict]:
+def _pool_results(jobs: list[Job], workers: int, examples: int | None, secret: bytes = b"") -> Iterator[dict]:
     """Grade ``jobs`` in a process pool, yielding entries as they finish.
+
+    Each worker receives the course ``secret`` once, through the pool's
+    initializer (pickled down a pipe, not on a command line).
 
     A worker that dies (killed by the OS, say) breaks the pool: the pool is
     started again for the jobs not yet finished; a job that breaks it twice
@@ -181,7 +259,7 @@ def _pool_results(jobs: list[Job], workers: int, examples: int | None) -> Iterat
     pending = {job: 0 for job in jobs}  # job -> times it was in flight when a pool broke
     context = multiprocessing.get_context("forkserver")
     while pending:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=use_secret, initargs=(secret,)) as pool:
             futures = {pool.submit(grade_job, job, examples): job for job in pending}
             try:
                 not_done = set(futures)
@@ -215,12 +293,15 @@ def _entry_for(job: Job, result: SubmissionResult) -> dict:
     ).to_dict()
 
 
-def _dask_results(jobs: list[Job], address: str, examples: int | None) -> Iterator[dict]:
-    """Grade ``jobs`` on an existing Dask distributed cluster, yielding entries as they finish."""
+def _dask_results(jobs: list[Job], address: str, examples: int | None, secret: bytes = b"") -> Iterator[dict]:
+    """Grade ``jobs`` on an existing Dask distributed cluster, yielding entries as they finish.
+
+    The secret travels with each task, over the cluster's own connections.
+    """
     from distributed import Client, as_completed
 
     with Client(address, set_as_default=False) as client:
-        futures = client.map(grade_job, jobs, examples=examples, pure=False)
+        futures = client.map(grade_job, jobs, examples=examples, secret=secret, pure=False)
         for future in as_completed(futures, loop=client.loop):
             yield future.result()
 
@@ -238,6 +319,9 @@ def grade_class(
     examples: int | None = None,
     export: bool = True,
     progress: Callable[[str, GradebookEntry | None], None] | None = None,
+    secret: bytes | None = None,
+    secret_file: str | Path | None = None,
+    allow_weak_sandbox: bool = False,
 ) -> BatchSummary:
     """Grade every submission under ``root`` into a gradebook, then export and report.
 
@@ -256,7 +340,7 @@ def grade_class(
     dask : str, optional
         Address of a Dask distributed scheduler to grade on instead of the local pool.
     regrade : bool
-        Grade again what the gradebook already holds for the same content and rubric.
+        Grade again what the gradebook already holds for the same content, rubric and secret.
     examples : int, optional
         Cases per check (default: the rubric's).
     export : bool
@@ -265,28 +349,54 @@ def grade_class(
         Called as ``progress("start", None)`` once the jobs are known, with
         ``progress.total`` set on the callable if it has such an attribute,
         then ``progress("graded"|"skipped", entry)`` for each submission.
+    secret : bytes, optional
+        The course secret the graded cases are drawn from; ``b""`` draws the
+        public cases of ``autograder check``. By default it is read from
+        ``secret_file``, created there at first use.
+    secret_file : str or Path, optional
+        Where the course secret is kept; default ``out/.secret`` (:data:`SECRET_FILE`).
+    allow_weak_sandbox : bool
+        Grade even where the sandbox lacks kernel-level protections
+        (:data:`autograder.sandbox.KERNEL_PROTECTIONS`); the summary records which.
+
+    Raises
+    ------
+    BatchError
+        Nothing to grade, a wrong folder, an unreadable secret file.
+    WeakSandboxError
+        A grading machine lacks kernel-level protections and ``allow_weak_sandbox`` is false.
     """
     start = time.perf_counter()
     out = Path(out)
     jobs, ignored = discover(root, assignment=assignment, student=student)
     summary = BatchSummary(jobs=len(jobs), ignored=ignored)
+    if secret is None:
+        summary.secret_file = str(secret_file or out / SECRET_FILE)
+        try:
+            secret = read_or_create_secret(summary.secret_file)
+        except SecretError as error:
+            raise BatchError(str(error)) from None
+    summary.secret_fingerprint = fingerprint_of(secret)
     with Gradebook(db or out / "gradebook.db") as book:
         summary.db_url = book.url
         todo = []
         for job in jobs:
-            if not regrade and _already_graded(book, job):
+            if not regrade and _already_graded(book, job, summary.secret_fingerprint):
                 summary.skipped += 1
                 if progress:
                     progress("skipped", None)
             else:
                 todo.append(job)
+        if todo:
+            summary.protections = _protections(dask)
+            _refuse_weak_sandbox(summary, allow_weak_sandbox)
         if progress:
             progress("start", len(todo))
         source: Iterable[dict]
         if dask:
-            source = _dask_results(todo, dask, examples)
+            source = _dask_results(todo, dask, examples, secret)
         else:
-            source = _pool_results(todo, workers or os.cpu_count() or 1, examples) if todo else ()
+            source = _pool_results(todo, workers or os.cpu_count() or 1, examples, secret) if todo else ()
         for data in source:
             entry = GradebookEntry.from_dict(data)
             book.record(entry)
@@ -302,8 +412,35 @@ def grade_class(
     return summary
 
 
-def _already_graded(book: Gradebook, job: Job) -> bool:
-    return book.is_graded(job.student, job.assignment, fingerprint(job.path), rubrics.get(job.assignment).version)
+def _already_graded(book: Gradebook, job: Job, secret_fingerprint: str) -> bool:
+    version = rubrics.get(job.assignment).version
+    return book.is_graded(job.student, job.assignment, fingerprint(job.path), version, secret_fingerprint)
+
+
+def _protections(dask: str | None) -> dict[str, dict[str, str]]:
+    """Each grading machine's ``Sandbox.protections``: this one, or every worker of the Dask cluster."""
+    if not dask:
+        return {socket.gethostname(): machine_protections()}
+    from distributed import Client
+
+    with Client(dask, set_as_default=False) as client:
+        reported = client.run(_probe)
+    machines: dict[str, dict[str, str]] = {}
+    for worker, protections in sorted(reported.items()):
+        machine = protections.pop("machine")
+        machines.setdefault(machine, protections)  # per machine: its workers share its kernel
+    return machines
+
+
+def _refuse_weak_sandbox(summary: BatchSummary, allowed: bool) -> None:
+    """Stop before grading where a machine lacks a kernel-level protection, unless ``allowed``."""
+    from .sandbox.protections import missing_kernel_protections, weak_sandbox_message
+
+    missing = {machine: missing_kernel_protections(protections) for machine, protections in summary.protections.items()}
+    missing = {machine: names for machine, names in missing.items() if names}
+    if missing and not allowed:
+        raise WeakSandboxError(weak_sandbox_message(missing, summary.protections), missing)
+    summary.weak_sandbox = missing
 
 
 def write_outputs(entries: list[GradebookEntry], out: Path) -> dict[str, str]:

@@ -27,6 +27,7 @@ from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
 from .sandbox import Limits, Sandbox
 from .search import HangGuard, search_check
+from .secret import secret_in_use
 from .submission import Submission, SubmissionError, read_submission
 
 __all__ = ["grade", "grade_submission", "failed_result"]
@@ -40,6 +41,7 @@ def grade(
     limits: Limits | None = None,
     engine: str = "auto",
     progress: Callable[[str], None] | None = None,
+    secret: bytes | None = None,
 ) -> SubmissionResult:
     """Grade one submission against an assignment's rubric.
 
@@ -58,6 +60,10 @@ def grade(
         cross-checked by torch, or torch alone where the reference is not installed.
     progress : callable, optional
         Called with each function's name as its grading starts.
+    secret : bytes, optional
+        The course secret the cases are drawn from (see :mod:`autograder.secret`):
+        the same secret always draws the same cases, and without it they cannot
+        be predicted. ``None`` or ``b""``: the public cases ``autograder check`` uses.
 
     Returns
     -------
@@ -72,7 +78,9 @@ def grade(
         result = failed_result(str(path), spec, "ungradable", str(error))
         result.seconds = time.perf_counter() - start
         return result
-    return grade_submission(submission, assignment=assignment, examples=examples, limits=limits, engine=engine, progress=progress)
+    return grade_submission(
+        submission, assignment=assignment, examples=examples, limits=limits, engine=engine, progress=progress, secret=secret
+    )
 
 
 def grade_submission(
@@ -83,6 +91,7 @@ def grade_submission(
     limits: Limits | None = None,
     engine: str = "auto",
     progress: Callable[[str], None] | None = None,
+    secret: bytes | None = None,
 ) -> SubmissionResult:
     """Grade a `Submission` already read (from a file, or from a notebook kernel's history).
 
@@ -98,7 +107,7 @@ def grade_submission(
         result.notes.extend(submission.notes)
         expected = expected_values(engine)
         result.engine = expected.engine
-        with Sandbox(submission, limits=limits or Limits()) as sandbox:
+        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits()) as sandbox:
             report = sandbox.load()  # stage 2: load
             box = HangGuard(sandbox)
             result.notes.extend(note for note in report.notes if note not in submission.notes)  # the reader's notes come back too

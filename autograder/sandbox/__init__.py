@@ -21,11 +21,13 @@ from autograder.sandbox.parent import (
     default_forbidden_paths,
     prestart,
 )
+from autograder.sandbox.protections import KERNEL_PROTECTIONS, missing_kernel_protections, probe_protections
 from autograder.sandbox.protocol import Opaque, ProtocolError, Ref
 
 __all__ = [
     "CallOutcome",
     "CallStatus",
+    "KERNEL_PROTECTIONS",
     "CellReport",
     "Limits",
     "LoadReport",
@@ -35,5 +37,7 @@ __all__ = [
     "Sandbox",
     "SandboxStartError",
     "default_forbidden_paths",
+    "missing_kernel_protections",
     "prestart",
+    "probe_protections",
 ]
