@@ -38,7 +38,7 @@ from . import rubrics
 from .gradebook import Gradebook, GradebookEntry
 from .grading import failed_result
 from .results import SubmissionResult
-from .secret import SecretError, current_secret, fingerprint_of, read_or_create_secret, use_secret
+from .secret import CLASS_SECRET_FILE, SecretError, current_secret, fingerprint_of, read_or_create_secret, use_secret
 from .submission import SubmissionError, content_hash
 
 __all__ = [
@@ -46,17 +46,12 @@ __all__ = [
     "WeakSandboxError",
     "Job",
     "BatchSummary",
-    "SECRET_FILE",
     "discover",
     "grade_job",
     "grader_versions",
     "machine_protections",
     "grade_class",
 ]
-
-#: Where a class run keeps its course secret by default: inside the output folder, beside the
-#: gradebook, never in anything released or sent to students.
-SECRET_FILE = ".secret"
 
 
 class BatchError(ValueError):
@@ -354,7 +349,7 @@ def grade_class(
         public cases of ``autograder check``. By default it is read from
         ``secret_file``, created there at first use.
     secret_file : str or Path, optional
-        Where the course secret is kept; default ``out/.secret`` (:data:`SECRET_FILE`).
+        Where the course secret is kept; default ``out/.secret`` (:data:`autograder.secret.CLASS_SECRET_FILE`).
     allow_weak_sandbox : bool
         Grade even where the sandbox lacks kernel-level protections
         (:data:`autograder.sandbox.KERNEL_PROTECTIONS`); the summary records which.
@@ -371,7 +366,7 @@ def grade_class(
     jobs, ignored = discover(root, assignment=assignment, student=student)
     summary = BatchSummary(jobs=len(jobs), ignored=ignored)
     if secret is None:
-        summary.secret_file = str(secret_file or out / SECRET_FILE)
+        summary.secret_file = str(secret_file or out / CLASS_SECRET_FILE)
         try:
             secret = read_or_create_secret(summary.secret_file)
         except SecretError as error:

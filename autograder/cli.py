@@ -7,6 +7,7 @@ cannot drift apart.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -14,17 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from . import console, rubrics
-from .batch import SECRET_FILE, BatchError, WeakSandboxError, grade_class
+from .batch import BatchError, WeakSandboxError, grade_class
 from .crosscheck import crosscheck
 from .feedback import feedback_text, score_table
 from .grading import grade
 from .release import release
+from .secret import CLASS_SECRET_FILE, COURSE_SECRET_FILE
 
 #: Cases per check for ``autograder check``: a quick answer while a student works.
 CHECK_EXAMPLES = 30
-#: With ``--nbgrader``, the course secret is kept in the course root (beside nbgrader's gradebook):
-#: one secret per course, whatever ``--out`` says.
-NBGRADER_SECRET_FILE = ".autograder-secret"
 
 
 def _default(function, name: str):
@@ -143,7 +142,7 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help=f"File of the course secret the graded cases are drawn from, created at first use "
-    f"(default: OUT/{SECRET_FILE}; with --nbgrader, {NBGRADER_SECRET_FILE} in the course root). Keep it, and back it up.",
+    f"(default: OUT/{CLASS_SECRET_FILE}; with --nbgrader, {COURSE_SECRET_FILE} in the course root). Keep it, and back it up.",
 )
 @click.option(
     "--secret",
@@ -174,11 +173,11 @@ def grade_command(
     if secret_text is not None and secret_file is not None:
         console.fail("--secret and --secret-file both give the course secret", next_step="pass only one of them")
     if secret_text == "-":
-        secret_text = click.get_text_stream("stdin").read()
+        secret_text = sys.stdin.read()
     if secret_text is not None and not secret_text.strip():
         console.fail("--secret is empty", next_step="pass the course secret (the text of its file), or leave --secret out to use the secret file")
     if to_nbgrader and secret_file is None and secret_text is None:
-        secret_file = Path.cwd() / NBGRADER_SECRET_FILE
+        secret_file = Path.cwd() / COURSE_SECRET_FILE  # one secret per course, whatever --out says
     counts = {"graded": 0, "failed": 0}
     columns = (
         SpinnerColumn(),

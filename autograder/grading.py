@@ -71,6 +71,7 @@ def grade(
         Scores per property and function, feedback material, ``to_dict()``.
     """
     spec = rubrics.get(assignment)
+    _check_secret(secret)
     start = time.perf_counter()
     try:
         submission = read_submission(path)  # stage 1: read
@@ -99,6 +100,7 @@ def grade_submission(
     rubric's cases, collect. Options as for :func:`grade`.
     """
     spec = rubrics.get(assignment)
+    _check_secret(secret)
     result = SubmissionResult(
         path=str(submission.path), assignment=spec.name, rubric_version=spec.version, max_points_total=spec.max_points
     )
@@ -127,6 +129,11 @@ def grade_submission(
         result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _check_secret(secret) -> None:
+    if secret is not None and type(secret) is not bytes:
+        raise TypeError(f"secret must be bytes (or None for the public cases), got {type(secret).__name__}; encode text with .encode()")
 
 
 def failed_result(path: str, spec: Assignment, status: str, reason: str) -> SubmissionResult:

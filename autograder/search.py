@@ -22,6 +22,7 @@ measured ratio whether it passes or fails.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import weakref
 from dataclasses import dataclass, fields, replace
@@ -221,7 +222,8 @@ class _Search:
                     raise _failure_type(name)(case, trial)
 
         try:
-            search()
+            with _hypothesis_constants_only():
+                search()
         except _PropertyFailed as failure:
             return type(failure).property, failure.case, failure.trial
         except Flaky:
@@ -232,6 +234,33 @@ class _Search:
                     case, trial = self.first_failure[name]
                     return name, case, trial
         return None
+
+
+@contextlib.contextmanager
+def _hypothesis_constants_only():
+    """Draw without the "local constants" Hypothesis collects from the modules loaded in this process.
+
+    Hypothesis sometimes draws a literal found in any loaded module outside
+    site-packages (the CLI's, the tests', an editable install's), so which
+    modules happen to be loaded would change the cases: ``autograder check``
+    and a grading worker, or an editable and a regular install, would draw
+    differently from the same seed. Hypothesis's own constants stay.
+    """
+    from hypothesis.internal.conjecture import providers  # private: absent, nothing to switch off
+
+    collect = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if collect is None or cache is None:
+        yield
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()  # it holds the local constants allowed per kind of draw
+    try:
+        yield
+    finally:
+        providers._get_local_constants = collect
+        cache.clear()
 
 
 def _seeded():

@@ -42,10 +42,16 @@ __all__ = [
     "read_or_create_secret",
     "SecretError",
     "SECRET_BYTES",
+    "CLASS_SECRET_FILE",
+    "COURSE_SECRET_FILE",
 ]
 
 #: Random bytes in a new secret (256 bits: not guessable, not searchable).
 SECRET_BYTES = 32
+#: Where ``autograder grade`` keeps the secret by default: in its output folder, beside the gradebook.
+CLASS_SECRET_FILE = ".secret"
+#: Where ``autograder grade --nbgrader`` keeps it: in the course root, beside nbgrader's gradebook.
+COURSE_SECRET_FILE = ".autograder-secret"
 
 _active = b""
 
