@@ -38,7 +38,7 @@ from . import rubrics
 from .gradebook import Gradebook, GradebookEntry
 from .grading import failed_result
 from .results import SubmissionResult
-from .secret import CLASS_SECRET_FILE, SecretError, current_secret, fingerprint_of, read_or_create_secret, use_secret
+from .secret import CLASS_SECRET_FILE, SecretError, current_secret, fingerprint_of, keep_from_students, read_or_create_secret, use_secret
 from .submission import SubmissionError, content_hash
 
 __all__ = [
@@ -241,11 +241,18 @@ def _grader_record() -> dict:
 # --------------------------------------------------------------------------- run many
 
 
-def _pool_results(jobs: list[Job], workers: int, examples: int | None, secret: bytes = b"") -> Iterator[dict]:
+def _start_worker(secret: bytes, kept: tuple[str, ...]) -> None:
+    """A pool worker's initializer: the run's course secret, and its file kept from every sandbox."""
+    use_secret(secret)
+    keep_from_students(*kept)
+
+
+def _pool_results(jobs: list[Job], workers: int, examples: int | None, secret: bytes = b"", kept: tuple[str, ...] = ()) -> Iterator[dict]:
     """Grade ``jobs`` in a process pool, yielding entries as they finish.
 
     Each worker receives the course ``secret`` once, through the pool's
-    initializer (pickled down a pipe, not on a command line).
+    initializer (pickled down a pipe, not on a command line), with the
+    files to keep from the sandboxes (``kept``: the secret's file).
 
     A worker that dies (killed by the OS, say) breaks the pool: the pool is
     started again for the jobs not yet finished; a job that breaks it twice
@@ -254,7 +261,7 @@ def _pool_results(jobs: list[Job], workers: int, examples: int | None, secret: b
     pending = {job: 0 for job in jobs}  # job -> times it was in flight when a pool broke
     context = multiprocessing.get_context("forkserver")
     while pending:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=use_secret, initargs=(secret,)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(secret, kept)) as pool:
             futures = {pool.submit(grade_job, job, examples): job for job in pending}
             try:
                 not_done = set(futures)
@@ -371,6 +378,7 @@ def grade_class(
             secret = read_or_create_secret(summary.secret_file)
         except SecretError as error:
             raise BatchError(str(error)) from None
+
     summary.secret_fingerprint = fingerprint_of(secret)
     with Gradebook(db or out / "gradebook.db") as book:
         summary.db_url = book.url
@@ -391,7 +399,8 @@ def grade_class(
         if dask:
             source = _dask_results(todo, dask, examples, secret)
         else:
-            source = _pool_results(todo, workers or os.cpu_count() or 1, examples, secret) if todo else ()
+            kept = (summary.secret_file,) if summary.secret_file else ()
+            source = _pool_results(todo, workers or os.cpu_count() or 1, examples, secret, kept) if todo else ()
         for data in source:
             entry = GradebookEntry.from_dict(data)
             book.record(entry)

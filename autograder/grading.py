@@ -25,9 +25,9 @@ from . import rubrics
 from .expected import expected_values
 from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
-from .sandbox import Limits, Sandbox
+from .sandbox import Limits, Sandbox, default_forbidden_paths
 from .search import HangGuard, search_check
-from .secret import secret_in_use
+from .secret import kept_from_students, secret_in_use
 from .submission import Submission, SubmissionError, read_submission
 
 __all__ = ["grade", "grade_submission", "failed_result"]
@@ -109,7 +109,9 @@ def grade_submission(
         result.notes.extend(submission.notes)
         expected = expected_values(engine)
         result.engine = expected.engine
-        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits()) as sandbox:
+        # The secret's file, where this process knows it, is unreadable to the child as the grader's own files are.
+        forbidden = (*default_forbidden_paths(), *kept_from_students()) if kept_from_students() else None
+        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden) as sandbox:
             report = sandbox.load()  # stage 2: load
             box = HangGuard(sandbox)
             result.notes.extend(note for note in report.notes if note not in submission.notes)  # the reader's notes come back too

@@ -40,6 +40,8 @@ __all__ = [
     "fingerprint_of",
     "secret_in_use",
     "read_or_create_secret",
+    "keep_from_students",
+    "kept_from_students",
     "SecretError",
     "SECRET_BYTES",
     "CLASS_SECRET_FILE",
@@ -54,6 +56,7 @@ CLASS_SECRET_FILE = ".secret"
 COURSE_SECRET_FILE = ".autograder-secret"
 
 _active = b""
+_kept: tuple[str, ...] = ()
 
 
 def use_secret(secret: bytes) -> None:
@@ -96,6 +99,17 @@ def secret_in_use(secret: bytes) -> Iterator[None]:
         yield
     finally:
         use_secret(before)
+
+
+def keep_from_students(*paths: str | os.PathLike[str]) -> None:
+    """Files no sandboxed child of this process may read (the secret's own file); replaces the previous ones."""
+    global _kept
+    _kept = tuple(os.path.abspath(path) for path in paths)
+
+
+def kept_from_students() -> tuple[str, ...]:
+    """The files :func:`keep_from_students` named, as absolute paths."""
+    return _kept
 
 
 class SecretError(OSError):

@@ -372,3 +372,25 @@ def test_secret_from_standard_input_equals_the_file(small_class, tmp_path):
     with Gradebook(tmp_path / "g" / "gradebook.db") as book:
         assert {e.secret_fingerprint for e in book.entries()} == {fingerprint_of(b"typed secret")}
     assert not (tmp_path / "g" / ".secret").exists()  # a secret given is not written anywhere
+
+
+READS_THE_SECRET = '''
+def conv_param_count(in_channels, num_filters, filter_size, bias=True):
+    with open({path!r}) as handle:  # the path a student would find in the grader's command line
+        handle.read()
+    height, width = filter_size if isinstance(filter_size, tuple) else (filter_size, filter_size)
+    return num_filters * (height * width * in_channels + (1 if bias else 0))
+'''
+
+
+def test_a_submission_cannot_read_the_secret_file_during_a_class_run(tmp_path):
+    out = tmp_path / "grades"
+    folder = tmp_path / "submissions" / "mallory" / "conv_layers"
+    folder.mkdir(parents=True)
+    (folder / "conv_layers.py").write_text(READS_THE_SECRET.format(path=str(out / ".secret")))
+    batch.grade_class(tmp_path / "submissions", out=out, workers=1, examples=5, export=False)
+    with Gradebook(out / "gradebook.db") as book:
+        [entry] = book.entries()
+    [function] = [f for f in entry.result["functions"] if f["name"] == "conv_param_count"]
+    assert function["points"] == 0  # were the file readable, the formula would earn 2
+    assert "not allowed" in json.dumps(function) or "Permission denied" in json.dumps(function)
