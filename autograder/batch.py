@@ -424,7 +424,10 @@ def _already_graded(book: Gradebook, job: Job, secret_fingerprint: str) -> bool:
 def _protections(dask: str | None) -> dict[str, dict[str, str]]:
     """Each grading machine's ``Sandbox.protections``: this one, or every worker of the Dask cluster."""
     if not dask:
-        return {socket.gethostname(): machine_protections()}
+        try:
+            return {socket.gethostname(): machine_protections()}
+        except Exception as error:  # no sandbox starts here at all: every protection is missing
+            return {socket.gethostname(): {"sandbox": f"unavailable ({type(error).__name__}: {error})"}}
     from distributed import Client
 
     with Client(dask, set_as_default=False) as client:
