@@ -92,6 +92,8 @@ def demo(examples: int, ops: tuple[str, ...]) -> None:
 def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool) -> None:
     """Check your own FILE (.py or .ipynb) against an assignment, with counterexamples.
 
+    The cases are public and the same on every run; grading draws its own.
+
     Exit status: 0 all passed, 1 some property failed, 2 the file could not be graded,
     3 the grader failed (not your fault).
     """
@@ -118,7 +120,7 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
         else:
             console.out.print(f"All {len(result.functions)} functions pass every check. Well done.")
         source = {"reference": "the reference engine, cross-checked by torch", "oracle": "the torch oracle"}.get(result.engine, "nowhere")
-        console.out.print(f"[dim]{result.seconds:.1f} s; expected values from {source}[/]")
+        console.out.print(f"[dim]{result.seconds:.1f} s; expected values from {source}; public cases (graded ones are drawn anew)[/]")
     if result.status == "internal error":
         raise SystemExit(3)
     if result.status == "ungradable":
