@@ -1,10 +1,17 @@
 """Grading a whole class: discover submissions, grade them in parallel, record each as it finishes.
 
 Stages: ``discover`` (nbgrader's layout, ``<root>/<student_id>/<assignment_id>/``
-holding ``.py`` or ``.ipynb`` files) -> ``skip`` what the gradebook already
-holds for the same content and rubric version -> ``grade`` in a process pool
-or on a Dask cluster -> ``record`` each result in the gradebook, one
-transaction per submission, as it arrives -> ``export`` and ``report``.
+holding ``.py`` or ``.ipynb`` files) -> ``secure``: read (or create) the
+course secret the cases are drawn from, and check the sandbox's protections,
+refusing to go on without the kernel-level ones unless told to -> ``skip``
+what the gradebook already holds for the same content, rubric version and
+secret -> ``grade`` in a process pool or on a Dask cluster -> ``record`` each
+result in the gradebook, one transaction per submission, as it arrives ->
+``export`` and ``report``.
+
+The secret reaches the workers through the pool's initializer (or the Dask
+task), never a command line or the environment, which other users of the
+machine can read.
 
 A run killed at any moment can be started again with the same command: it
 grades only what is missing, and ends with the gradebook an uninterrupted
@@ -14,9 +21,12 @@ run would have written.
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import multiprocessing
 import os
+import platform
+import socket
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -29,13 +39,32 @@ from . import rubrics
 from .gradebook import Gradebook, GradebookEntry
 from .grading import failed_result
 from .results import SubmissionResult
+from .secret import CLASS_SECRET_FILE, SecretError, current_secret, fingerprint_of, keep_from_students, read_or_create_secret, use_secret
 from .submission import SubmissionError, content_hash
 
-__all__ = ["BatchError", "Job", "BatchSummary", "discover", "grade_job", "grade_class"]
+__all__ = [
+    "BatchError",
+    "WeakSandboxError",
+    "Job",
+    "BatchSummary",
+    "discover",
+    "grade_job",
+    "grader_versions",
+    "machine_protections",
+    "grade_class",
+]
 
 
 class BatchError(ValueError):
     """The batch cannot start: a wrong folder, no submissions, an unknown assignment."""
+
+
+class WeakSandboxError(BatchError):
+    """The sandbox lacks kernel-level protections on a grading machine; ``missing`` maps machine to names."""
+
+    def __init__(self, message: str, missing: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @dataclass(frozen=True)
@@ -54,7 +83,7 @@ class BatchSummary:
 
     jobs: int = 0
     graded: int = 0  # graded in this run, whatever the score
-    skipped: int = 0  # already in the gradebook with the same content and rubric version
+    skipped: int = 0  # already in the gradebook with the same content, rubric version and secret
     ungradable: int = 0
     internal_errors: int = 0
     ignored: list[str] = field(default_factory=list)  # folders of assignments without a rubric
@@ -62,6 +91,10 @@ class BatchSummary:
     outputs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     entries: list[GradebookEntry] = field(default_factory=list)  # the whole gradebook at the end
+    secret_fingerprint: str = ""  # of the course secret the cases were drawn from ("" for public cases)
+    secret_file: str = ""  # where that secret is kept ("" when given as bytes)
+    protections: dict[str, dict[str, str]] = field(default_factory=dict)  # machine -> Sandbox.protections
+    weak_sandbox: dict[str, list[str]] = field(default_factory=dict)  # machine -> kernel protections missing (allowed)
 
     @property
     def exit_code(self) -> int:
@@ -163,18 +196,44 @@ def fingerprint(path: str | Path, problem: str = "") -> str:
         return "unreadable:" + digest.hexdigest()
 
 
-def grade_job(job: Job, examples: int | None = None) -> dict:
-    """Grade one submission; never raises. Returns a :class:`GradebookEntry` as a dict (it crosses processes)."""
+def grader_versions() -> dict[str, str]:
+    """What decides the drawn cases besides the rubric and the secret: Python's, Hypothesis's and NumPy's versions."""
+    import hypothesis
+    import numpy
+
+    return {"python": platform.python_version(), "hypothesis": hypothesis.__version__, "numpy": numpy.__version__}
+
+
+@functools.cache
+def machine_protections() -> dict[str, str]:
+    """This machine's ``Sandbox.protections`` (one sandbox started, once per process)."""
+    from .sandbox import probe_protections
+
+    return probe_protections()
+
+
+def _probe() -> dict[str, str]:
+    """A Dask task: the worker's machine and protections (``client.run`` names the worker)."""
+    return {"machine": socket.gethostname(), **machine_protections()}
+
+
+def grade_job(job: Job, examples: int | None = None, secret: bytes | None = None) -> dict:
+    """Grade one submission; never raises. Returns a :class:`GradebookEntry` as a dict (it crosses processes).
+
+    ``secret`` is the course secret to draw the cases from; by default the
+    one this process was given (the pool's initializer calls :func:`use_secret`).
+    """
     from .grading import grade  # imported here: a worker pays for torch once, the parent not at all
 
     spec = rubrics.get(job.assignment)
+    secret = current_secret() if secret is None else secret
     start = time.perf_counter()
     try:
         digest = fingerprint(job.path, job.problem)
         if job.problem:
             raise SubmissionError(job.problem)
         content_hash(job.path)  # unreadable: a SubmissionError with the reason, before any grading
-        result = grade(job.path, assignment=job.assignment, examples=examples)
+        result = grade(job.path, assignment=job.assignment, examples=examples, secret=secret)
     except SubmissionError as error:
         result = _failed_result(job, "ungradable", str(error))
     except Exception as error:  # a bug of ours: recorded as such, and the batch goes on
@@ -193,15 +252,36 @@ def grade_job(job: Job, examples: int | None = None) -> dict:
         seconds=round(time.perf_counter() - start, 3),
         error=result.error,
         result=result.to_dict(),
+        secret_fingerprint=fingerprint_of(secret),
+        grader=_grader_record(),
     ).to_dict()
+
+
+def _grader_record() -> dict:
+    """What graded an entry, for ``GradebookEntry.grader``: versions, machine and its sandbox protections."""
+    try:
+        protections = machine_protections()
+    except Exception as error:  # the sandbox does not start here: the entry says so, the grading itself did
+        protections = {"sandbox": f"unavailable ({type(error).__name__}: {error})"}
+    return {**grader_versions(), "machine": socket.gethostname(), "protections": protections}
 
 
 # --------------------------------------------------------------------------- run many
 
 
-def _pool_results(jobs: list[Job], workers: int, examples: int | None, *,
-                  run: Callable[[Job, int | None], dict] | None = None) -> Iterator[dict]:
+def _start_worker(secret: bytes, kept: tuple[str, ...]) -> None:
+    """A pool worker's initializer: the run's course secret, and its file kept from every sandbox."""
+    use_secret(secret)
+    keep_from_students(*kept)
+
+
+def _pool_results(jobs: list[Job], workers: int, examples: int | None, *, secret: bytes = b"",
+                  kept: tuple[str, ...] = (), run: Callable[[Job, int | None], dict] | None = None) -> Iterator[dict]:
     """Grade ``jobs`` in a process pool, yielding entries as they finish.
+
+    Each worker receives the course ``secret`` once, through the pool's
+    initializer (pickled down a pipe, not on a command line), with the
+    files to keep from the sandboxes (``kept``: the secret's file).
 
     At most ``workers`` jobs are handed to the pool at once, so the jobs in
     flight are exactly the ones running. A worker that dies (killed by the
@@ -223,7 +303,8 @@ def _pool_results(jobs: list[Job], workers: int, examples: int | None, *,
     context = multiprocessing.get_context("forkserver")
     while waiting or suspects:
         running: dict = {}  # future -> job
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(secret, kept)) as pool:
             try:
                 while waiting or suspects or running:
                     if suspects and not running:  # a suspect runs with nothing beside it
@@ -272,10 +353,11 @@ def _entry_for(job: Job, result: SubmissionResult) -> dict:
     ).to_dict()
 
 
-def _dask_results(jobs: list[Job], address: str, examples: int | None, *,
-                  run: Callable[[Job, int | None], dict] | None = None) -> Iterator[dict]:
+def _dask_results(jobs: list[Job], address: str, examples: int | None, *, secret: bytes = b"",
+                  run: Callable[..., dict] | None = None) -> Iterator[dict]:
     """Grade ``jobs`` on an existing Dask distributed cluster, yielding entries as they finish.
 
+    The secret travels with each task, over the cluster's own connections.
     Dask runs again the tasks a dying worker was running, and gives up on
     one after the scheduler's ``allowed-failures`` deaths (``KilledWorker``):
     that job alone is recorded as an internal error, the others go on.
@@ -283,7 +365,7 @@ def _dask_results(jobs: list[Job], address: str, examples: int | None, *,
     from distributed import Client, as_completed
 
     with Client(address, set_as_default=False) as client:
-        futures = client.map(run or grade_job, jobs, examples=examples, pure=False)
+        futures = client.map(run or grade_job, jobs, examples=examples, secret=secret, pure=False)
         job_of = dict(zip(futures, jobs))
         for future in as_completed(futures, loop=client.loop):
             if future.status == "error":
@@ -308,6 +390,9 @@ def grade_class(
     examples: int | None = None,
     export: bool = True,
     progress: Callable[[str, GradebookEntry | None], None] | None = None,
+    secret: bytes | None = None,
+    secret_file: str | Path | None = None,
+    allow_weak_sandbox: bool = False,
 ) -> BatchSummary:
     """Grade every submission under ``root`` into a gradebook, then export and report.
 
@@ -326,7 +411,7 @@ def grade_class(
     dask : str, optional
         Address of a Dask distributed scheduler to grade on instead of the local pool.
     regrade : bool
-        Grade again what the gradebook already holds for the same content and rubric.
+        Grade again what the gradebook already holds for the same content, rubric and secret.
     examples : int, optional
         Cases per check (default: the rubric's).
     export : bool
@@ -335,28 +420,56 @@ def grade_class(
         Called as ``progress("start", None)`` once the jobs are known, with
         ``progress.total`` set on the callable if it has such an attribute,
         then ``progress("graded"|"skipped", entry)`` for each submission.
+    secret : bytes, optional
+        The course secret the graded cases are drawn from; ``b""`` draws the
+        public cases of ``autograder check``. By default it is read from
+        ``secret_file``, created there at first use.
+    secret_file : str or Path, optional
+        Where the course secret is kept; default ``out/.secret`` (:data:`autograder.secret.CLASS_SECRET_FILE`).
+    allow_weak_sandbox : bool
+        Grade even where the sandbox lacks kernel-level protections
+        (:data:`autograder.sandbox.KERNEL_PROTECTIONS`); the summary records which.
+
+    Raises
+    ------
+    BatchError
+        Nothing to grade, a wrong folder, an unreadable secret file.
+    WeakSandboxError
+        A grading machine lacks kernel-level protections and ``allow_weak_sandbox`` is false.
     """
     start = time.perf_counter()
     out = Path(out)
     jobs, ignored = discover(root, assignment=assignment, student=student)
     summary = BatchSummary(jobs=len(jobs), ignored=ignored)
+    if secret is None:
+        summary.secret_file = str(secret_file or out / CLASS_SECRET_FILE)
+        try:
+            secret = read_or_create_secret(summary.secret_file)
+        except SecretError as error:
+            raise BatchError(str(error)) from None
+
+    summary.secret_fingerprint = fingerprint_of(secret)
     with Gradebook(db or out / "gradebook.db") as book:
         summary.db_url = book.url
         todo = []
         for job in jobs:
-            if not regrade and _already_graded(book, job):
+            if not regrade and _already_graded(book, job, summary.secret_fingerprint):
                 summary.skipped += 1
                 if progress:
                     progress("skipped", None)
             else:
                 todo.append(job)
+        if todo:
+            summary.protections = _protections(dask)
+            _refuse_weak_sandbox(summary, allow_weak_sandbox)
         if progress:
             progress("start", len(todo))
         source: Iterable[dict]
         if dask:
-            source = _dask_results(todo, dask, examples)
+            source = _dask_results(todo, dask, examples, secret=secret)
         else:
-            source = _pool_results(todo, workers or os.cpu_count() or 1, examples) if todo else ()
+            kept = (summary.secret_file,) if summary.secret_file else ()
+            source = _pool_results(todo, workers or os.cpu_count() or 1, examples, secret=secret, kept=kept) if todo else ()
         for data in source:
             entry = GradebookEntry.from_dict(data)
             book.record(entry)
@@ -372,8 +485,38 @@ def grade_class(
     return summary
 
 
-def _already_graded(book: Gradebook, job: Job) -> bool:
-    return book.is_graded(job.student, job.assignment, fingerprint(job.path, job.problem), rubrics.get(job.assignment).version)
+def _already_graded(book: Gradebook, job: Job, secret_fingerprint: str) -> bool:
+    version = rubrics.get(job.assignment).version
+    return book.is_graded(job.student, job.assignment, fingerprint(job.path, job.problem), version, secret_fingerprint)
+
+
+def _protections(dask: str | None) -> dict[str, dict[str, str]]:
+    """Each grading machine's ``Sandbox.protections``: this one, or every worker of the Dask cluster."""
+    if not dask:
+        try:
+            return {socket.gethostname(): machine_protections()}
+        except Exception as error:  # no sandbox starts here at all: every protection is missing
+            return {socket.gethostname(): {"sandbox": f"unavailable ({type(error).__name__}: {error})"}}
+    from distributed import Client
+
+    with Client(dask, set_as_default=False) as client:
+        reported = client.run(_probe)
+    machines: dict[str, dict[str, str]] = {}
+    for worker, protections in sorted(reported.items()):
+        machine = protections.pop("machine")
+        machines.setdefault(machine, protections)  # per machine: its workers share its kernel
+    return machines
+
+
+def _refuse_weak_sandbox(summary: BatchSummary, allowed: bool) -> None:
+    """Stop before grading where a machine lacks a kernel-level protection, unless ``allowed``."""
+    from .sandbox.protections import missing_kernel_protections, weak_sandbox_message
+
+    missing = {machine: missing_kernel_protections(protections) for machine, protections in summary.protections.items()}
+    missing = {machine: names for machine, names in missing.items() if names}
+    if missing and not allowed:
+        raise WeakSandboxError(weak_sandbox_message(missing, summary.protections), missing)
+    summary.weak_sandbox = missing
 
 
 def write_outputs(entries: list[GradebookEntry], out: Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ cannot drift apart.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -14,11 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from . import console, rubrics
-from .batch import BatchError, grade_class
+from .batch import BatchError, WeakSandboxError, grade_class
 from .crosscheck import crosscheck
 from .feedback import feedback_text, score_table
 from .grading import grade
 from .release import release
+from .secret import CLASS_SECRET_FILE, COURSE_SECRET_FILE
 
 #: Cases per check for ``autograder check``: a quick answer while a student works.
 CHECK_EXAMPLES = 30
@@ -90,6 +92,8 @@ def demo(examples: int, ops: tuple[str, ...]) -> None:
 def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool) -> None:
     """Check your own FILE (.py or .ipynb) against an assignment, with counterexamples.
 
+    The cases are public and the same on every run; grading draws its own.
+
     Exit status: 0 all passed, 1 some property failed, 2 the file could not be graded,
     3 the grader failed (not your fault).
     """
@@ -116,7 +120,7 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
         else:
             console.out.print(f"All {len(result.functions)} functions pass every check. Well done.")
         source = {"reference": "the reference engine, cross-checked by torch", "oracle": "the torch oracle"}.get(result.engine, "nowhere")
-        console.out.print(f"[dim]{result.seconds:.1f} s; expected values from {source}[/]")
+        console.out.print(f"[dim]{result.seconds:.1f} s; expected values from {source}; public cases (graded ones are drawn anew)[/]")
     if result.status == "internal error":
         raise SystemExit(3)
     if result.status == "ungradable":
@@ -131,18 +135,51 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Grading processes (default: the number of cores).")
 @click.option("--out", type=click.Path(path_type=Path), default=_default(grade_class, "out"), show_default=True, help="Folder for the gradebook, exports and report.")
 @click.option("--db", default=None, help="Gradebook path or SQLAlchemy URL (default: OUT/gradebook.db).")
-@click.option("--regrade", is_flag=True, help="Grade again what the gradebook already holds for the same content and rubric.")
+@click.option("--regrade", is_flag=True, help="Grade again what the gradebook already holds for the same content, rubric and secret.")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS", help="Grade on an existing Dask distributed scheduler.")
 @click.option("--examples", type=click.IntRange(min=1), default=None, help="Cases per check (default: the rubric's, at least 100 per function).")
 @click.option("--nbgrader", "to_nbgrader", is_flag=True, help="Also write the scores into nbgrader's gradebook (the course in the current folder), for nbgrader export and formgrader.")
-def grade_command(submissions, assignment, student, workers, out, db, regrade, dask_address, examples, to_nbgrader) -> None:
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"File of the course secret the graded cases are drawn from, created at first use "
+    f"(default: OUT/{CLASS_SECRET_FILE}; with --nbgrader, {COURSE_SECRET_FILE} in the course root). Keep it, and back it up.",
+)
+@click.option(
+    "--secret",
+    "secret_text",
+    default=None,
+    metavar="TEXT",
+    help="The course secret itself, instead of a file; '-' reads it from standard input "
+    "(a secret on the command line is visible to other users in the process list).",
+)
+@click.option(
+    "--allow-weak-sandbox",
+    is_flag=True,
+    help="Grade even where the sandbox lacks kernel-level protections (Landlock, seccomp, namespaces, ...); they are recorded as missing.",
+)
+def grade_command(
+    submissions, assignment, student, workers, out, db, regrade, dask_address, examples, to_nbgrader, secret_file, secret_text, allow_weak_sandbox
+) -> None:
     """Grade a class: SUBMISSIONS/<student_id>/<assignment_id>/ (nbgrader's layout).
 
     Results go to an SQLite gradebook, written one submission at a time; run the
     same command again after an interruption and it grades only what is missing.
-    Exit status: 0 all graded, 2 nothing to grade or a usage error, 3 the grader
-    failed on some submission (recorded as an internal error).
+    Cases are drawn from the course secret (not the public cases of
+    `autograder check`): the same secret gives the same cases, scores and feedback.
+    Exit status: 0 all graded, 2 nothing to grade, a usage error, or a sandbox
+    without its kernel protections, 3 the grader failed on some submission
+    (recorded as an internal error).
     """
+    if secret_text is not None and secret_file is not None:
+        console.fail("--secret and --secret-file both give the course secret", next_step="pass only one of them")
+    if secret_text == "-":
+        secret_text = sys.stdin.read()
+    if secret_text is not None and not secret_text.strip():
+        console.fail("--secret is empty", next_step="pass the course secret (the text of its file), or leave --secret out to use the secret file")
+    if to_nbgrader and secret_file is None and secret_text is None:
+        secret_file = Path.cwd() / COURSE_SECRET_FILE  # one secret per course, whatever --out says
     counts = {"graded": 0, "failed": 0}
     columns = (
         SpinnerColumn(),
@@ -184,7 +221,13 @@ def grade_command(submissions, assignment, student, workers, out, db, regrade, d
                 regrade=regrade,
                 examples=examples,
                 progress=progress,
+                secret=secret_text.strip().encode() if secret_text is not None else None,
+                secret_file=secret_file,
+                allow_weak_sandbox=allow_weak_sandbox,
             )
+        except WeakSandboxError as error:
+            bar.stop()
+            console.fail(str(error), next_step="grade on a machine with these protections, or pass --allow-weak-sandbox")
         except (BatchError, KeyError) as error:
             bar.stop()
             message = error.args[0] if isinstance(error, KeyError) else str(error)
@@ -225,14 +268,34 @@ def _print_summary(summary) -> None:
         )
     console.out.print(table)
     console.out.print(
-        f"Graded {summary.graded}, skipped {summary.skipped} already graded (same content and rubric), "
+        f"Graded {summary.graded}, skipped {summary.skipped} already graded (same content, rubric and secret), "
         f"in {summary.seconds:.1f} s."
     )
+    _print_grading_conditions(summary)
     if summary.ignored:
         console.out.print(f"Ignored {len(summary.ignored)} folder(s) of assignments without a rubric, e.g. {summary.ignored[0]}")
     console.out.print(f"Gradebook: {summary.db_url}")
     for name, path in summary.outputs.items():
         console.out.print(f"{name:>10}: {path}")
+
+
+def _print_grading_conditions(summary) -> None:
+    """Where the cases came from and how student code was confined in this run."""
+    if summary.secret_fingerprint:
+        where = f" in {summary.secret_file}" if summary.secret_file else ""
+        console.out.print(f"Cases drawn from the course secret{where} (fingerprint {summary.secret_fingerprint}); keep a copy of it.")
+    else:
+        console.out.print("[yellow]Cases: the public ones of `autograder check` (no course secret)[/]")
+    for machine, protections in summary.protections.items():
+        states = ", ".join(f"{name} {_short_state(state)}" for name, state in protections.items())
+        console.out.print(f"Sandbox on {machine}: {states}", markup=False)
+    for machine, missing in summary.weak_sandbox.items():
+        console.out.print(f"[yellow]Sandbox on {machine} lacks {', '.join(missing)} (graded anyway: --allow-weak-sandbox)[/]")
+
+
+def _short_state(state: str) -> str:
+    """``"on"``, ``"dropped"``, ``"unavailable"``: a protection's state without its details."""
+    return state.split(" (", 1)[0]
 
 
 @main.command("release")

@@ -49,6 +49,7 @@ __all__ = [
     "export_all",
     "submission_result",
     "summary",
+    "grading_conditions",
     "gradescope_results",
     "function_feedback",
 ]
@@ -253,6 +254,33 @@ def summary(entries: list[GradebookEntry], *, generated_at: str | None = None) -
         "count": len(entries),
         "generated_at": generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "assignments": assignments,
+        "grading": grading_conditions(entries),
+    }
+
+
+def grading_conditions(entries: list[GradebookEntry]) -> dict:
+    """How the entries were graded: course secrets (by fingerprint), grader versions and sandbox protections.
+
+    Each is a list of the distinct values met, with how many submissions
+    each covers: one item each when a class was graded in one go; more
+    when reruns mixed secrets, versions or machines. The secret itself is
+    never recorded, only its fingerprint (``""``: public cases).
+    """
+    secrets: dict[str, int] = {}
+    versions: dict[str, tuple[dict, int]] = {}
+    protections: dict[str, tuple[dict, int]] = {}
+    for entry in _sorted(entries):
+        secrets[entry.secret_fingerprint] = secrets.get(entry.secret_fingerprint, 0) + 1
+        grader = dict(entry.grader)
+        machine_protections = {"machine": grader.pop("machine", ""), "protections": grader.pop("protections", {})}
+        grader["rubric"] = f"{entry.assignment} {entry.rubric_version}"
+        for seen, value in ((versions, grader), (protections, machine_protections)):
+            key = json.dumps(value, sort_keys=True)
+            seen[key] = (value, seen.get(key, (value, 0))[1] + 1)
+    return {
+        "secret_fingerprints": [{"fingerprint": fingerprint, "submissions": count} for fingerprint, count in secrets.items()],
+        "versions": [{**value, "submissions": count} for value, count in versions.values()],
+        "sandboxes": [{**value, "submissions": count} for value, count in protections.values()],
     }
 
 
@@ -274,8 +302,10 @@ def write_json(entries: list[GradebookEntry], path: str | Path) -> Path:
     Notes
     -----
     ``{"summary": {"count", "generated_at", "assignments": {name: {"count",
-    "graded", "ungradable", "internal error", "max_score", "mean_score"}}},
-    "entries": [GradebookEntry.to_dict(), ...]}``; each entry's ``result`` is
+    "graded", "ungradable", "internal error", "max_score", "mean_score"}},
+    "grading": {"secret_fingerprints", "versions", "sandboxes"}},
+    "entries": [GradebookEntry.to_dict(), ...]}`` (``grading``: see
+    :func:`grading_conditions`); each entry's ``result`` is
     the full ``SubmissionResult.to_dict()`` (verdicts, counterexamples, hints,
     timings), so ``GradebookEntry.from_dict`` and ``SubmissionResult.from_dict``
     read it back. Entries are sorted by assignment, then student; apart from

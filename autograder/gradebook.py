@@ -1,10 +1,13 @@
 """The gradebook: every graded submission, one row each, written as it finishes.
 
 An SQLite file by default (``grades/gradebook.db``); any SQLAlchemy URL
-works. A row holds who and what was graded, the content hash of the files
-and the rubric version they were graded under (so a rerun can skip what is
-already graded), the score, and the full result as JSON (every property's
+works. A row holds who and what was graded, the content hash of the files,
+the rubric version and the fingerprint of the course secret they were graded
+under (so a rerun can skip what is already graded, and regrades when the
+secret changes), the score, what graded it (versions that decide the cases,
+the sandbox's protections), and the full result as JSON (every property's
 verdict, counterexample, hint and timing), from which all exports are made.
+Gradebooks written before a column existed gain it on opening.
 Each :meth:`Gradebook.record` is its own transaction: a run killed at any
 moment loses at most the submissions still being graded.
 """
@@ -36,12 +39,22 @@ _submissions = sa.Table(
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("graded_at", sa.String(40), nullable=False),
     sa.Column("result_json", sa.Text, nullable=False),
+    sa.Column("secret_fingerprint", sa.String(64), nullable=False, server_default=""),
+    sa.Column("grader_json", sa.Text, nullable=False, server_default="{}"),
 )
+# Columns added after the first gradebooks were written: (name, SQL type and default) for ALTER TABLE.
+_ADDED_COLUMNS = (("secret_fingerprint", "VARCHAR(64) NOT NULL DEFAULT ''"), ("grader_json", "TEXT NOT NULL DEFAULT '{}'"))
 
 
 @dataclass
 class GradebookEntry:
-    """One graded submission: ``result`` is ``SubmissionResult.to_dict()`` (or a stand-in for an ungradable one)."""
+    """One graded submission: ``result`` is ``SubmissionResult.to_dict()`` (or a stand-in for an ungradable one).
+
+    ``secret_fingerprint`` names the course secret its cases were drawn from
+    (``""``: public cases); ``grader`` records what else decides them and how
+    the code was confined: Python, Hypothesis and NumPy versions, and the
+    sandbox's ``protections`` on the machine that graded it.
+    """
 
     student: str
     assignment: str
@@ -53,6 +66,8 @@ class GradebookEntry:
     seconds: float = 0.0
     error: str = ""
     result: dict = field(default_factory=dict)
+    secret_fingerprint: str = ""
+    grader: dict = field(default_factory=dict)
     graded_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict:
@@ -98,7 +113,7 @@ class Gradebook:
                 # the same moment: it created the table between our check and our CREATE (fine), or
                 # SQLite refused one of us at once, without waiting, as two connections that both
                 # read went on to write ("database is locked"): then try again.
-                if self._has_table():
+                if self._is_set_up():
                     return
                 if "database is locked" not in str(error) or attempt == _SETUP_ATTEMPTS - 1:
                     raise
@@ -110,10 +125,19 @@ class Gradebook:
             with self.engine.begin() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         _metadata.create_all(self.engine)
+        missing = self._missing_columns()
+        if missing:
+            with self.engine.begin() as connection:
+                for name, definition in missing:
+                    connection.exec_driver_sql(f"ALTER TABLE {_submissions.name} ADD COLUMN {name} {definition}")
 
-    def _has_table(self) -> bool:
+    def _missing_columns(self) -> list[tuple[str, str]]:
+        present = {column["name"] for column in sa.inspect(self.engine).get_columns(_submissions.name)}
+        return [(name, definition) for name, definition in _ADDED_COLUMNS if name not in present]
+
+    def _is_set_up(self) -> bool:
         try:
-            return sa.inspect(self.engine).has_table(_submissions.name)
+            return sa.inspect(self.engine).has_table(_submissions.name) and not self._missing_columns()
         except sa.exc.OperationalError:  # locked too: not known to be there yet
             return False
 
@@ -126,14 +150,13 @@ class Gradebook:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def is_graded(self, student: str, assignment: str, content_hash: str, rubric_version: str) -> bool:
-        """Whether this exact content was already graded under this rubric version."""
-        query = sa.select(_submissions.c.content_hash, _submissions.c.rubric_version).where(
-            _submissions.c.student == student, _submissions.c.assignment == assignment
-        )
+    def is_graded(self, student: str, assignment: str, content_hash: str, rubric_version: str, secret_fingerprint: str = "") -> bool:
+        """Whether this exact content was already graded under this rubric version and course secret."""
+        columns = (_submissions.c.content_hash, _submissions.c.rubric_version, _submissions.c.secret_fingerprint)
+        query = sa.select(*columns).where(_submissions.c.student == student, _submissions.c.assignment == assignment)
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
-        return row is not None and tuple(row) == (content_hash, rubric_version)
+        return row is not None and tuple(row) == (content_hash, rubric_version, secret_fingerprint)
 
     def record(self, entry: GradebookEntry) -> None:
         """Write one submission's result in its own transaction, replacing an older one."""
@@ -149,6 +172,8 @@ class Gradebook:
             "seconds": entry.seconds,
             "graded_at": entry.graded_at,
             "result_json": json.dumps(entry.result, sort_keys=True),
+            "secret_fingerprint": entry.secret_fingerprint,
+            "grader_json": json.dumps(entry.grader, sort_keys=True),
         }
         key = (_submissions.c.student == entry.student) & (_submissions.c.assignment == entry.assignment)
         with self.engine.begin() as connection:
@@ -176,6 +201,8 @@ class Gradebook:
                 seconds=row["seconds"],
                 error=row["error"],
                 result=json.loads(row["result_json"]),
+                secret_fingerprint=row["secret_fingerprint"],
+                grader=json.loads(row["grader_json"]),
                 graded_at=row["graded_at"],
             )
             for row in rows

@@ -25,8 +25,9 @@ from . import rubrics
 from .expected import expected_values
 from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
-from .sandbox import Limits, Sandbox
+from .sandbox import Limits, Sandbox, default_forbidden_paths
 from .search import HangGuard, search_check
+from .secret import kept_from_students, secret_in_use
 from .submission import Submission, SubmissionError, read_submission
 
 __all__ = ["grade", "grade_submission", "failed_result"]
@@ -40,6 +41,7 @@ def grade(
     limits: Limits | None = None,
     engine: str = "auto",
     progress: Callable[[str], None] | None = None,
+    secret: bytes | None = None,
 ) -> SubmissionResult:
     """Grade one submission against an assignment's rubric.
 
@@ -58,6 +60,10 @@ def grade(
         cross-checked by torch, or torch alone where the reference is not installed.
     progress : callable, optional
         Called with each function's name as its grading starts.
+    secret : bytes, optional
+        The course secret the cases are drawn from (see :mod:`autograder.secret`):
+        the same secret always draws the same cases, and without it they cannot
+        be predicted. ``None`` or ``b""``: the public cases ``autograder check`` uses.
 
     Returns
     -------
@@ -65,6 +71,7 @@ def grade(
         Scores per property and function, feedback material, ``to_dict()``.
     """
     spec = rubrics.get(assignment)
+    _check_secret(secret)
     start = time.perf_counter()
     try:
         submission = read_submission(path)  # stage 1: read
@@ -72,7 +79,9 @@ def grade(
         result = failed_result(str(path), spec, "ungradable", str(error))
         result.seconds = time.perf_counter() - start
         return result
-    return grade_submission(submission, assignment=assignment, examples=examples, limits=limits, engine=engine, progress=progress)
+    return grade_submission(
+        submission, assignment=assignment, examples=examples, limits=limits, engine=engine, progress=progress, secret=secret
+    )
 
 
 def grade_submission(
@@ -83,6 +92,7 @@ def grade_submission(
     limits: Limits | None = None,
     engine: str = "auto",
     progress: Callable[[str], None] | None = None,
+    secret: bytes | None = None,
 ) -> SubmissionResult:
     """Grade a `Submission` already read (from a file, or from a notebook kernel's history).
 
@@ -90,6 +100,7 @@ def grade_submission(
     rubric's cases, collect. Options as for :func:`grade`.
     """
     spec = rubrics.get(assignment)
+    _check_secret(secret)
     result = SubmissionResult(
         path=str(submission.path), assignment=spec.name, rubric_version=spec.version, max_points_total=spec.max_points
     )
@@ -98,7 +109,9 @@ def grade_submission(
         result.notes.extend(submission.notes)
         expected = expected_values(engine)
         result.engine = expected.engine
-        with Sandbox(submission, limits=limits or Limits()) as sandbox:
+        # The secret's file, where this process knows it, is unreadable to the child as the grader's own files are.
+        forbidden = (*default_forbidden_paths(), *kept_from_students()) if kept_from_students() else None
+        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden) as sandbox:
             report = sandbox.load()  # stage 2: load
             box = HangGuard(sandbox)
             result.notes.extend(note for note in report.notes if note not in submission.notes)  # the reader's notes come back too
@@ -118,6 +131,11 @@ def grade_submission(
         result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _check_secret(secret) -> None:
+    if secret is not None and type(secret) is not bytes:
+        raise TypeError(f"secret must be bytes (or None for the public cases), got {type(secret).__name__}; encode text with .encode()")
 
 
 def failed_result(path: str, spec: Assignment, status: str, reason: str) -> SubmissionResult:

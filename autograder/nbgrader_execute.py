@@ -34,6 +34,11 @@ When the grader itself fails, or the release is out of date with the rubric
 (a test cell worth other points than the rubric gives), the step raises:
 nbgrader reports the submission as failed and writes no score, rather than
 charging the student for our fault.
+
+The cases are drawn from the course secret in ``.autograder-secret`` of the
+folder nbgrader runs in (the course root), the file ``autograder grade
+--nbgrader`` uses (created at first use; ``c.SandboxedExecute.secret_file``
+names another), so both paths meet the same cases and give the same points.
 """
 
 from __future__ import annotations
@@ -45,11 +50,13 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 from . import rubrics
 from .grading import grade
 from .notebook import feedback_for
 from .results import SubmissionResult
+from .secret import COURSE_SECRET_FILE, SecretError, read_or_create_secret
 from .submission import strip_ours
 
 __all__ = ["SandboxedExecute", "SandboxedExecuteError", "AUTOGRADE_PREPROCESSORS", "course_grades_in_sandbox"]
@@ -78,6 +85,12 @@ class SandboxedExecute(NbGraderPreprocessor):
     its rubric is :func:`autograder.rubrics.get` of that name.
     """
 
+    secret_file = Unicode(
+        COURSE_SECRET_FILE,
+        help="The course secret the graded cases are drawn from (relative to the folder nbgrader runs in); "
+        "the file `autograder grade --nbgrader` uses, created at first use.",
+    ).tag(config=True)
+
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources.get("nbgrader", {})
         assignment = info.get("assignment", "")
@@ -87,7 +100,11 @@ class SandboxedExecute(NbGraderPreprocessor):
                 f"assignment {assignment!r} has no rubric (known: {', '.join(sorted(rubrics.ASSIGNMENTS))}); "
                 "this course grades every notebook in the sandbox and never runs it in a kernel")
         self.log.info("Grading %s (%s) in the sandbox", notebook, assignment)
-        result = grade_notebook(nb, assignment, notebook)
+        try:
+            secret = read_or_create_secret(Path(self.secret_file).absolute())
+        except SecretError as error:
+            raise SandboxedExecuteError(str(error)) from None
+        result = grade_notebook(nb, assignment, notebook, secret=secret)
         if result.status == "internal error":
             raise SandboxedExecuteError(f"the grader failed on {notebook} (not the student's fault): {result.error}")
         self.log.info("%s: %g / %g points", notebook, result.points, result.max_points)
@@ -95,7 +112,8 @@ class SandboxedExecute(NbGraderPreprocessor):
         return nb, resources
 
 
-def grade_notebook(nb: NotebookNode, assignment: str, name: str = "notebook") -> SubmissionResult:
+def grade_notebook(nb: NotebookNode, assignment: str, name: str = "notebook", *,
+                   secret: bytes | None = None) -> SubmissionResult:
     """Grade a notebook as ``autograder grade`` grades the same file: written out, read, sandboxed.
 
     Writing it to a private folder lets :func:`autograder.grade` read it
@@ -105,7 +123,7 @@ def grade_notebook(nb: NotebookNode, assignment: str, name: str = "notebook") ->
     with tempfile.TemporaryDirectory(prefix="autograder-nbgrader-") as folder:
         path = Path(folder) / f"{Path(name).name}.ipynb"
         path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
-        return grade(path, assignment=assignment)
+        return grade(path, assignment=assignment, secret=secret)
 
 
 def write_outputs(nb: NotebookNode, result: SubmissionResult) -> None:

@@ -17,6 +17,10 @@ Stages, for each assignment:
    (execution counts, outputs), and every notebook is written in one stable
    JSON form, so the committed ``assignments/`` can be compared byte for byte
    with a fresh release.
+
+A release never ships the course secret (:mod:`autograder.secret`): an
+assignment whose ``solutions/`` folder holds a secret file is refused before
+nbgrader copies anything, and a released folder that holds one is an error.
 """
 
 from __future__ import annotations
@@ -77,7 +81,9 @@ def release(*, assignment: str | None = None, course_root: str | Path = ".", tim
     _check_grading_config(root)
     written: list[Path] = []
     for name in [assignment] if assignment else known:
+        _refuse_secrets(root / "solutions" / name)
         _generate(name, root, timeout)
+        _refuse_secrets(root / "assignments" / name)
         for notebook in sorted((root / "assignments" / name).rglob("*.ipynb")):
             notebook.write_text(notebook_text(normalize_notebook(json.loads(notebook.read_text(encoding="utf-8")))), encoding="utf-8")
             written.append(notebook)
@@ -91,6 +97,18 @@ def _check_grading_config(root: Path) -> None:
         course_grades_in_sandbox(root)
     except SandboxedExecuteError as error:
         raise ReleaseError(str(error)) from None
+
+
+def _refuse_secrets(folder: Path) -> None:
+    """A :class:`ReleaseError` if ``folder`` holds a course secret file: students would receive it."""
+    from .secret import CLASS_SECRET_FILE, COURSE_SECRET_FILE
+
+    found = sorted(path for name in (CLASS_SECRET_FILE, COURSE_SECRET_FILE) for path in folder.rglob(name))
+    if found:
+        raise ReleaseError(
+            f"{found[0]} is a course secret, and everything in {folder} is released to students; "
+            "move it out of the course's solutions/ and assignments/ (e.g. to the course root) and release again"
+        )
 
 
 def _generate(assignment: str, root: Path, timeout: float) -> None:

@@ -449,6 +449,31 @@ def _students_section(stats: _AssignmentStats) -> list[str]:
     return out
 
 
+def _conditions(entries: list[GradebookEntry]) -> list[str]:
+    """The header's lines on how the class was graded: the course secret's fingerprint and the sandbox's protections."""
+    from .exports import grading_conditions
+    from .sandbox.protections import missing_kernel_protections
+
+    if not entries:
+        return []
+    conditions = grading_conditions(entries)
+    secrets = [
+        f"course secret {item['fingerprint']}" if item["fingerprint"] else "the public cases (no course secret)"
+        for item in conditions["secret_fingerprints"]
+    ]
+    lines = [f'<p class="generated">Cases drawn from {_e(", ".join(secrets))}.</p>']
+    for sandbox in conditions["sandboxes"]:
+        protections = sandbox["protections"]
+        if not protections:
+            continue
+        states = ", ".join(f"{name} {state.split(' (', 1)[0]}" for name, state in protections.items())
+        missing = missing_kernel_protections(protections)
+        warning = f" <strong>Missing: {_e(', '.join(missing))}.</strong>" if missing else ""
+        machine = f" on {sandbox['machine']}" if sandbox.get("machine") else ""
+        lines.append(f'<p class="generated">Sandbox{_e(machine)} ({sandbox["submissions"]} submissions): {_e(states)}.{warning}</p>')
+    return lines
+
+
 def write_report(entries: list[GradebookEntry], path: str | Path, *, title: str | None = None) -> Path:
     """Write the class report: one self-contained HTML page (plots embedded as PNG).
 
@@ -468,7 +493,9 @@ def write_report(entries: list[GradebookEntry], path: str | Path, *, title: str 
 
     Notes
     -----
-    Per assignment: summary counts; a histogram of scores; pass rates per
+    The header says which course secret the cases were drawn from (its
+    fingerprint) and which sandbox protections were active. Per
+    assignment: summary counts; a histogram of scores; pass rates per
     function and per property over the graded submissions (sorted, worst
     first); the most common mistakes, i.e. the hints the class received
     grouped by their first sentence and counted once per student (bar chart
@@ -491,6 +518,7 @@ def write_report(entries: list[GradebookEntry], path: str | Path, *, title: str 
         "<body><main>",
         f"<h1>{_e(title)}</h1>",
         f'<p class="generated">Generated {generated} from {len(entries)} submission{"s" if len(entries) != 1 else ""}.</p>',
+        *_conditions(entries),
     ]
     anchors = {name: f"assignment-{index}" for index, name in enumerate(names, start=1)}
     if len(names) > 1:

@@ -1,8 +1,12 @@
 """The Hypothesis search behind each check: find a failing case, shrink it, explain it.
 
 For each check of a function, cases are drawn from the check's strategy
-(derandomized, no example database: the same submission always meets the
-same cases). The drawn cases depend only on the check, so a grader process
+(seeded, no example database: the same submission always meets the same
+cases). The seed is public (Hypothesis's derandomized one) unless a course
+secret is active (:mod:`autograder.secret`): then it is derived from the
+secret, so graded cases cannot be drawn in advance by anyone who lacks it,
+while the same secret always draws the same ones. The drawn cases depend
+only on the check and the secret, so a grader process
 draws them once and replays them for every submission (:func:`drawn_cases`):
 a passing submission costs only its calls. Each case is judged once (trials
 are cached by case), every property of the check at once. A property that
@@ -18,12 +22,13 @@ measured ratio whether it passes or fails.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import weakref
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import Flaky
 
 from .expected import ExpectedValues, InternalError, array_digest
@@ -31,6 +36,7 @@ from .hints import HintContext, first_matching_hint
 from .judge import TINY, Trial, judge_many, judge_speed
 from .results import PropertyResult
 from .rubric import Check, FunctionSpec
+from .secret import current_secret, derived_seed
 
 __all__ = ["search_check", "speed_check", "describe_call", "drawn_cases", "HangGuard"]
 
@@ -211,9 +217,13 @@ class _Search:
 
         With ``collect``, judge nothing: append each drawn case to it. The
         Hypothesis test below is the same function either way, so its
-        derandomized seed, and the cases it draws, are the same too.
+        derandomized seed, and the cases it draws, are the same too. With a
+        course secret active, an explicit seed derived from it replaces the
+        derandomized one (Hypothesis lets ``@seed`` override ``derandomize``;
+        every other setting stays the same), for screening and shrinking alike.
         """
 
+        @_seeded()
         @settings(
             max_examples=examples,
             derandomize=True,
@@ -238,7 +248,8 @@ class _Search:
                     raise _failure_type(name)(case, trial)
 
         try:
-            search()
+            with _hypothesis_constants_only():
+                search()
         except _PropertyFailed as failure:
             return type(failure).property, failure.case, failure.trial
         except Flaky:
@@ -251,12 +262,46 @@ class _Search:
         return None
 
 
+@contextlib.contextmanager
+def _hypothesis_constants_only():
+    """Draw without the "local constants" Hypothesis collects from the modules loaded in this process.
+
+    Hypothesis sometimes draws a literal found in any loaded module outside
+    site-packages (the CLI's, the tests', an editable install's), so which
+    modules happen to be loaded would change the cases: ``autograder check``
+    and a grading worker, or an editable and a regular install, would draw
+    differently from the same seed. Hypothesis's own constants stay.
+    """
+    from hypothesis.internal.conjecture import providers  # private: absent, nothing to switch off
+
+    collect = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if collect is None or cache is None:
+        yield
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()  # it holds the local constants allowed per kind of draw
+    try:
+        yield
+    finally:
+        providers._get_local_constants = collect
+        cache.clear()
+
+
+def _seeded():
+    """``@seed(...)`` from the active course secret; no decorator at all when the cases are public."""
+    if not current_secret():
+        return lambda test: test
+    return seed(derived_seed("graded cases"))
+
+
 BATCH = 128  # cases judged per batch of calls (a backward's forwards stay in the child until judged)
-_DRAWN: dict[tuple[int, int], tuple[object, list, int]] = {}
+_DRAWN: dict[tuple[int, int, bytes], tuple[object, list, int]] = {}
 
 
 def drawn_cases(check: Check, examples: int) -> list:
-    """``examples`` distinct cases for ``check``, the first ones Hypothesis draws; drawn once per process.
+    """``examples`` distinct cases for ``check``, the first ones Hypothesis draws; drawn once per process and secret.
 
     Hypothesis may draw the same case twice, so it is asked for more
     (:func:`draws_needed`) until the first ``examples`` distinct ones are there.
@@ -271,8 +316,8 @@ def draws_needed(check: Check, examples: int) -> int:
 
 def _drawn(check: Check, examples: int) -> tuple[object, list, int]:
     # The search's Hypothesis test is the same for every check, so what it draws depends on the
-    # strategy alone: checks that share one (a forward's and its backward's) share the cases.
-    key = (id(check.strategy), examples)
+    # strategy alone (and the secret): checks that share one (a forward's and its backward's) share the cases.
+    key = (id(check.strategy), examples, current_secret())
     if key not in _DRAWN:
         draws = examples
         while True:

@@ -11,7 +11,7 @@ import os
 from autograder import batch
 
 
-def grade_or_die(job: batch.Job, examples: int | None) -> dict:
+def grade_or_die(job: batch.Job, examples: int | None, secret: bytes | None = None) -> dict:
     """Grade the job, unless its student is named ``kills_worker...``: then the worker process dies at once.
 
     That stands for a submission whose grading kills the worker (the machine's
@@ -19,10 +19,10 @@ def grade_or_die(job: batch.Job, examples: int | None) -> dict:
     """
     if job.student.startswith("kills_worker"):
         os._exit(9)
-    return batch.grade_job(job, examples)
+    return batch.grade_job(job, examples, secret)
 
 
-def quick_or_die(job: batch.Job, examples: int | None) -> dict:
+def quick_or_die(job: batch.Job, examples: int | None, secret: bytes | None = None) -> dict:
     """Like `grade_or_die` without grading: an entry naming the job and the worker's pid."""
     if job.student.startswith("kills_worker"):
         os._exit(9)

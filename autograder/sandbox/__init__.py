@@ -21,12 +21,14 @@ from autograder.sandbox.parent import (
     default_forbidden_paths,
     prestart,
 )
+from autograder.sandbox.protections import KERNEL_PROTECTIONS, missing_kernel_protections, probe_protections
 from autograder.sandbox.protocol import Opaque, ProtocolError, Ref
 from autograder.sandbox.self_test import self_test
 
 __all__ = [
     "CallOutcome",
     "CallStatus",
+    "KERNEL_PROTECTIONS",
     "CellReport",
     "Limits",
     "LoadReport",
@@ -36,6 +38,8 @@ __all__ = [
     "Sandbox",
     "SandboxStartError",
     "default_forbidden_paths",
+    "missing_kernel_protections",
     "prestart",
     "self_test",
+    "probe_protections",
 ]

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from autograder import batch
 from autograder.cli import main
 from autograder.gradebook import Gradebook
+from autograder.secret import fingerprint_of
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -63,9 +64,17 @@ def _normalized(db) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def clean_run(submissions, tmp_path_factory):
+def secret_file(tmp_path_factory):
+    """One course secret for every run here: runs into different --out folders must draw the same cases."""
+    path = tmp_path_factory.mktemp("course") / ".autograder-secret"
+    path.write_text("5ec7e7" * 10 + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def clean_run(submissions, tmp_path_factory, secret_file):
     out = tmp_path_factory.mktemp("grades")
-    completed = _autograder("grade", submissions, "--out", out, "--workers", "2", "--examples", EXAMPLES)
+    completed = _autograder("grade", submissions, "--out", out, "--workers", "2", "--examples", EXAMPLES, "--secret-file", secret_file)
     assert completed.returncode == 0, completed.stderr
     return out, completed
 
@@ -85,6 +94,18 @@ def test_the_run_ends_with_a_summary_and_where_results_went(clean_run):
         assert name in completed.stdout and (out / name).exists()
 
 
+def test_the_summary_names_the_secret_and_the_sandbox_protections(clean_run, secret_file):
+    out, completed = clean_run
+    fingerprint = fingerprint_of(secret_file.read_bytes().strip())
+    text = " ".join(completed.stdout.split())  # long lines wrap
+    assert f"Cases drawn from the course secret in {secret_file} (fingerprint {fingerprint})" in text
+    for protection in ("landlock on", "seccomp on", "network namespace on", "private scratch tmpfs on", "capabilities dropped"):
+        assert protection in text, protection
+    grading = json.loads((out / "grades.json").read_text())["summary"]["grading"]
+    assert grading["secret_fingerprints"] == [{"fingerprint": fingerprint, "submissions": len(CLASS)}]
+    assert not (out / ".secret").exists()  # the secret file given is the one used
+
+
 def test_exports_hold_the_expected_scores(clean_run):
     out, _ = clean_run
     with open(out / "grades.csv", newline="") as handle:
@@ -100,16 +121,16 @@ def test_exports_hold_the_expected_scores(clean_run):
     assert "Smallest failing call" in feedback and "minus the bias" in feedback
 
 
-def test_rerun_skips_what_is_graded(clean_run, submissions):
+def test_rerun_skips_what_is_graded(clean_run, submissions, secret_file):
     out, _ = clean_run
-    again = _autograder("grade", submissions, "--out", out, "--examples", EXAMPLES)
+    again = _autograder("grade", submissions, "--out", out, "--examples", EXAMPLES, "--secret-file", secret_file)
     assert again.returncode == 0
     assert "Graded 0, skipped 8" in again.stdout
 
 
-def test_sigkill_then_resume_equals_a_clean_run(clean_run, submissions, tmp_path):
+def test_sigkill_then_resume_equals_a_clean_run(clean_run, submissions, tmp_path, secret_file):
     out = tmp_path / "grades"
-    command = [sys.executable, "-m", "autograder.cli", "grade", str(submissions), "--out", str(out), "--workers", "1", "--examples", EXAMPLES]
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(submissions), "--out", str(out), "--workers", "1", "--examples", EXAMPLES, "--secret-file", str(secret_file)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     recorded = 0
@@ -123,15 +144,15 @@ def test_sigkill_then_resume_equals_a_clean_run(clean_run, submissions, tmp_path
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert 3 <= recorded < len(CLASS), "the kill should land partway through"
-    resumed = _autograder("grade", submissions, "--out", out, "--workers", "1", "--examples", EXAMPLES)
+    resumed = _autograder("grade", submissions, "--out", out, "--workers", "1", "--examples", EXAMPLES, "--secret-file", secret_file)
     assert resumed.returncode == 0, resumed.stderr
     assert f"skipped {recorded}" in resumed.stdout or "skipped" in resumed.stdout
     assert _normalized(out / "gradebook.db") == _normalized(clean_run[0] / "gradebook.db")
 
 
-def test_one_worker_and_a_dask_cluster_give_the_same_gradebook(clean_run, submissions, tmp_path):
+def test_one_worker_and_a_dask_cluster_give_the_same_gradebook(clean_run, submissions, tmp_path, secret_file):
     one = tmp_path / "one"
-    assert _autograder("grade", submissions, "--out", one, "--workers", "1", "--examples", EXAMPLES).returncode == 0
+    assert _autograder("grade", submissions, "--out", one, "--workers", "1", "--examples", EXAMPLES, "--secret-file", secret_file).returncode == 0
     assert _normalized(one / "gradebook.db") == _normalized(clean_run[0] / "gradebook.db")
     script = (
         "import sys\n"
@@ -139,7 +160,7 @@ def test_one_worker_and_a_dask_cluster_give_the_same_gradebook(clean_run, submis
         "from autograder.batch import grade_class\n"
         "if __name__ == '__main__':\n"
         "    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host='127.0.0.1') as cluster:\n"
-        f"        grade_class({str(submissions)!r}, out={str(tmp_path / 'dask')!r}, dask=cluster.scheduler_address, examples={EXAMPLES}, export=False)\n"
+        f"        grade_class({str(submissions)!r}, out={str(tmp_path / 'dask')!r}, dask=cluster.scheduler_address, examples={EXAMPLES}, export=False, secret_file={str(secret_file)!r})\n"
     )
     path = tmp_path / "run_dask.py"
     path.write_text(script)

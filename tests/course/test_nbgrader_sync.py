@@ -36,6 +36,9 @@ def test_grade_with_nbgrader_writes_scores_that_nbgrader_export_reads_back(cours
         cwd=root, env=course.env(), capture_output=True, text=True, timeout=900)
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert "nbgrader: 14 scores of 2 submissions" in graded.stdout
+    # One course secret per nbgrader course, in its root (never released: .gitignore'd, refused by release).
+    assert (root / ".autograder-secret").stat().st_mode & 0o777 == 0o600
+    assert not (root / "grades" / ".secret").exists()
 
     with Gradebook(root / "grades" / "gradebook.db") as book:
         ours = {e.student: {f["name"]: f["points"] for f in e.result["functions"]} for e in book.entries()}
