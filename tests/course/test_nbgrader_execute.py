@@ -159,7 +159,7 @@ def test_a_test_cell_worth_other_points_than_the_rubric_fails_the_notebook_not_t
 
 def test_a_grader_failure_fails_the_notebook_instead_of_scoring_it(course, monkeypatch):
     failed = failed_result("x.ipynb", rubrics.get(ASSIGNMENT), "internal error", "RuntimeError: the sandbox did not start")
-    monkeypatch.setattr(nbgrader_execute, "grade", lambda path, assignment: failed)
+    monkeypatch.setattr(nbgrader_execute, "grade", lambda path, assignment, **options: failed)
     with pytest.raises(SandboxedExecuteError, match="not the student's fault.*sandbox did not start"):
         SandboxedExecute().preprocess(nbformat.from_dict(course.released(ASSIGNMENT)), _resources())
 
@@ -206,7 +206,7 @@ def _hostile(name: str, root: Path) -> dict:
 
 
 def _tree(folder: Path, *, leave_out: tuple[str, ...] = ()) -> dict[str, str]:
-    """Every file under ``folder`` and its SHA-256 (but those under ``leave_out``)."""
+    """Every file under ``folder`` and its SHA-256 (but those under ``leave_out``; the grader creates the course secret on first use)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
             if p.is_file() and not p.relative_to(folder).parts[0] in leave_out}
 
@@ -228,14 +228,14 @@ def test_hostile_notebooks_get_the_stubs_score_and_write_nothing_under_nbgrader_
     hostile = ("replaces_points", "shows_nothing", "writes_files", "reads_solutions")
     root = _course_with(course, released_course, tmp_path, {
         "correct": correct, **{name: (lambda r, name=name: _hostile(name, r)) for name in hostile}})
-    before = _tree(tmp_path, leave_out=("course",)), _tree(root, leave_out=("build", ".hypothesis"))
+    before = _tree(tmp_path, leave_out=("course",)), _tree(root, leave_out=("build", ".hypothesis", ".autograder-secret"))
 
     course.nbgrader("autograde", ASSIGNMENT, cwd=root)
 
     by_nbgrader = _nbgrader_points(root)
     assert by_nbgrader == {"correct": FULL, **{name: STUB for name in hostile}}
     # Nothing written outside the course, nor in it (but build/ and the grader's .hypothesis/ cache), no mark left.
-    assert (_tree(tmp_path, leave_out=("course",)), _tree(root, leave_out=("build", ".hypothesis"))) == before
+    assert (_tree(tmp_path, leave_out=("course",)), _tree(root, leave_out=("build", ".hypothesis", ".autograder-secret"))) == before
     assert (root / "sentinel.txt").read_text() == (tmp_path / "sentinel.txt").read_text() == "left alone\n"
     assert not list(tmp_path.rglob("HOSTILE_WAS_HERE"))
     # Every test cell nbgrader scored shows a number or an error: none scored by showing nothing.
