@@ -7,7 +7,7 @@ are what holds against native code; without one of them a class is not graded
 unless the instructor says so (``autograder grade --allow-weak-sandbox``).
 
 >>> missing_kernel_protections({"landlock": "unavailable (Function not implemented)", "seccomp": "on"})
-['landlock', 'network namespace', 'private scratch tmpfs', 'resource limits', 'capabilities']
+['landlock', 'network namespace', 'ipc namespace', 'read allow-list', 'proc hidden', 'private scratch tmpfs', 'resource limits', 'capabilities']
 >>> is_active("dropped"), is_active("on (ABI 7, 40 rules)"), is_active("unchanged (Operation not permitted)")
 (True, True, False)
 """

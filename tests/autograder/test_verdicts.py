@@ -36,7 +36,7 @@ BODIES = [
     ("wrong type", "    return 'out', None", "out is the str 'out'; expected a numpy array"),
     ("bare array", CORRECT_OUT + "    return out", "expected the tuple (out, cache)"),
     ("list", CORRECT_OUT + "    return out.tolist(), None", "not a numpy array"),
-    ("wrong shape", CORRECT_OUT + "    return out[:, :1], None", "out has shape"),
+    ("wrong shape", CORRECT_OUT + "    return out[..., None], None", "out has shape"),
     ("complex", CORRECT_OUT + "    return out.astype(complex), None", "complex"),
     ("NaN", CORRECT_OUT + "    out[...] = np.nan\n    return out, None", "is nan"),
     ("object array", CORRECT_OUT + "    return out.astype(object), None", "object"),
