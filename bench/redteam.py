@@ -4,7 +4,8 @@ A plain script, not a test: ``python bench/redteam.py [--only NAME ...] [--jobs 
 Exit status 0 always.
 
 Each attack is graded by the installed grader's CLI (``python -m autograder.cli
-grade SUBMISSIONS --out OUT --workers 1``, the interpreter running this script)
+grade SUBMISSIONS --out OUT --workers 1 --examples 30``, the interpreter
+running this script; ``--examples 0`` keeps the rubric's 100 cases per check)
 in a class of its own, copied from a template class that holds:
 
 * ``classmate/conv_layers/submission.py``: a correct submission carrying the
@@ -349,7 +350,8 @@ class Outcome:
 class Run:
     """A run folder with sentinels, a template class, and what each attack needs."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, examples: int) -> None:
+        self.examples = ["--examples", str(examples)] if examples else []
         self.id = secrets.token_hex(4)
         self.root = Path(tempfile.mkdtemp(prefix=f"rt-redteam-{self.id}-", dir="/tmp"))
         self.timeout = timeout
@@ -389,7 +391,7 @@ class Run:
         tmp.mkdir()
         (tmp / "rt-sentinel.txt").write_text(self.sentinels["TMP"])
         command = [self.python, "-m", "autograder.cli", "grade", str(template / "submissions"),
-                   "--out", str(template / "out"), "--workers", "2"]
+                   "--out", str(template / "out"), "--workers", "2", *self.examples]
         done = subprocess.run(command, env=self.environment(tmp), cwd=template, capture_output=True, text=True,
                               timeout=600)
         if done.returncode != 0 or not (template / "out" / "grades.json").exists():
@@ -442,7 +444,8 @@ class Run:
             victim.mkdir(parents=True)
             shutil.copy(CORRECT[attack.assignment], victim / "answer.py")
         shm_before = self.listener.connections
-        command = [self.python, "-m", "autograder.cli", "grade", str(submissions), "--out", str(out), "--workers", "1"]
+        command = [self.python, "-m", "autograder.cli", "grade", str(submissions), "--out", str(out), "--workers", "1",
+                   *self.examples]
         started = time.monotonic()
         process = subprocess.Popen(command, env=self.environment(tmp), cwd=folder, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -619,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=[], help="attacks whose name contains one of these words")
     parser.add_argument("--jobs", type=int, default=2, help="attacks graded at once (serial ones run alone)")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds per attack's grading run")
+    parser.add_argument("--examples", type=int, default=30,
+                        help="cases per check passed to the grader (30, as `autograder check`; 0: the rubric's)")
     parser.add_argument("--json", type=Path, help="write the table as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, gradebooks)")
     args = parser.parse_args(argv)
@@ -632,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"not importable ({error})"
     print(f"grading {len(attacks)} red-team submissions with {sys.executable} -m autograder.cli ({where})", flush=True)
     started = time.monotonic()
-    run = Run(args.timeout)
+    run = Run(args.timeout, args.examples)
     print(f"run folder {run.root}", flush=True)
     outcomes: dict[str, Outcome] = {}
     try:

@@ -1,6 +1,6 @@
 """Red team: results and caches nested 100000 deep, to break the child's fingerprint and the parent's decoder.
 
-What it tries: `zero_pad` returns a list nested 100000 levels deep;
+What it tries: `zero_pad` returns a list nested 20000 levels deep;
 `conv_forward_naive` returns the right `out` but a cache holding a 1000-deep
 list and a self-referencing list and dict; `max_pool_forward_naive` stores a
 1000-deep list in `pool_param` (an argument, so the child's "inputs
@@ -29,7 +29,7 @@ def _deep(depth):
 
 
 def zero_pad(x, pad):
-    return _deep(100_000)
+    return _deep(20_000)
 
 
 def conv_forward_naive(x, w, b, conv_param):

@@ -4,15 +4,15 @@ What it tries: `zero_pad` answers right but sets `sys.setrecursionlimit(40)`
 first, so the child's reply encoding, fingerprinting and later calls meet
 RecursionError inside the grader's own child code (whose traceback names the
 grader's files); `conv_param_count` sets the limit to 10**7 and recurses
-without end, overflowing the C stack (SIGSEGV).  Other functions honest:
-33 - 4 - 2 = 27 at most.
+without end, overflowing the C stack (SIGSEGV).  Other functions honest (zero_pad's
+answer is right too): 33 - 2 = 31 at most.
 
 Attack worked if: internal error / exit 3, grader paths or a traceback in its
-feedback, or more than 27 points.
+feedback, or more than 31 points.
 Targets: conv_layers.
 """
 # redteam-assignment: conv_layers
-# redteam-expect: points<=27; no_grader_paths
+# redteam-expect: points<=31; no_grader_paths
 
 import sys
 

@@ -6,14 +6,14 @@ size (shape `(N, F, 1250, 1000)`-ish: wrong shape, but the parent must receive
 it to know), and `conv_backward_naive` returns three such views.  The child
 holds 8 bytes per result; a grader that materialises each reply and keeps
 all values of a check until the check ends holds 100 x 20 MB.
-Everything else is honest (33 - 15 = 18 points at most).
+Everything else is honest (33 - 15 + 1 for the forward's unchanged inputs = 19 at most).
 
 Attack worked if: the grader's own processes grow past 1 GiB, an internal
 error, or the victim graded after it loses points.
 Targets: conv_layers.
 """
 # redteam-assignment: conv_layers
-# redteam-expect: points<=18; victim_ok; parent_rss<=1024
+# redteam-expect: points<=19; victim_ok; parent_rss<=1024
 # redteam-setup: victim
 
 import numpy as np

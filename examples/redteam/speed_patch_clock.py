@@ -136,6 +136,9 @@ def conv_backward_im2col(dout, cache):
 
 # --- the lecture's loops (examples/fast_conv/slow.py), under other names ---
 
+import numpy as np  # noqa: E402
+
+
 def _slow_forward(x, w, b, conv_param):
     stride, pad = conv_param["stride"], conv_param["pad"]
     N, C, H, W = x.shape
