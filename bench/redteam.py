@@ -352,8 +352,8 @@ class Outcome:
 class Run:
     """A run folder with sentinels, a template class, and what each attack needs."""
 
-    def __init__(self, timeout: float, examples: int) -> None:
-        self.examples = ["--examples", str(examples)] if examples else []
+    def __init__(self, timeout: float, examples: int, extra: list[str]) -> None:
+        self.examples = (["--examples", str(examples)] if examples else []) + list(extra)
         self.id = secrets.token_hex(4)
         self.root = Path(tempfile.mkdtemp(prefix=f"rt-redteam-{self.id}-", dir="/tmp"))
         self.timeout = timeout
@@ -479,11 +479,12 @@ class Run:
         entries = {}
         grades = out / "grades.json"
         if grades.exists():
-            entries = {entry["student"]: entry for entry in json.loads(grades.read_text())["entries"]}
+            data = json.loads(grades.read_text())
+            entries = {entry.get("student"): entry for entry in (data.get("entries", []) if type(data) is dict else data)}
         mine_entry = entries.get(ATTACKER)
         if mine_entry:
-            outcome.points, outcome.max_points = mine_entry["points"], mine_entry["max_points"]
-            outcome.status = mine_entry["status"] if not timed_out else "timeout"
+            outcome.points, outcome.max_points = mine_entry.get("points"), mine_entry.get("max_points")
+            outcome.status = str(mine_entry.get("status")) if not timed_out else "timeout"
         else:
             outcome.status = "timeout" if timed_out else "not recorded"
         seen = json.dumps(mine_entry or {})
@@ -575,9 +576,9 @@ class Run:
             return not changed, " ".join(changed)[:200]
         if expectation == "victim_ok":
             victim = entries.get(VICTIM)
-            ok = bool(victim) and victim["status"] == "graded" and victim["points"] == victim["max_points"]
-            return ok, "" if ok else (f"victim {victim['status']} {victim['points']}/{victim['max_points']}: "
-                                      f"{victim.get('error', '')[:100]}" if victim else "victim not recorded")
+            ok = bool(victim) and victim.get("status") == "graded" and victim.get("points") == victim.get("max_points")
+            return ok, "" if ok else (f"victim {victim.get('status')} {victim.get('points')}/{victim.get('max_points')}: "
+                                      f"{str(victim.get('error', ''))[:100]}" if victim else "victim not recorded")
         if expectation == "no_grader_paths":
             found = [word for word in ("Traceback", "autograder/sandbox", "/site-packages/", str(REPO) + "/autograder")
                      if word in seen]
@@ -638,6 +639,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds per attack's grading run")
     parser.add_argument("--examples", type=int, default=30,
                         help="cases per check passed to the grader (30, as `autograder check`; 0: the rubric's)")
+    parser.add_argument("--grade-arg", action="append", default=[], metavar="ARG",
+                        help="one more argument for `autograder grade` (repeat it), e.g. --grade-arg=--secret=...")
     parser.add_argument("--json", type=Path, help="write the table as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, gradebooks)")
     args = parser.parse_args(argv)
@@ -651,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"not importable ({error})"
     print(f"grading {len(attacks)} red-team submissions with {sys.executable} -m autograder.cli ({where})", flush=True)
     started = time.monotonic()
-    run = Run(args.timeout, args.examples)
+    run = Run(args.timeout, args.examples, args.grade_arg)
     print(f"run folder {run.root}", flush=True)
     outcomes: dict[str, Outcome] = {}
     try:

