@@ -26,6 +26,7 @@ import pytest
 from autograder.sandbox import CallOutcome, Limits, LoadReport, Opaque, Ref, Sandbox, default_forbidden_paths
 from autograder.sandbox import parent, restrictions
 from autograder.submission import read_submission
+from processes import is_running, wait_until_gone
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = Limits(call_timeout=1.0, budget=30.0, memory_bytes=512 * 2**20, output_bytes=2000)
@@ -988,24 +989,6 @@ def own_zygote(monkeypatch):
     monkeypatch.setattr(parent, "_zygote_keeper", keeper)
     yield keeper
     keeper.shutdown()
-
-
-def is_running(pid: int) -> bool:
-    """Whether *pid* is alive (a zombie, dead but not yet reaped, counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def wait_until_gone(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while is_running(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_a_zygote_that_dies_mid_call_costs_the_student_nothing(tmp_path, own_zygote):

@@ -25,6 +25,7 @@ import pytest
 from autograder import grade
 from autograder.sandbox import Limits, Sandbox, parent, self_test
 from autograder.submission import read_submission
+from processes import is_running, wait_until_gone
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = REPO / "examples" / "conv_layers" / "hostile_escapes_the_sandbox.py"
@@ -47,24 +48,6 @@ def needs(sandbox: Sandbox, *protections: str) -> None:
     for protection in protections:
         if not sandbox.protections.get(protection, "").startswith("on"):
             pytest.skip(f"{protection} is {sandbox.protections.get(protection)} on this machine")
-
-
-def is_running(pid: int) -> bool:
-    """Whether *pid* is alive (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def wait_until_gone(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while is_running(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 @pytest.fixture
