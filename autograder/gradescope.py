@@ -300,6 +300,8 @@ def run_autograder(root: str | Path | None = None) -> dict:
     job = Job(student="gradescope", assignment=config["assignment"], path=str(root / "submission"))
     entry = GradebookEntry.from_dict(grade_job(job, secret=secret))
     results = gradescope_results(entry)
+    # For the instructor (Gradescope stores extra_data, students do not see it): how the code was confined here.
+    results["extra_data"]["protections"] = entry.grader.get("protections", {})
     (root / "results").mkdir(parents=True, exist_ok=True)
     (root / "results" / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return results
@@ -314,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     failed = [test["name"] for test in results["tests"] if test["status"] != "passed"]
+    protections = results["extra_data"].get("protections", {})
+    print("sandbox protections: " + ", ".join(f"{name}={state}" for name, state in protections.items()))
     print(f"{results['score']:g} / {sum(t['max_score'] for t in results['tests']):g} points"
           + (f"; not full marks: {', '.join(failed)}" if failed else ""))
     return 0

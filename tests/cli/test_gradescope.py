@@ -155,3 +155,43 @@ def test_run_autograder_on_an_empty_submission_says_why_and_scores_zero(bundle, 
 def test_run_autograder_outside_a_bundle_says_what_to_upload(tmp_path):
     with pytest.raises(GradescopeError, match="autograder gradescope"):
         run_autograder(tmp_path)
+
+
+@pytest.mark.slow
+def test_installed_from_its_wheel_the_grader_keeps_the_secret_and_reference_from_a_hostile_submission(bundle, tmp_path):
+    """As setup.sh installs it: the bundle's wheel in a fresh environment (its dependencies from this one's)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    here = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    there = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    Path(there, "dependencies.pth").write_text(here + "\n")  # numpy, torch, ... without a download
+    with zipfile.ZipFile(bundle) as archive:
+        wheel = tmp_path / json.loads(archive.read("gradescope.json"))["wheel"]
+        wheel.write_bytes(archive.read(wheel.name))
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
+                    "--quiet", str(wheel)], check=True, timeout=300)
+    root = tmp_path / "autograder"
+    hostile = tmp_path / "conv_layers.py"
+    text = (EXAMPLES / "hostile_reads_the_gradescope_bundle.py").read_text()
+    hostile.write_text(text.replace('ROOT = "/autograder"', f"ROOT = {str(root)!r}"))
+
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(root / "source")
+    (root / "source" / "run_autograder").chmod(0o755)
+    (root / "submission").mkdir()
+    shutil.copy(hostile, root / "submission" / "conv_layers.py")
+    done = subprocess.run([str(root / "source" / "run_autograder")], env={**env, "AUTOGRADER_ROOT": str(root),
+                          "AUTOGRADER_PYTHON": str(python)}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    _assert_gradescope_format(results)
+    assert "site-packages/autograder" in subprocess.run(
+        [str(python), "-c", "import autograder; print(autograder.__file__)"], capture_output=True, text=True, env=env, cwd=tmp_path).stdout
+    scores = {test["name"]: test["score"] for test in results["tests"]}
+    assert scores["zero_pad"] == 0 and scores["conv_forward_naive"] == 0 and results["score"] == 22
+    secret = (root / "source" / ".autograder-secret").read_text().strip()
+    assert secret not in json.dumps(results) and secret not in done.stdout + done.stderr
