@@ -7,8 +7,9 @@ not stop the others from being written. The grader runs with a student's
 notebook folder, nbgrader's ``autograded/`` folder or a course root as its
 current folder, so each of its Hypothesis runs is wrapped in
 :func:`hypothesis_storage`, which points that directory at
-``<cache>/hypothesis`` for the run and puts back whatever was set before
-(a user's own Hypothesis tests in the same process keep their storage).
+``<cache>/hypothesis`` for the run and puts back the folder set before, if
+one was (a user's own Hypothesis tests in the same process keep their
+chosen storage).
 
 The cache is, in order: ``$CONV_AUTOGRADER_CACHE``;
 ``$XDG_CACHE_HOME/conv-autograder``; ``~/.cache/conv-autograder``; and, when
@@ -76,7 +77,10 @@ def hypothesis_storage() -> Iterator[Path]:
     try:
         yield folder
     finally:
-        set_home(before)
+        # A folder someone chose comes back; an unchosen one stays ours, so that two gradings
+        # overlapping in one process (threads) never hand the current folder back to the other.
+        if before is not None:
+            set_home(before)
 
 
 def _current_home(configuration) -> Path | None:

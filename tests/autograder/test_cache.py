@@ -65,6 +65,17 @@ def test_hypothesis_storage_is_the_cache_inside_and_what_it_was_after(tmp_path, 
         cache.cache_dir.cache_clear()
 
 
+def test_an_unchosen_hypothesis_storage_stays_in_the_cache_after_a_run(tmp_path, monkeypatch):
+    """Not handed back to "the current folder": another grading in this process may still be running."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.setattr(configuration, "__hypothesis_home_directory", None)
+    with cache.hypothesis_storage() as storage:
+        pass
+    assert storage_directory("constants", intent_to_write=False).path == storage / "constants"
+    assert not storage.is_relative_to(tmp_path)
+
+
 def test_cache_dir_falls_back_when_the_named_one_cannot_be_created(tmp_path, monkeypatch):
     blocker = tmp_path / "a file"
     blocker.write_text("not a folder")
