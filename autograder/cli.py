@@ -18,6 +18,7 @@ from . import console, rubrics
 from .batch import BatchError, WeakSandboxError, grade_class
 from .crosscheck import crosscheck
 from .feedback import feedback_text, score_table
+from .gradescope import build_bundle
 from .grading import grade
 from .release import release
 from .secret import CLASS_SECRET_FILE, COURSE_SECRET_FILE
@@ -311,6 +312,29 @@ def release_command(assignment, course_root) -> None:
         console.fail(str(error), next_step="fix the solutions/ notebook or the course folder, then run `autograder release` again")
     for path in written:
         console.out.print(f"released: {path}")
+
+
+@main.command("gradescope")
+@click.argument("assignment")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=_default(build_bundle, "out"), show_default=True, help="Folder the zip is written to.")
+@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help=f"Bundle this course secret (e.g. {COURSE_SECRET_FILE} of the course root), so Gradescope draws your grading's cases; by default the bundle gets a secret of its own.")
+def gradescope_command(assignment, out, secret_file) -> None:
+    """Build the Gradescope autograder zip (setup.sh, run_autograder, this package) for ASSIGNMENT."""
+    from .gradescope import GradescopeError
+
+    try:
+        bundle = build_bundle(assignment, out=out, secret_file=secret_file)
+    except KeyError as error:
+        console.fail(str(error.args[0]) if error.args else str(error), next_step="pass one of the assignments above")
+    except GradescopeError as error:
+        console.fail(str(error), next_step="fix the above, then run `autograder gradescope` again")
+    secret = (f"the course secret {secret_file}" if bundle.course_secret
+              else "a secret made for this bundle (pass --secret-file to draw your own grading's cases)")
+    console.out.print(f"written: {bundle.path} ({', '.join(bundle.files)})")
+    console.out.print(f"  cases drawn from {secret}, fingerprint {bundle.secret_fingerprint}")
+    console.out.print("  upload it in Gradescope: the assignment's Configure Autograder page, Zip file upload; "
+                      "it holds the secret and the reference solutions, so keep it among instructors")
 
 
 @main.command("export")

@@ -31,6 +31,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import Flaky
 
+from .cache import hypothesis_storage
 from .expected import ExpectedValues, InternalError, array_digest
 from .hints import HintContext, first_matching_hint
 from .judge import TINY, Trial, judge_many, judge_speed
@@ -248,7 +249,7 @@ class _Search:
                     raise _failure_type(name)(case, trial)
 
         try:
-            with _hypothesis_constants_only():
+            with hypothesis_storage(), _hypothesis_constants_only():  # nothing written where the grader runs
                 search()
         except _PropertyFailed as failure:
             return type(failure).property, failure.case, failure.trial

@@ -228,14 +228,16 @@ def test_hostile_notebooks_get_the_stubs_score_and_write_nothing_under_nbgrader_
     hostile = ("replaces_points", "shows_nothing", "writes_files", "reads_solutions")
     root = _course_with(course, released_course, tmp_path, {
         "correct": correct, **{name: (lambda r, name=name: _hostile(name, r)) for name in hostile}})
-    before = _tree(tmp_path, leave_out=("course",)), _tree(root, leave_out=("build", ".hypothesis", ".autograder-secret"))
+    before = _tree(tmp_path, leave_out=("course",)), _tree(root, leave_out=("build", ".autograder-secret"))
 
     course.nbgrader("autograde", ASSIGNMENT, cwd=root)
 
     by_nbgrader = _nbgrader_points(root)
     assert by_nbgrader == {"correct": FULL, **{name: STUB for name in hostile}}
-    # Nothing written outside the course, nor in it (but build/ and the grader's .hypothesis/ cache), no mark left.
-    assert (_tree(tmp_path, leave_out=("course",)), _tree(root, leave_out=("build", ".hypothesis", ".autograder-secret"))) == before
+    # Nothing written outside the course, nor in it (but build/ and the course secret), no mark left;
+    # Hypothesis's files are in the grader's cache, not in the course nor in autograded/ (autograder.cache).
+    assert (_tree(tmp_path, leave_out=("course",)), _tree(root, leave_out=("build", ".autograder-secret"))) == before
+    assert not list(tmp_path.rglob(".hypothesis"))
     assert (root / "sentinel.txt").read_text() == (tmp_path / "sentinel.txt").read_text() == "left alone\n"
     assert not list(tmp_path.rglob("HOSTILE_WAS_HERE"))
     # Every test cell nbgrader scored shows a number or an error: none scored by showing nothing.
