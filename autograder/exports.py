@@ -203,6 +203,8 @@ def write_csv(entries: list[GradebookEntry], path: str | Path) -> Path:
         writer.writerow([*CSV_COLUMNS, *function_columns, "status", "error"])
         for entry, result in zip(entries, results):
             graded = {function.name: function.points for function in result.functions}
+            if entry.status == "missing":  # nothing submitted: 0 for every function, as for the total
+                graded = dict.fromkeys(functions_of[entry.assignment], 0.0)
             row = [
                 entry.assignment,
                 _nbgrader_time(entry.due_date),
