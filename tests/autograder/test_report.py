@@ -88,7 +88,8 @@ def test_not_graded_submissions_are_counted_with_their_reasons(page):
 def test_students_table_lists_every_student_with_score(page):
     table = page[page.index("<h3>Students</h3>") :]
     for student, score in [("alice", "33 / 33"), ("bob", "29 / 33"), ("&lt;b&gt;eve&lt;/b&gt;", "29 / 33"), ("carol", "27 / 33"), ("olga", "0 / 33")]:
-        assert re.search(rf'<td class="id">{re.escape(student)}</td><td[^>]*>[^<]*</td><td class="num">{score}</td>', table)
+        link = rf'<a class="student" href="#student-[^"]+">{re.escape(student)}</a>'
+        assert re.search(rf'<td class="id">{link}</td><td[^>]*>[^<]*</td><td>.*?</td><td class="num">{score}</td>', table)
 
 
 def test_output_is_deterministic_apart_from_the_generated_line(entries, tmp_path):
