@@ -122,7 +122,8 @@ def read_course(course_root: str | Path = ".") -> Course:
     root = require_course_root(course_root)
     course = Course(late_policy=course_late_policy(root))
     with _open_gradebook(root) as gb:
-        course.roster = [Student(s.id, s.first_name or "", s.last_name or "", s.email or "") for s in gb.students]
+        course.roster = sorted((Student(s.id, s.first_name or "", s.last_name or "", s.email or "") for s in gb.students),
+                               key=lambda student: student.id)
         for assignment in gb.assignments:
             if assignment.name not in rubrics.ASSIGNMENTS:
                 continue
