@@ -443,7 +443,8 @@ def grade_class(
     due_dates : dict, optional
         ``{assignment: due date}`` (naive UTC, as nbgrader keeps them; a string
         is read as nbgrader reads timestamps). An assignment left out keeps the
-        due date the gradebook holds from an earlier run.
+        due date the gradebook holds from an earlier run; one without any
+        submission yet is not part of the class (no one is missing it).
     extensions : dict, optional
         ``{(assignment, student): extension}`` added to that student's due date (nbgrader's extensions).
     late_policy : LatePolicy or nbgrader late-submission plugin
@@ -477,8 +478,11 @@ def grade_class(
         summary.db_url = book.url
         if roster is not None:
             book.set_roster(roster)
-        for name in sorted({job.assignment for job in jobs} | set(due_dates)):
-            book.set_assignment(name, iso(due_dates[name]) if name in due_dates else book.assignments().get(name, ""))
+        known = book.assignments()
+        for name in sorted({job.assignment for job in jobs} | (set(due_dates) & set(known))):
+            # An assignment joins the class with its first submission: one released but not yet
+            # handed in (nbgrader knows it) would otherwise show every student as missing.
+            book.set_assignment(name, iso(due_dates[name]) if name in due_dates else known.get(name, ""))
         todo = []
         for job in jobs:
             if not regrade and _already_graded(book, job, summary.secret_fingerprint):
