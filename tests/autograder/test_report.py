@@ -125,3 +125,19 @@ def test_an_empty_gradebook_gives_a_page_that_says_so(tmp_path):
 )
 def test_hint_summary(hint, summary):
     assert hint_summary(hint) == summary
+
+
+def test_every_student_has_a_section_the_class_table_links_to(page, entries):
+    links = re.findall(r'<a class="student" href="#([^"]+)">', page)
+    sections = re.findall(r'<section class="student" id="([^"]+)">', page)
+    assert sorted(set(links)) == sorted(sections) and len(sections) == len({e.student for e in entries})
+    assert all(re.fullmatch(r"student-[A-Za-z0-9_.-]+", anchor) for anchor in sections)  # markup in an id stays out
+    assert "student-.3Cb.3Eeve.3C.2Fb.3E" in sections
+
+
+def test_a_students_section_holds_their_feedback(page):
+    bob = page[page.index('id="student-bob"'):page.index('id="student-carol"')]
+    assert "conv_forward_naive" in bob and '<td class="bad">failed</td>' in bob
+    assert BIAS_HINT in bob and "<pre>conv_forward_naive(x, w, b, conv_param)" in bob  # the smallest failing call
+    olga = page[page.index('id="student-olga"'):]
+    assert "expected a Jupyter notebook (JSON)" in olga[:3000]
