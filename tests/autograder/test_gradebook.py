@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from autograder import gradebook
-from autograder.gradebook import Gradebook
+from autograder.gradebook import Gradebook, GradebookEntry, RosterError, Student, read_roster
 
 
 def _created_elsewhere_first(path):
@@ -99,8 +99,6 @@ def test_a_gradebook_locked_for_good_still_raises(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- roster, due dates, missing students
-
-from autograder.gradebook import GradebookEntry, RosterError, Student, read_roster  # noqa: E402
 
 
 def _graded(student, assignment="conv_layers", points=33.0):

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from nbgrader.api import Gradebook as NbgraderGradebook
+from nbgrader.plugins.export import CsvExportPlugin
 
 from autograder import rubrics
-from autograder.gradebook import Gradebook, GradebookEntry
-from autograder.nbgrader_sync import course_db_url, write_to_nbgrader
+from autograder.gradebook import Gradebook, GradebookEntry, Student
+from autograder.lateness import LatePolicy
+from autograder.nbgrader_sync import NbgraderSyncError, course_db_url, read_course, require_course_root, write_to_nbgrader
 
 
 def _nbgrader_scores(db_url: str, assignment: str) -> dict[str, dict[str, float | None]]:
@@ -88,14 +92,6 @@ def test_course_db_url_defaults_to_nbgraders(tmp_path):
 
 # ---------------------------------------------------------------- timestamps, due dates, penalties, roster
 
-import datetime as dt  # noqa: E402
-
-import pytest  # noqa: E402
-from nbgrader.plugins.export import CsvExportPlugin  # noqa: E402
-
-from autograder.gradebook import Student  # noqa: E402
-from autograder.lateness import LatePolicy  # noqa: E402
-from autograder.nbgrader_sync import NbgraderSyncError, read_course, require_course_root  # noqa: E402
 
 SUBTRACT_CONFIG = (
     'c = get_config()\nc.CourseDirectory.db_url = "sqlite:///nb/gradebook.db"\n'
