@@ -7,7 +7,9 @@ refusing to go on without the kernel-level ones unless told to -> ``skip``
 what the gradebook already holds for the same content, rubric version and
 secret -> ``grade`` in a process pool or on a Dask cluster -> ``record`` each
 result in the gradebook, one transaction per submission, as it arrives ->
-``export`` and ``report``.
+``date`` every submission: its ``timestamp.txt``, due date, seconds late and
+late penalty (:mod:`autograder.lateness`) -> ``export`` and ``report``, with a
+``missing`` entry for each student of the roster without a submission.
 
 The secret reaches the workers through the pool's initializer (or the Dask
 task), never a command line or the environment, which other users of the
@@ -33,11 +35,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import rubrics
-from .gradebook import Gradebook, GradebookEntry
+from .gradebook import Gradebook, GradebookEntry, Student
 from .grading import failed_result
+from .lateness import LatePolicy, PenaltyPolicy, iso, late_penalty, parse_timestamp, read_timestamp
 from .results import SubmissionResult
 from .secret import CLASS_SECRET_FILE, SecretError, current_secret, fingerprint_of, keep_from_students, read_or_create_secret, use_secret
 from .submission import SubmissionError, content_hash
@@ -95,6 +99,9 @@ class BatchSummary:
     secret_file: str = ""  # where that secret is kept ("" when given as bytes)
     protections: dict[str, dict[str, str]] = field(default_factory=dict)  # machine -> Sandbox.protections
     weak_sandbox: dict[str, list[str]] = field(default_factory=dict)  # machine -> kernel protections missing (allowed)
+    missing: int = 0  # (student, assignment) of the class without a submission
+    late: int = 0  # submissions after their due date
+    timestamp_problems: list[str] = field(default_factory=list)  # "student/assignment: why its timestamp.txt was not read"
 
     @property
     def exit_code(self) -> int:
@@ -393,6 +400,10 @@ def grade_class(
     secret: bytes | None = None,
     secret_file: str | Path | None = None,
     allow_weak_sandbox: bool = False,
+    due_dates: dict[str, datetime | None] | None = None,
+    extensions: dict[tuple[str, str], timedelta] | None = None,
+    late_policy: PenaltyPolicy = LatePolicy(),
+    roster: list[Student] | None = None,
 ) -> BatchSummary:
     """Grade every submission under ``root`` into a gradebook, then export and report.
 
@@ -429,6 +440,19 @@ def grade_class(
     allow_weak_sandbox : bool
         Grade even where the sandbox lacks kernel-level protections
         (:data:`autograder.sandbox.KERNEL_PROTECTIONS`); the summary records which.
+    due_dates : dict, optional
+        ``{assignment: due date}`` (naive UTC, as nbgrader keeps them; a string
+        is read as nbgrader reads timestamps). An assignment left out keeps the
+        due date the gradebook holds from an earlier run; one without any
+        submission yet is not part of the class (no one is missing it).
+    extensions : dict, optional
+        ``{(assignment, student): extension}`` added to that student's due date (nbgrader's extensions).
+    late_policy : LatePolicy or nbgrader late-submission plugin
+        The penalty of a late submission (default: none, lateness only recorded).
+    roster : list of Student, optional
+        The class; replaces the roster the gradebook holds. Students of the
+        roster (and anyone who submitted some assignment) without a
+        submission get a ``missing`` entry in the exports and the report.
 
     Raises
     ------
@@ -449,8 +473,16 @@ def grade_class(
             raise BatchError(str(error)) from None
 
     summary.secret_fingerprint = fingerprint_of(secret)
+    due_dates = _due_dates(due_dates or {})
     with Gradebook(db or out / "gradebook.db") as book:
         summary.db_url = book.url
+        if roster is not None:
+            book.set_roster(roster)
+        known = book.assignments()
+        for name in sorted({job.assignment for job in jobs} | (set(due_dates) & set(known))):
+            # An assignment joins the class with its first submission: one released but not yet
+            # handed in (nbgrader knows it) would otherwise show every student as missing.
+            book.set_assignment(name, iso(due_dates[name]) if name in due_dates else known.get(name, ""))
         todo = []
         for job in jobs:
             if not regrade and _already_graded(book, job, summary.secret_fingerprint):
@@ -478,11 +510,54 @@ def grade_class(
             summary.internal_errors += entry.status == "internal error"
             if progress:
                 progress("graded", entry)
-        summary.entries = book.entries()
+        _date(book, jobs, late_policy, extensions or {}, summary)
+        summary.entries = book.entries(missing=True)
+        summary.missing = sum(entry.status == "missing" for entry in summary.entries)
     if export:
         summary.outputs = write_outputs(summary.entries, out)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _due_dates(given: dict[str, datetime | str | None]) -> dict[str, datetime | None]:
+    """Due dates as naive UTC, for assignments that have a rubric."""
+    dates = {}
+    for name, due in given.items():
+        rubrics.get(name)  # a KeyError naming the known assignments
+        try:
+            dates[name] = None if due is None or due == "" else parse_timestamp(due)
+        except ValueError as error:
+            raise BatchError(f"due date of {name}: {error}; write it as 2024-03-01 23:59 (UTC) or with a zone, "
+                             "2024-03-01 23:59:00 America/New_York") from None
+    return dates
+
+
+def _date(book: Gradebook, jobs: list[Job], policy: PenaltyPolicy, extensions: dict[tuple[str, str], timedelta],
+          summary: BatchSummary) -> None:
+    """Record each submission's timestamp, due date, seconds late and penalty, as nbgrader's autograde does.
+
+    Done for every submission of the run, graded now or before, so a due
+    date, extension or policy changed since is applied on the next run.
+    An internal error gets no penalty: its score is not the student's.
+    """
+    recorded = {(entry.student, entry.assignment): entry for entry in book.entries()}
+    due_dates = book.assignments()
+    for job in jobs:
+        entry = recorded.get((job.student, job.assignment))
+        if entry is None:
+            continue
+        stamp, problem = read_timestamp(job.path) if not job.problem else (None, "")
+        if problem:
+            summary.timestamp_problems.append(f"{job.student}/{job.assignment}: {problem}")
+        due = parse_timestamp(due_dates[job.assignment]) if due_dates.get(job.assignment) else None
+        if due is not None and (job.assignment, job.student) in extensions:
+            due += extensions[job.assignment, job.student]
+        score = entry.points if entry.status != "internal error" else 0.0
+        seconds_late, penalty = late_penalty(policy, job.student, score, stamp, due)
+        summary.late += seconds_late > 0
+        values = {"timestamp": iso(stamp), "due_date": iso(due), "seconds_late": seconds_late, "late_penalty": penalty}
+        if any(getattr(entry, name) != value for name, value in values.items()):
+            book.set_lateness(job.student, job.assignment, **values)
 
 
 def _already_graded(book: Gradebook, job: Job, secret_fingerprint: str) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
 
 from . import console, rubrics
@@ -139,7 +140,23 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
 @click.option("--regrade", is_flag=True, help="Grade again what the gradebook already holds for the same content, rubric and secret.")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS", help="Grade on an existing Dask distributed scheduler.")
 @click.option("--examples", type=click.IntRange(min=1), default=None, help="Cases per check (default: the rubric's, at least 100 per function).")
-@click.option("--nbgrader", "to_nbgrader", is_flag=True, help="Also write the scores into nbgrader's gradebook (the course in the current folder), for nbgrader export and formgrader.")
+@click.option("--nbgrader", "to_nbgrader", is_flag=True,
+              help="An nbgrader course: take its roster, due dates, extensions and late-penalty plugin, and write the "
+              "scores, timestamps and penalties into its gradebook, for nbgrader export and formgrader. Run from the "
+              "course root (the folder of nbgrader_config.py) or pass --course-root.")
+@click.option("--course-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The nbgrader course root for --nbgrader (default: the current folder); it must hold nbgrader_config.py.")
+@click.option("--due-date", "due_date_texts", multiple=True, metavar="[ASSIGNMENT=]DATE",
+              help="Due date, UTC unless a zone follows (2024-03-01 23:59, 2024-03-01 23:59:00 Europe/Paris); "
+              "without ASSIGNMENT=, for every assignment graded. Repeatable. Not with --nbgrader (nbgrader's are used).")
+@click.option("--late-penalty", type=click.Choice(["none", "zero", "subtract"]), default=None,
+              help="Late submissions: none (recorded only; the default), zero (score 0), subtract (--penalty-per-unit "
+              "points per started --penalty-unit late). Not with --nbgrader (nbgrader_config.py's plugin is used).")
+@click.option("--penalty-per-unit", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Points per unit late, for --late-penalty subtract.")
+@click.option("--penalty-unit", type=click.Choice(["minute", "hour", "day", "week"]), default="hour", show_default=True, help="The unit of --late-penalty subtract.")
+@click.option("--roster", "roster_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of the class (id, and optionally first_name, last_name, email: nbgrader db student import's format); "
+              "students without a submission are reported missing. Not with --nbgrader (nbgrader's students are used).")
 @click.option(
     "--secret-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -161,7 +178,8 @@ def check(file: Path, assignment: str, examples: int, engine: str, as_json: bool
     help="Grade even where the sandbox lacks kernel-level protections (Landlock, seccomp, namespaces, ...); they are recorded as missing.",
 )
 def grade_command(
-    submissions, assignment, student, workers, out, db, regrade, dask_address, examples, to_nbgrader, secret_file, secret_text, allow_weak_sandbox
+    submissions, assignment, student, workers, out, db, regrade, dask_address, examples, to_nbgrader, course_root,
+    due_date_texts, late_penalty, penalty_per_unit, penalty_unit, roster_file, secret_file, secret_text, allow_weak_sandbox
 ) -> None:
     """Grade a class: SUBMISSIONS/<student_id>/<assignment_id>/ (nbgrader's layout).
 
@@ -169,10 +187,19 @@ def grade_command(
     same command again after an interruption and it grades only what is missing.
     Cases are drawn from the course secret (not the public cases of
     `autograder check`): the same secret gives the same cases, scores and feedback.
-    Exit status: 0 all graded, 2 nothing to grade, a usage error, or a sandbox
-    without its kernel protections, 3 the grader failed on some submission
-    (recorded as an internal error).
+    Each submission's time is its timestamp.txt (nbgrader's); with a due date
+    (--due-date, or nbgrader's with --nbgrader) lateness is recorded and the
+    late penalty applied as nbgrader's late-submission plugins do. With a
+    roster (--roster, or nbgrader's students), students without a submission
+    are listed as missing, with 0, in every export and the report.
+    Exit status: 0 all graded, 2 nothing to grade, a usage error, not an
+    nbgrader course root with --nbgrader, or a sandbox without its kernel
+    protections, 3 the grader failed on some submission (recorded as an
+    internal error).
     """
+    schedule = _schedule(submissions, assignment, student, to_nbgrader, course_root, due_date_texts, late_penalty,
+                         penalty_per_unit, penalty_unit, roster_file)
+    course_root = schedule.pop("course_root")
     if secret_text is not None and secret_file is not None:
         console.fail("--secret and --secret-file both give the course secret", next_step="pass only one of them")
     if secret_text == "-":
@@ -180,7 +207,7 @@ def grade_command(
     if secret_text is not None and not secret_text.strip():
         console.fail("--secret is empty", next_step="pass the course secret (the text of its file), or leave --secret out to use the secret file")
     if to_nbgrader and secret_file is None and secret_text is None:
-        secret_file = Path.cwd() / COURSE_SECRET_FILE  # one secret per course, whatever --out says
+        secret_file = course_root / COURSE_SECRET_FILE  # one secret per course, whatever --out says
     counts = {"graded": 0, "failed": 0}
     columns = (
         SpinnerColumn(),
@@ -225,6 +252,7 @@ def grade_command(
                 secret=secret_text.strip().encode() if secret_text is not None else None,
                 secret_file=secret_file,
                 allow_weak_sandbox=allow_weak_sandbox,
+                **schedule,
             )
         except WeakSandboxError as error:
             bar.stop()
@@ -238,10 +266,10 @@ def grade_command(
         from .nbgrader_sync import NbgraderSyncError, course_db_url, write_to_nbgrader
 
         try:
-            written = write_to_nbgrader(summary.entries, Path.cwd())
+            written = write_to_nbgrader(summary.entries, course_root)
         except NbgraderSyncError as error:
             console.fail(str(error), next_step="run from the nbgrader course root (the folder of nbgrader_config.py)")
-        console.out.print(f"  nbgrader: {written['grades']} scores of {written['submissions']} submissions in {course_db_url(Path.cwd())}")
+        console.out.print(f"  nbgrader: {written['grades']} scores of {written['submissions']} submissions in {course_db_url(course_root)}")
     if summary.internal_errors:
         console.err.print(
             f"[yellow]{summary.internal_errors} submission(s) hit an internal error of the grader[/] "
@@ -250,24 +278,97 @@ def grade_command(
     raise SystemExit(summary.exit_code)
 
 
+def _schedule(submissions, assignment, student, to_nbgrader, course_root, due_date_texts, late_penalty,
+              penalty_per_unit, penalty_unit, roster_file) -> dict:
+    """``grade_class``'s roster, due dates, extensions and late policy from the options, or from the nbgrader course.
+
+    Also ``course_root``: the nbgrader course root (None without --nbgrader).
+    Refuses --nbgrader outside a course root before anything is graded.
+    """
+    from .gradebook import RosterError, read_roster
+    from .lateness import LatePolicy, parse_timestamp
+
+    if to_nbgrader:
+        from .nbgrader_sync import NbgraderSyncError, read_course
+
+        given = [name for name, value in (("--due-date", due_date_texts), ("--late-penalty", late_penalty), ("--roster", roster_file)) if value]
+        if given:
+            console.fail(f"{', '.join(given)} cannot be combined with --nbgrader: the course's own are used",
+                         next_step="set them in nbgrader: `nbgrader db assignment add A --duedate=...`, `nbgrader db student import "
+                         "students.csv`, and the late-penalty plugin in nbgrader_config.py (see the README)")
+        root = course_root or Path.cwd()
+        try:
+            course = read_course(root)
+        except NbgraderSyncError as error:
+            console.fail(str(error), next_step="run from the course root (the folder of nbgrader_config.py), "
+                         "or pass --course-root PATH; without --nbgrader, scores go only to --out")
+        return {"course_root": Path(root).resolve(), "roster": course.roster, "due_dates": course.due_dates,
+                "extensions": course.extensions, "late_policy": course.late_policy}
+    if course_root is not None:
+        console.fail("--course-root is for --nbgrader", next_step="add --nbgrader, or leave --course-root out")
+    schedule: dict = {"course_root": None, "late_policy": LatePolicy(late_penalty or "none", penalty_per_unit, penalty_unit)}
+    if roster_file is not None:
+        try:
+            schedule["roster"] = read_roster(roster_file)
+        except RosterError as error:
+            console.fail(str(error), next_step="pass a CSV whose first line is id,first_name,last_name,email")
+    if due_date_texts:
+        schedule["due_dates"] = _due_dates(submissions, assignment, student, due_date_texts, parse_timestamp)
+    return schedule
+
+
+def _due_dates(submissions, assignment, student, texts, parse) -> dict:
+    """``{assignment: due date}`` from ``--due-date [ASSIGNMENT=]DATE`` options."""
+    from .batch import discover
+
+    dates = {}
+    for text in texts:
+        name, _, date = text.rpartition("=")
+        if name:
+            if name not in rubrics.ASSIGNMENTS:
+                console.fail(f"--due-date {text}: no assignment named {name!r}", next_step=f"use one of {', '.join(sorted(rubrics.ASSIGNMENTS))}")
+            names = [name]
+        else:
+            try:
+                names = sorted({job.assignment for job in discover(submissions, assignment=assignment, student=student)[0]})
+            except (BatchError, KeyError) as error:
+                console.fail(str(error.args[0]), next_step="check the folder and the --assignment/--student names, then run again")
+        try:
+            due = parse(date.strip())
+        except ValueError as error:
+            console.fail(f"--due-date {text}: {error}", next_step="write it as 2024-03-01 23:59 (UTC) or 2024-03-01 23:59:00 America/New_York")
+        dates.update(dict.fromkeys(names, due))
+    return dates
+
+
 def _print_summary(summary) -> None:
     table = Table(title="Class summary")
-    for column in ("assignment", "submissions", "mean", "full marks", "ungradable", "internal errors"):
+    for column in ("assignment", "submissions", "mean", "full marks", "late", "ungradable", "internal errors", "missing"):
         table.add_column(column, justify="left" if column == "assignment" else "right")
     by_assignment: dict[str, list] = {}
     for entry in summary.entries:
         by_assignment.setdefault(entry.assignment, []).append(entry)
-    for name, entries in sorted(by_assignment.items()):
-        points = [e.points for e in entries]
+    for name, everyone in sorted(by_assignment.items()):
+        entries = [e for e in everyone if e.status != "missing"]
+        scores = [e.score for e in entries]
         table.add_row(
             name,
             str(len(entries)),
-            f"{sum(points) / len(points):.1f} / {entries[0].max_points:g}",
-            str(sum(e.points == e.max_points for e in entries)),
+            f"{sum(scores) / len(scores):.1f} / {everyone[0].max_points:g}" if scores else "-",
+            str(sum(e.score == e.max_points for e in entries)),
+            str(sum(e.seconds_late > 0 for e in entries)),
             str(sum(e.status == "ungradable" for e in entries)),
             str(sum(e.status == "internal error" for e in entries)),
+            str(len(everyone) - len(entries)),
         )
     console.out.print(table)
+    missing = [e for e in summary.entries if e.status == "missing"]
+    if missing:
+        names = ", ".join(f"{e.student} ({e.assignment})" for e in missing[:10])
+        console.out.print(f"Missing (on the roster, no submission; 0 in every export): {names}"
+                          + (f", and {len(missing) - 10} more" if len(missing) > 10 else ""), markup=False)
+    for problem in summary.timestamp_problems:
+        console.out.print(f"[yellow]No timestamp:[/] {escape(problem)}", highlight=False)
     console.out.print(
         f"Graded {summary.graded}, skipped {summary.skipped} already graded (same content, rubric and secret), "
         f"in {summary.seconds:.1f} s."
@@ -369,7 +470,7 @@ def _gradebook_entries(out, db, assignment):
     if not db and not Path(location).exists():
         console.fail(f"no gradebook at {location}", next_step=f"run `autograder grade SUBMISSIONS --out {out}` first, or pass --db")
     with Gradebook(location) as book:
-        entries = book.entries(assignment=assignment)
+        entries = book.entries(assignment=assignment, missing=True)
     if not entries:
         console.fail(f"the gradebook {database_url(location)} holds no graded submissions" + (f" for {assignment}" if assignment else ""), next_step="grade some submissions first")
     return entries

@@ -16,6 +16,12 @@ and where to write, and returns what it wrote:
 ``export_all``
     All of the above under one folder.
 
+A student of the roster without a submission (``status="missing"``) is a
+row of the CSV and an entry of the JSON with 0 points, as ``nbgrader
+export`` lists them; Gradescope and feedback files are only written for
+submissions (Gradescope attaches a ``results.json`` to a submission, and a
+student who submitted nothing has none).
+
 Student ids are nbgrader folder names and are kept as they are in the CSV and
 JSON; where an id (or an assignment name) becomes part of a path, the
 characters that could leave the output folder or that some file systems
@@ -35,6 +41,7 @@ from pathlib import Path
 from . import rubrics
 from .feedback import feedback_text
 from .gradebook import GradebookEntry
+from .lateness import parse_timestamp
 from .results import FunctionResult, SubmissionResult
 
 __all__ = [
@@ -169,9 +176,12 @@ def write_csv(entries: list[GradebookEntry], path: str | Path) -> Path:
     -----
     Columns: ``assignment, duedate, timestamp, student_id, last_name,
     first_name, email, raw_score, late_submission_penalty, score, max_score``
-    (``duedate``, names and ``email`` are blank: the gradebook does not know
-    them; ``timestamp`` is when it was graded; no late penalty is applied),
-    then one column per function of each assignment's rubric (the union over
+    as ``nbgrader export`` writes them: ``duedate`` (the student's, extension
+    included) and ``timestamp`` (when the student submitted: nbgrader's
+    ``timestamp.txt``) in UTC as ``2024-03-01 23:59:00``, blank when unknown;
+    names and email from the roster; ``score = max(0, raw_score -
+    late_submission_penalty)``; a ``missing`` student scores 0 with a blank
+    timestamp. Then one column per function of each assignment's rubric (the union over
     assignments, blank where a function is not part of a row's assignment or
     was not graded, e.g. after an internal error), then ``status`` and ``error``.
     Rows are sorted by assignment, then student. Text cells that a
@@ -193,25 +203,36 @@ def write_csv(entries: list[GradebookEntry], path: str | Path) -> Path:
         writer.writerow([*CSV_COLUMNS, *function_columns, "status", "error"])
         for entry, result in zip(entries, results):
             graded = {function.name: function.points for function in result.functions}
+            if entry.status == "missing":  # nothing submitted: 0 for every function, as for the total
+                graded = dict.fromkeys(functions_of[entry.assignment], 0.0)
             row = [
                 entry.assignment,
-                "",
-                entry.graded_at,
+                _nbgrader_time(entry.due_date),
+                _nbgrader_time(entry.timestamp),
                 entry.student,
-                "",
-                "",
-                "",
+                entry.last_name,
+                entry.first_name,
+                entry.email,
                 _number(entry.points),
-                "0",
-                _number(entry.points),
+                _number(entry.late_penalty),
+                _number(entry.score),
                 _number(entry.max_points),
             ]
             row += [_number(graded.get(name)) if name in functions_of[entry.assignment] else "" for name in function_columns]
             row += [entry.status, entry.error]
-            for column in (0, 3, len(row) - 2, len(row) - 1):  # the text a student's folder or code can shape
+            for column in (0, 3, 4, 5, 6, len(row) - 2, len(row) - 1):  # the text a student's folder, code or roster can shape
                 row[column] = spreadsheet_safe(row[column])
             writer.writerow(row)
     return path
+
+
+def _nbgrader_time(iso_text: str) -> str:
+    """An ISO 8601 time as ``nbgrader export`` writes its datetimes: naive UTC, ``2024-03-01 23:59:00``.
+
+    >>> _nbgrader_time("2024-03-01T23:59:00+00:00"), _nbgrader_time("")
+    ('2024-03-01 23:59:00', '')
+    """
+    return str(parse_timestamp(iso_text)) if iso_text else ""
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -231,27 +252,37 @@ def _mean(values: list[float]) -> float | None:
 
 
 def summary(entries: list[GradebookEntry], *, generated_at: str | None = None) -> dict:
-    """Counts per status and the mean score per assignment (internal errors left out of the mean).
+    """Counts per status, late submissions and the mean score per assignment.
 
-    An ungradable submission counts with the points it got (0): the student
-    handed in something that could not be read. An internal error is our bug,
-    so its score says nothing about the student and is not averaged.
+    ``count`` is the submissions; ``missing`` the students of the class
+    without one, left out of the means. An ungradable submission counts
+    with the points it got (0): the student handed in something that could
+    not be read. An internal error is our bug, so its score says nothing
+    about the student and is not averaged. ``mean_score`` is of the raw
+    points (what the class could do), ``mean_final_score`` after late penalties.
     """
     assignments: dict[str, dict] = {}
     for entry in _sorted(entries):
         stats = assignments.setdefault(
             entry.assignment,
-            {"count": 0, "graded": 0, "ungradable": 0, "internal error": 0, "max_score": entry.max_points, "scores": []},
+            {"count": 0, "graded": 0, "ungradable": 0, "internal error": 0, "missing": 0, "late": 0,
+             "max_score": entry.max_points, "scores": [], "final": []},
         )
-        stats["count"] += 1
         stats[entry.status] = stats.get(entry.status, 0) + 1
         stats["max_score"] = max(stats["max_score"], entry.max_points)
+        if entry.status == "missing":
+            continue
+        stats["count"] += 1
+        stats["late"] += entry.seconds_late > 0
         if entry.status != "internal error":
             stats["scores"].append(entry.points)
+            stats["final"].append(entry.score)
     for stats in assignments.values():
         stats["mean_score"] = _mean(stats.pop("scores"))
+        stats["mean_final_score"] = _mean(stats.pop("final"))
     return {
-        "count": len(entries),
+        "count": sum(entry.status != "missing" for entry in entries),
+        "missing": sum(entry.status == "missing" for entry in entries),
         "generated_at": generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "assignments": assignments,
         "grading": grading_conditions(entries),
@@ -269,7 +300,7 @@ def grading_conditions(entries: list[GradebookEntry]) -> dict:
     secrets: dict[str, int] = {}
     versions: dict[str, tuple[dict, int]] = {}
     protections: dict[str, tuple[dict, int]] = {}
-    for entry in _sorted(entries):
+    for entry in _sorted(e for e in entries if e.status != "missing"):  # nothing was graded for these
         secrets[entry.secret_fingerprint] = secrets.get(entry.secret_fingerprint, 0) + 1
         grader = dict(entry.grader)
         machine_protections = {"machine": grader.pop("machine", ""), "protections": grader.pop("protections", {})}
@@ -301,14 +332,18 @@ def write_json(entries: list[GradebookEntry], path: str | Path) -> Path:
 
     Notes
     -----
-    ``{"summary": {"count", "generated_at", "assignments": {name: {"count",
-    "graded", "ungradable", "internal error", "max_score", "mean_score"}},
+    ``{"summary": {"count", "missing", "generated_at", "assignments": {name: {"count",
+    "graded", "ungradable", "internal error", "missing", "late", "max_score",
+    "mean_score", "mean_final_score"}},
     "grading": {"secret_fingerprints", "versions", "sandboxes"}},
     "entries": [GradebookEntry.to_dict(), ...]}`` (``grading``: see
     :func:`grading_conditions`); each entry's ``result`` is
     the full ``SubmissionResult.to_dict()`` (verdicts, counterexamples, hints,
     timings), so ``GradebookEntry.from_dict`` and ``SubmissionResult.from_dict``
-    read it back. Entries are sorted by assignment, then student; apart from
+    read it back; each entry also has ``timestamp``, ``due_date`` (ISO 8601
+    UTC), ``seconds_late``, ``late_penalty``, ``score`` (after the penalty)
+    and the roster's names and email; students without a submission are
+    entries with ``status: "missing"`` and 0 points. Entries are sorted by assignment, then student; apart from
     ``generated_at`` the file is the same for the same gradebook.
     """
     path = Path(path)
@@ -368,6 +403,9 @@ def gradescope_results(entry: GradebookEntry) -> dict:
     (that function's Markdown feedback), ``output_format``, ``visibility`` and
     ``tags`` (the assignment). After an internal error there may be no tests:
     the score is then the entry's (normally 0) and ``output`` says so.
+    ``score`` is the raw score: Gradescope applies its own late policy to
+    its own submission times; our ``timestamp``, ``seconds_late`` and
+    ``late_penalty`` are in ``extra_data``.
     """
     result = submission_result(entry)
     tests = [
@@ -391,7 +429,8 @@ def gradescope_results(entry: GradebookEntry) -> dict:
         "output_format": "md",
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "extra_data": {"assignment": entry.assignment, "rubric_version": entry.rubric_version, "status": entry.status},
+        "extra_data": {"assignment": entry.assignment, "rubric_version": entry.rubric_version, "status": entry.status,
+                       "timestamp": entry.timestamp, "seconds_late": entry.seconds_late, "late_penalty": entry.late_penalty},
         "tests": tests,
     }
 
@@ -416,6 +455,7 @@ def write_gradescope(entries: list[GradebookEntry], folder: str | Path) -> list[
     See :func:`gradescope_results` for the fields.
     """
     folder = Path(folder)
+    entries = _submitted(entries)
     targets = [(entry, _inside(folder, entry.student, entry.assignment, "results.json")) for entry in _sorted(entries)]
     written = []
     for entry, path in targets:
@@ -424,6 +464,11 @@ def write_gradescope(entries: list[GradebookEntry], folder: str | Path) -> list[
         written.append(path)
     _remove_stale(folder, entries, written, lambda student, assignment: student / path_component(assignment) / "results.json")
     return written
+
+
+def _submitted(entries: Iterable[GradebookEntry]) -> list[GradebookEntry]:
+    """The entries of real submissions: a ``missing`` student has nothing to attach a result or feedback to."""
+    return [entry for entry in entries if entry.status != "missing"]
 
 
 def _remove_stale(folder: Path, entries: list[GradebookEntry], written: list[Path], path_of) -> None:
@@ -470,6 +515,7 @@ def write_feedback(entries: list[GradebookEntry], folder: str | Path) -> list[Pa
     failing property's smallest failing call, what went wrong and the hint.
     """
     folder = Path(folder)
+    entries = _submitted(entries)
     targets = [(entry, _inside(folder, entry.student, entry.assignment, suffix=".md")) for entry in _sorted(entries)]
     written = []
     for entry, path in targets:

@@ -5,8 +5,14 @@ works. A row holds who and what was graded, the content hash of the files,
 the rubric version and the fingerprint of the course secret they were graded
 under (so a rerun can skip what is already graded, and regrades when the
 secret changes), the score, what graded it (versions that decide the cases,
-the sandbox's protections), and the full result as JSON (every property's
-verdict, counterexample, hint and timing), from which all exports are made.
+the sandbox's protections), the submission's timestamp (nbgrader's
+``timestamp.txt``), due date, seconds late and late penalty, and the full
+result as JSON (every property's verdict, counterexample, hint and timing),
+from which all exports are made. Two more tables hold the class: the roster
+(``students``: id and the names and email of ``nbgrader db student
+import``'s CSV) and the assignments with their due dates; from them
+:meth:`Gradebook.entries` can add a ``missing`` entry (0 points) for each
+student without a submission, as ``nbgrader export`` lists them.
 Gradebooks written before a column existed gain it on opening.
 Each :meth:`Gradebook.record` is its own transaction: a run killed at any
 moment loses at most the submissions still being graded.
@@ -14,6 +20,7 @@ moment loses at most the submissions still being graded.
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,7 +29,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-__all__ = ["GradebookEntry", "Gradebook", "database_url"]
+__all__ = ["GradebookEntry", "Gradebook", "Student", "RosterError", "read_roster", "database_url"]
 
 _metadata = sa.MetaData()
 _submissions = sa.Table(
@@ -41,9 +48,80 @@ _submissions = sa.Table(
     sa.Column("result_json", sa.Text, nullable=False),
     sa.Column("secret_fingerprint", sa.String(64), nullable=False, server_default=""),
     sa.Column("grader_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("timestamp", sa.String(40), nullable=False, server_default=""),  # ISO 8601 UTC, from timestamp.txt
+    sa.Column("due_date", sa.String(40), nullable=False, server_default=""),  # ISO 8601 UTC, extension included
+    sa.Column("seconds_late", sa.Float, nullable=False, server_default="0"),
+    sa.Column("late_penalty", sa.Float, nullable=False, server_default="0"),
 )
 # Columns added after the first gradebooks were written: (name, SQL type and default) for ALTER TABLE.
-_ADDED_COLUMNS = (("secret_fingerprint", "VARCHAR(64) NOT NULL DEFAULT ''"), ("grader_json", "TEXT NOT NULL DEFAULT '{}'"))
+_ADDED_COLUMNS = (
+    ("secret_fingerprint", "VARCHAR(64) NOT NULL DEFAULT ''"),
+    ("grader_json", "TEXT NOT NULL DEFAULT '{}'"),
+    ("timestamp", "VARCHAR(40) NOT NULL DEFAULT ''"),
+    ("due_date", "VARCHAR(40) NOT NULL DEFAULT ''"),
+    ("seconds_late", "FLOAT NOT NULL DEFAULT 0"),
+    ("late_penalty", "FLOAT NOT NULL DEFAULT 0"),
+)
+_students = sa.Table(
+    "students",
+    _metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("first_name", sa.String(255), nullable=False, default=""),
+    sa.Column("last_name", sa.String(255), nullable=False, default=""),
+    sa.Column("email", sa.String(255), nullable=False, default=""),
+)
+_assignments = sa.Table(
+    "assignments",
+    _metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("due_date", sa.String(40), nullable=False, default=""),  # ISO 8601 UTC, "" for none
+)
+
+
+class RosterError(ValueError):
+    """A roster file that cannot be read; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Student:
+    """One student of the roster, as ``nbgrader db student import`` takes them."""
+
+    id: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+
+
+def read_roster(path: str | Path) -> list[Student]:
+    """Students from a CSV with an ``id`` column and optional ``first_name, last_name, email`` (nbgrader's import format).
+
+    Raises
+    ------
+    RosterError
+        No such file, no ``id`` column, an empty or repeated id.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            reader = csv.DictReader(file)
+            rows = list(reader)
+            columns = [name.strip() for name in reader.fieldnames or []]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise RosterError(f"{path}: cannot read the roster ({error})") from None
+    if "id" not in columns:
+        raise RosterError(f"{path}: the roster has no 'id' column (found {', '.join(map(repr, columns))}); "
+                          "expected a header line 'id,first_name,last_name,email' as nbgrader db student import takes")
+    students, seen = [], set()
+    for line, row in enumerate(rows, start=2):
+        row = {(name or "").strip(): value for name, value in row.items()}
+        student_id = (row.get("id") or "").strip()
+        if not student_id:
+            raise RosterError(f"{path}, line {line}: empty student id")
+        if student_id in seen:
+            raise RosterError(f"{path}, line {line}: student id {student_id!r} is listed twice")
+        seen.add(student_id)
+        students.append(Student(student_id, *((row.get(name) or "").strip() for name in ("first_name", "last_name", "email"))))
+    return students
 
 
 @dataclass
@@ -54,6 +132,15 @@ class GradebookEntry:
     (``""``: public cases); ``grader`` records what else decides them and how
     the code was confined: Python, Hypothesis and NumPy versions, and the
     sandbox's ``protections`` on the machine that graded it.
+
+    ``timestamp`` is when the student submitted (nbgrader's ``timestamp.txt``,
+    ISO 8601 UTC; ``""`` without one), not when it was graded (``graded_at``);
+    ``due_date`` the due date that applied (the student's extension
+    included), ``seconds_late`` and ``late_penalty`` as nbgrader computes
+    them (:mod:`autograder.lateness`); ``points`` is the raw score,
+    :attr:`score` the score after the penalty. ``first_name``, ``last_name``
+    and ``email`` come from the roster when the entry is read. A student of
+    the roster without a submission has ``status="missing"`` and 0 points.
     """
 
     student: str
@@ -69,9 +156,21 @@ class GradebookEntry:
     secret_fingerprint: str = ""
     grader: dict = field(default_factory=dict)
     graded_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    timestamp: str = ""
+    due_date: str = ""
+    seconds_late: float = 0.0
+    late_penalty: float = 0.0
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+
+    @property
+    def score(self) -> float:
+        """The points after the late penalty, never below 0 (``nbgrader export``'s ``score``)."""
+        return max(0.0, self.points - self.late_penalty)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "score": self.score}
 
     @classmethod
     def from_dict(cls, data: dict) -> GradebookEntry:
@@ -112,10 +211,12 @@ class Gradebook:
                 # Another process (the grader, an export, a report) opened the same new gradebook at
                 # the same moment: it created the table between our check and our CREATE (fine), or
                 # SQLite refused one of us at once, without waiting, as two connections that both
-                # read went on to write ("database is locked"): then try again.
+                # read went on to write ("database is locked"), or the other is still creating the
+                # tables, one at a time ("already exists" for one, the next not there yet): try again.
                 if self._is_set_up():
                     return
-                if "database is locked" not in str(error) or attempt == _SETUP_ATTEMPTS - 1:
+                retry = "database is locked" in str(error) or "already exists" in str(error)
+                if not retry or attempt == _SETUP_ATTEMPTS - 1:
                     raise
                 time.sleep(_SETUP_PAUSE * (1 + attempt % 4))
 
@@ -137,7 +238,8 @@ class Gradebook:
 
     def _is_set_up(self) -> bool:
         try:
-            return sa.inspect(self.engine).has_table(_submissions.name) and not self._missing_columns()
+            inspector = sa.inspect(self.engine)
+            return all(inspector.has_table(table.name) for table in _metadata.sorted_tables) and not self._missing_columns()
         except sa.exc.OperationalError:  # locked too: not known to be there yet
             return False
 
@@ -174,14 +276,58 @@ class Gradebook:
             "result_json": json.dumps(entry.result, sort_keys=True),
             "secret_fingerprint": entry.secret_fingerprint,
             "grader_json": json.dumps(entry.grader, sort_keys=True),
+            "timestamp": entry.timestamp,
+            "due_date": entry.due_date,
+            "seconds_late": entry.seconds_late,
+            "late_penalty": entry.late_penalty,
         }
         key = (_submissions.c.student == entry.student) & (_submissions.c.assignment == entry.assignment)
         with self.engine.begin() as connection:
             connection.execute(sa.delete(_submissions).where(key))
             connection.execute(sa.insert(_submissions).values(**values))
 
-    def entries(self, *, assignment: str | None = None, student: str | None = None) -> list[GradebookEntry]:
-        """All recorded submissions, sorted by assignment then student."""
+    def set_lateness(self, student: str, assignment: str, *, timestamp: str, due_date: str,
+                     seconds_late: float, late_penalty: float) -> bool:
+        """Update a recorded submission's timestamp, due date, lateness and penalty; False if it is not recorded."""
+        key = (_submissions.c.student == student) & (_submissions.c.assignment == assignment)
+        values = {"timestamp": timestamp, "due_date": due_date, "seconds_late": seconds_late, "late_penalty": late_penalty}
+        with self.engine.begin() as connection:
+            return connection.execute(sa.update(_submissions).where(key).values(**values)).rowcount > 0
+
+    def set_roster(self, students: list[Student]) -> None:
+        """Make ``students`` the class roster, replacing the one held before (one transaction)."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(_students))
+            if students:
+                connection.execute(sa.insert(_students), [vars(student) for student in students])
+
+    def roster(self) -> list[Student]:
+        """The roster, sorted by id (empty when none was given)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(_students).order_by(_students.c.id)).mappings().all()
+        return [Student(**row) for row in rows]
+
+    def set_assignment(self, name: str, due_date: str = "") -> None:
+        """Record an assignment of the class and its due date (ISO 8601 UTC, ``""`` for none)."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(_assignments).where(_assignments.c.name == name))
+            connection.execute(sa.insert(_assignments).values(name=name, due_date=due_date))
+
+    def assignments(self) -> dict[str, str]:
+        """``{assignment: due date}`` of every assignment recorded or graded."""
+        with self.engine.connect() as connection:
+            known = dict(connection.execute(sa.select(_assignments.c.name, _assignments.c.due_date)).all())
+            graded = connection.execute(sa.select(_submissions.c.assignment).distinct()).scalars().all()
+        return {name: known.get(name, "") for name in sorted({*known, *graded})}
+
+    def entries(self, *, assignment: str | None = None, student: str | None = None, missing: bool = False) -> list[GradebookEntry]:
+        """Recorded submissions, sorted by assignment then student, with the roster's names and email.
+
+        With ``missing``, also a ``missing`` entry (0 points, the rubric's
+        maximum) for each assignment of the class and each student without
+        a submission for it: the students of the roster and those who
+        submitted any assignment, as ``nbgrader export`` lists them.
+        """
         query = sa.select(_submissions).order_by(_submissions.c.assignment, _submissions.c.student)
         if assignment:
             query = query.where(_submissions.c.assignment == assignment)
@@ -189,7 +335,8 @@ class Gradebook:
             query = query.where(_submissions.c.student == student)
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
-        return [
+        roster = {person.id: person for person in self.roster()}
+        found = [
             GradebookEntry(
                 student=row["student"],
                 assignment=row["assignment"],
@@ -204,6 +351,39 @@ class Gradebook:
                 secret_fingerprint=row["secret_fingerprint"],
                 grader=json.loads(row["grader_json"]),
                 graded_at=row["graded_at"],
+                timestamp=row["timestamp"],
+                due_date=row["due_date"],
+                seconds_late=row["seconds_late"],
+                late_penalty=row["late_penalty"],
             )
             for row in rows
         ]
+        if missing:
+            found += self._missing(found if not (assignment or student) else self.entries(), roster, assignment, student)
+        for entry in found:
+            person = roster.get(entry.student)
+            if person is not None:
+                entry.first_name, entry.last_name, entry.email = person.first_name, person.last_name, person.email
+        return sorted(found, key=lambda entry: (entry.assignment, entry.student))
+
+    def _missing(self, submitted: list[GradebookEntry], roster: dict[str, Student], assignment: str | None,
+                 student: str | None) -> list[GradebookEntry]:
+        """A ``missing`` entry for each (assignment, student) of the class without a submission."""
+        from . import rubrics
+
+        have = {(entry.assignment, entry.student) for entry in submitted}
+        students = sorted({*roster, *(entry.student for entry in submitted)})
+        made = []
+        for name, due_date in self.assignments().items():
+            try:
+                spec = rubrics.get(name)
+            except KeyError:  # an assignment whose rubric is gone: nothing to say what it is worth
+                continue
+            for person in students:
+                if (name, person) in have or (assignment and name != assignment) or (student and person != student):
+                    continue
+                made.append(GradebookEntry(
+                    student=person, assignment=name, content_hash="", rubric_version=spec.version, status="missing",
+                    points=0.0, max_points=float(spec.max_points), error="no submission", due_date=due_date, graded_at="",
+                ))
+        return made

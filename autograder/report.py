@@ -1,9 +1,16 @@
 """The instructor's report: one self-contained HTML page about a whole class.
 
-Per assignment: the score distribution, pass rates per function and per
-property, the most common mistakes (the hints the class got, grouped and
-counted: what to teach again), the submissions that could not be graded and
-why, and every student's score. The plots are matplotlib figures drawn on
+First the class: one row per student (the roster's and everyone who
+submitted), their score per assignment, lateness and missing submissions,
+each student linked to their own section further down. Per assignment: the
+counts (submissions, late, missing), the score distribution, pass rates per
+function and per property, the most common mistakes (the hints the class
+got, grouped and counted: what to teach again), the submissions that could
+not be graded and why, the students without a submission, and every
+student's score with timestamp and penalty. Per student: each assignment's
+score, timestamp, lateness and penalty, loading notes, and each function's
+properties with the feedback the student got (smallest failing call, what
+went wrong, hint). The plots are matplotlib figures drawn on
 the Agg canvas directly (no pyplot, no global backend switch) and embedded
 as base64 PNGs; the page needs no server, scripts, fonts or style sheets
 from elsewhere. Everything a student wrote (ids, messages) is escaped.
@@ -68,7 +75,20 @@ td.id { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
 details summary { cursor: pointer; color: #3d6a9e; font-size: 0.9em; }
 details p { margin: 4px 0 0; color: #4a5068; font-size: 0.9em; }
 nav a { margin-right: 14px; color: #3d6a9e; }
-.status-ungradable { color: #c8553d; } .status-internal { color: #8a5a00; }
+.status-ungradable { color: #c8553d; } .status-internal { color: #8a5a00; } .status-missing { color: #8d99ae; }
+.late { color: #b5542f; font-size: 0.85em; white-space: nowrap; }
+td.missing { background: #eef0f3; color: #6c7589; }
+a.student { color: #2b2d42; text-decoration: none; border-bottom: 1px dotted #3d6a9e; }
+section.student { border-top: 1px solid #dde1e8; margin-top: 22px; }
+section.student h3 { margin-top: 14px; }
+.facts { color: #4a5068; font-size: 0.9em; margin: 2px 0 6px; }
+table.props { table-layout: fixed; } table.props col.function { width: 22%; } table.props col.property { width: 20%; }
+table.props col.result { width: 8%; } table.props col.points { width: 8%; }
+table.props td.ok { color: #2f7a4f; white-space: nowrap; } table.props td.bad { color: #c8553d; font-weight: 600; white-space: nowrap; }
+table.props pre { margin: 4px 0; padding: 6px 8px; background: #f6f7f9; border-radius: 4px; font-size: 0.85em;
+                  white-space: pre-wrap; overflow-wrap: anywhere; }
+p.hint { margin: 4px 0; } p.hint b { color: #3d6a9e; }
+.top { float: right; font-size: 0.8em; font-weight: normal; }
 """
 
 
@@ -140,6 +160,15 @@ class _AssignmentStats:
     def scores(self, status: str) -> list[float]:
         return [e.points for e in self.entries if e.status == status]
 
+    @property
+    def submitted(self) -> list[tuple[GradebookEntry, SubmissionResult]]:
+        """Every submission, whatever its status; the missing students left out."""
+        return [(e, r) for e, r in zip(self.entries, self.results) if e.status != "missing"]
+
+    @property
+    def missing(self) -> list[GradebookEntry]:
+        return [e for e in self.entries if e.status == "missing"]
+
     def function_pass_rates(self) -> list[tuple[str, float, int]]:
         """(function, share of graded submissions with full points on it, count), rubric order."""
         rates = []
@@ -198,7 +227,7 @@ class _AssignmentStats:
         """(status, reason, students) for ungradable and internal-error submissions, most frequent first."""
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for entry, result in zip(self.entries, self.results):
-            if entry.status == "graded":
+            if entry.status in ("graded", "missing"):
                 continue
             reason = entry.error or result.error or "(no reason recorded)"
             if result.path:  # the same problem in differently named files is one reason
@@ -334,14 +363,21 @@ def _section(stats: _AssignmentStats, anchor: str) -> list[str]:
     scored = stats.scores("graded") + stats.scores("ungradable")
     counts = Counter(entry.status for entry in stats.entries)
     full = sum(1 for e in stats.entries if e.status == "graded" and e.points >= stats.max_points)
-    versions = sorted({entry.rubric_version for entry in stats.entries})
+    late = [e for e, _ in stats.submitted if e.seconds_late > 0]
+    versions = sorted({entry.rubric_version for entry, _ in stats.submitted} or {e.rubric_version for e in stats.entries})
+    due = {e.due_date for e in stats.entries if e.due_date and not _has_extension(e, stats.entries)}
     out = [f'<section id="{anchor}">', f"<h2>{_e(stats.name)}</h2>"]
-    out.append(f'<p class="muted">Rubric version {_e(", ".join(versions))}; {len(stats.functions)} functions, {stats.max_points:g} points.</p>')
+    facts = f"Rubric version {_e(', '.join(versions))}; {len(stats.functions)} functions, {stats.max_points:g} points."
+    if due:
+        facts += f" Due {_e(', '.join(sorted(_when(d) for d in due)))}."
+    out.append(f'<p class="muted">{facts}</p>')
     out.append('<div class="cards">')
-    out.append(_card(str(len(stats.entries)), "submissions"))
+    out.append(_card(str(len(stats.submitted)), "submissions"))
     out.append(_card(str(counts["graded"]), "graded"))
     out.append(_card(str(counts["ungradable"]), "ungradable", warn=counts["ungradable"] > 0))
     out.append(_card(str(counts["internal error"]), "internal errors", warn=counts["internal error"] > 0))
+    out.append(_card(str(len(stats.missing)), "missing", warn=bool(stats.missing)))
+    out.append(_card(str(len(late)), "late", warn=bool(late)))
     if scored:
         out.append(_card(f"{statistics.fmean(scored):.1f}", "mean points"))
         out.append(_card(f"{statistics.median(scored):g}", "median points"))
@@ -364,9 +400,67 @@ def _section(stats: _AssignmentStats, anchor: str) -> list[str]:
 
     out += _mistakes_section(stats)
     out += _not_graded_section(stats)
+    out += _missing_section(stats)
     out += _students_section(stats)
     out.append("</section>")
     return out
+
+
+def _has_extension(entry: GradebookEntry, entries: list[GradebookEntry]) -> bool:
+    """Whether the entry's due date differs from the assignment's most common one (an extension)."""
+    dates = Counter(e.due_date for e in entries if e.due_date)
+    return bool(dates) and entry.due_date != dates.most_common(1)[0][0]
+
+
+def _when(iso_text: str) -> str:
+    """An ISO 8601 UTC time as ``2024-03-01 23:59 UTC`` (seconds shown only when not zero)."""
+    from .lateness import parse_timestamp
+
+    stamp = parse_timestamp(iso_text)
+    return stamp.strftime("%Y-%m-%d %H:%M" + (":%S" if stamp.second or stamp.microsecond else "")) + " UTC"
+
+
+def _duration(seconds: float) -> str:
+    """How late, in words a reader takes in at a glance.
+
+    >>> _duration(90), _duration(2.5 * 3600), _duration(3 * 86400 + 4 * 3600 + 5)
+    ('1 min 30 s', '2 h 30 min', '3 d 4 h')
+    """
+    seconds = int(round(seconds))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size} {unit}")
+            seconds %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def _late_note(entry: GradebookEntry) -> str:
+    """``late 2 h 30 min, -6`` as HTML, or ``""`` on time."""
+    if entry.seconds_late <= 0:
+        return ""
+    penalty = f", &minus;{entry.late_penalty:g}" if entry.late_penalty else ""
+    return f'<span class="late">late {_duration(entry.seconds_late)}{penalty}</span>'
+
+
+def _student_anchor(student: str) -> str:
+    """A fragment id for a student's section: letters, digits, ``-`` and ``_`` kept, anything else as ``.XX``."""
+    return "student-" + "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "".join(f".{b:02X}" for b in c.encode()) for c in student)
+
+
+def _student_link(student: str) -> str:
+    return f'<a class="student" href="#{_student_anchor(student)}">{_e(student)}</a>'
+
+
+def _missing_section(stats: _AssignmentStats) -> list[str]:
+    if not stats.missing:
+        return []
+    links = ", ".join(_student_link(entry.student) for entry in stats.missing)
+    return ["<h3>Missing</h3>",
+            f"<p>{len(stats.missing)} student{'s' if len(stats.missing) != 1 else ''} of the class submitted nothing "
+            f"(0 points in every export): {links}.</p>"]
 
 
 def _mistakes_section(stats: _AssignmentStats) -> list[str]:
@@ -435,16 +529,125 @@ def _students_section(stats: _AssignmentStats) -> list[str]:
     except KeyError:
         pass
     header = "".join(f'<th class="num">{_breakable(name)}<br><span class="muted">/{maxima.get(name, 0):g}</span></th>' for name in stats.functions)
-    out = ["<h3>Students</h3>", f'<table><thead><tr><th>student</th><th>status</th><th class="num">score</th>{header}</tr></thead><tbody>']
-    for entry, result in zip(stats.entries, stats.results):
+    out = ["<h3>Students</h3>",
+           '<p class="muted">Score after any late penalty; each student links to their feedback below.</p>',
+           f'<table><thead><tr><th>student</th><th>status</th><th>submitted</th><th class="num">score</th>{header}</tr></thead><tbody>']
+    for entry, result in stats.submitted:
         points = {function.name: function for function in result.functions}
         cells = "".join(
             _points_cell(points[name].points, points[name].max_points) if name in points else _points_cell(None, 0)
             for name in stats.functions
         )
-        status = "" if entry.status == "graded" else f' class="status-{"ungradable" if entry.status == "ungradable" else "internal"}"'
-        out.append(f'<tr><td class="id">{_e(entry.student)}</td><td{status}>{_e(entry.status)}</td>'
-                   f'<td class="num">{entry.points:g} / {entry.max_points:g}</td>{cells}</tr>')
+        submitted = (_when(entry.timestamp) if entry.timestamp else '<span class="muted">no timestamp</span>') + (
+            f"<br>{_late_note(entry)}" if entry.seconds_late > 0 else "")
+        out.append(f'<tr><td class="id">{_student_link(entry.student)}</td><td{_status_class(entry.status)}>{_e(entry.status)}</td>'
+                   f'<td>{submitted}</td><td class="num">{entry.score:g} / {entry.max_points:g}</td>{cells}</tr>')
+    out.append("</tbody></table>")
+    return out
+
+
+def _status_class(status: str) -> str:
+    css = {"ungradable": "status-ungradable", "internal error": "status-internal", "missing": "status-missing"}.get(status)
+    return f' class="{css}"' if css else ""
+
+
+def _class_section(by_student: dict[str, list[GradebookEntry]], names: list[str], anchors: dict[str, str]) -> list[str]:
+    """The class at a glance: a row per student, their score per assignment, late and missing marked."""
+    header = "".join(f'<th class="num"><a href="#{anchors[name]}">{_breakable(name)}</a></th>' for name in names)
+    out = ['<section id="class"><h2>Class</h2>',
+           f'<p class="muted">{len(by_student)} student{"s" if len(by_student) != 1 else ""}; scores after late penalties. '
+           "Select a student for their results and feedback.</p>",
+           f"<table><thead><tr><th>student</th><th>name</th>{header}</tr></thead><tbody>"]
+    for student, entries in by_student.items():
+        of = {entry.assignment: entry for entry in entries}
+        person = next((e for e in entries if e.first_name or e.last_name or e.email), entries[0])
+        name = " ".join(part for part in (person.first_name, person.last_name) if part)
+        cells = []
+        for assignment in names:
+            entry = of.get(assignment)
+            if entry is None:
+                cells.append('<td class="num"></td>')
+            elif entry.status == "missing":
+                cells.append('<td class="num missing">missing</td>')
+            else:
+                css = "full" if entry.score >= entry.max_points else "zero" if entry.score <= 0 else "part"
+                note = f"<br>{_late_note(entry)}" if entry.seconds_late > 0 else ""
+                mark = "" if entry.status == "graded" else f' <span{_status_class(entry.status)}>({_e(entry.status)})</span>'
+                cells.append(f'<td class="num {css}">{entry.score:g} / {entry.max_points:g}{mark}{note}</td>')
+        out.append(f'<tr><td class="id">{_student_link(student)}</td><td>{_e(name)}</td>{"".join(cells)}</tr>')
+    out.append("</tbody></table></section>")
+    return out
+
+
+def _student_section(student: str, entries: list[GradebookEntry], anchors: dict[str, str]) -> list[str]:
+    """One student: per assignment their score, lateness, notes and every property's result and feedback."""
+    person = next((e for e in entries if e.first_name or e.last_name or e.email), entries[0])
+    name = " ".join(part for part in (person.first_name, person.last_name) if part)
+    who = " &middot; ".join(_e(part) for part in (name, person.email) if part)
+    out = [f'<section class="student" id="{_student_anchor(student)}">',
+           f'<h2><span class="id">{_e(student)}</span> <a class="top" href="#class">back to the class</a></h2>']
+    if who:
+        out.append(f'<p class="facts">{who}</p>')
+    for entry in entries:
+        result = submission_result(entry)
+        title = f'<a href="#{anchors[entry.assignment]}">{_e(entry.assignment)}</a>'
+        if entry.status == "missing":
+            out.append(f"<h3>{title}: missing</h3><p>No submission: 0 / {entry.max_points:g} points.</p>")
+            continue
+        penalty = f" &minus; {entry.late_penalty:g} late penalty = <b>{entry.score:g}</b>" if entry.late_penalty else ""
+        out.append(f"<h3>{title}: {entry.points:g} / {entry.max_points:g}{penalty}"
+                   f"{'' if entry.status == 'graded' else f' <span{_status_class(entry.status)}>({_e(entry.status)})</span>'}</h3>")
+        facts = [f"submitted {_when(entry.timestamp)}" if entry.timestamp else "no timestamp"]
+        if entry.due_date:
+            facts.append(f"due {_when(entry.due_date)}")
+        if entry.seconds_late > 0:
+            facts.append(f"late by {_duration(entry.seconds_late)}")
+        out.append(f'<p class="facts">{_e("; ".join(facts))}.</p>')
+        if entry.error or result.error:
+            out.append(f'<p{_status_class(entry.status)}>{_e(entry.error or result.error)}</p>')
+        notes = [note for note in result.notes if not note.startswith("grader traceback")]
+        if notes:
+            out.append("<p class=\"facts\">While loading the code:</p><ul>" + "".join(f"<li>{_e(note)}</li>" for note in notes) + "</ul>")
+        if result.functions:
+            out += _properties_table(result)
+    out.append("</section>")
+    return out
+
+
+def _properties_table(result: SubmissionResult) -> list[str]:
+    """Each function's properties: verdict, points, and for a failure the feedback the student got."""
+    out = ['<table class="props"><colgroup><col class="function"><col class="property"><col class="result"><col class="points">'
+           '<col></colgroup><thead><tr><th>function</th><th>property</th><th>result</th>'
+           '<th class="num">points</th><th>feedback</th></tr></thead><tbody>']
+    for function in result.functions:
+        if function.properties and all(prop.passed and not prop.internal_error for prop in function.properties):
+            names = ", ".join(prop.property for prop in function.properties)
+            out.append(f'<tr><td><b>{_breakable(function.name)}</b></td><td>all {len(function.properties)} '
+                       f'<span class="muted">({_e(names)})</span></td><td class="ok">passed</td>'
+                       f'<td class="num">{function.points:g} / {function.max_points:g}</td><td></td></tr>')
+            continue
+        rows = function.properties or [None]
+        for index, prop in enumerate(rows):
+            first = (f'<td rowspan="{len(rows)}"><b>{_breakable(function.name)}</b><br>'
+                     f'<span class="muted">{function.points:g} / {function.max_points:g}</span></td>') if index == 0 else ""
+            if prop is None:
+                out.append(f'<tr>{first}<td colspan="3"></td><td>{_e(function.note)}</td></tr>')
+                continue
+            verdict = ('<td class="ok">passed</td>' if prop.passed else
+                       '<td class="ok">internal error, not counted</td>' if prop.internal_error else '<td class="bad">failed</td>')
+            feedback = []
+            if not prop.passed:
+                if function.note:
+                    feedback.append(f"<p>{_e(function.note)}</p>")
+                if prop.counterexample:
+                    feedback.append(f"<pre>{_e(prop.counterexample)}</pre>")
+                if prop.message:
+                    feedback.append(f"<pre>{_e(prop.message)}</pre>")
+                if prop.hint:
+                    feedback.append(f'<p class="hint"><b>Hint:</b> {_e(prop.hint)}</p>')
+            where = f'<br><span class="muted">{_e(prop.check)}</span>' if prop.check else ""
+            out.append(f"<tr>{first}<td>{_e(prop.property)}{where}</td>{verdict}"
+                       f'<td class="num">{prop.points:g} / {prop.max_points:g}</td><td>{"".join(feedback)}</td></tr>')
     out.append("</tbody></table>")
     return out
 
@@ -500,7 +703,13 @@ def write_report(entries: list[GradebookEntry], path: str | Path, *, title: str 
     first); the most common mistakes, i.e. the hints the class received
     grouped by their first sentence and counted once per student (bar chart
     and table); the ungradable and internal-error submissions grouped by
-    reason; a table of students with their points per function.
+    reason; the students without a submission; a table of students with
+    their timestamp, lateness, score after the penalty and points per
+    function. Before them, the class: one row per student with a score per
+    assignment (late and missing marked); after them, one section per
+    student (anchor ``student-<id>``, ids escaped) with each assignment's
+    score, timestamp, due date, lateness, penalty, loading notes and every
+    property's verdict and feedback (smallest failing call, message, hint).
     """
     path = Path(path)
     by_assignment: dict[str, list[GradebookEntry]] = defaultdict(list)
@@ -509,6 +718,8 @@ def write_report(entries: list[GradebookEntry], path: str | Path, *, title: str 
     names = sorted(by_assignment)
     title = title or ("Grading report: " + ", ".join(names) if names else "Grading report")
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    missing = sum(entry.status == "missing" for entry in entries)
+    submitted = len(entries) - missing
     page = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -517,16 +728,27 @@ def write_report(entries: list[GradebookEntry], path: str | Path, *, title: str 
         f"<style>{_CSS}</style></head>",
         "<body><main>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="generated">Generated {generated} from {len(entries)} submission{"s" if len(entries) != 1 else ""}.</p>',
+        f'<p class="generated">Generated {generated} from {submitted} submission{"s" if submitted != 1 else ""}'
+        + (f"; {missing} missing" if missing else "") + ".</p>",
         *_conditions(entries),
     ]
     anchors = {name: f"assignment-{index}" for index, name in enumerate(names, start=1)}
-    if len(names) > 1:
-        page.append("<nav>" + "".join(f'<a href="#{anchors[name]}">{_e(name)}</a>' for name in names) + "</nav>")
-    if not names:
+    by_student: dict[str, list[GradebookEntry]] = defaultdict(list)
+    for entry in sorted(entries, key=lambda e: (e.student, e.assignment)):
+        by_student[entry.student].append(entry)
+    if names:
+        page.append('<nav><a href="#class">Class</a>' + "".join(f'<a href="#{anchors[name]}">{_e(name)}</a>' for name in names)
+                    + '<a href="#students">Students</a></nav>')
+        page += _class_section(by_student, names, anchors)
+    else:
         page.append("<p>No submissions yet.</p>")
     for name in names:
         page += _section(_statistics(name, by_assignment[name]), anchors[name])
+    if by_student:
+        page.append('<section id="students"><h2>Students</h2>'
+                    '<p class="muted">Each student\'s results per property, with the feedback they got.</p></section>')
+        for student, own in by_student.items():
+            page += _student_section(student, own, anchors)
     page.append("</main></body></html>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(page) + "\n", encoding="utf-8")

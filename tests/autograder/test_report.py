@@ -88,7 +88,8 @@ def test_not_graded_submissions_are_counted_with_their_reasons(page):
 def test_students_table_lists_every_student_with_score(page):
     table = page[page.index("<h3>Students</h3>") :]
     for student, score in [("alice", "33 / 33"), ("bob", "29 / 33"), ("&lt;b&gt;eve&lt;/b&gt;", "29 / 33"), ("carol", "27 / 33"), ("olga", "0 / 33")]:
-        assert re.search(rf'<td class="id">{re.escape(student)}</td><td[^>]*>[^<]*</td><td class="num">{score}</td>', table)
+        link = rf'<a class="student" href="#student-[^"]+">{re.escape(student)}</a>'
+        assert re.search(rf'<td class="id">{link}</td><td[^>]*>[^<]*</td><td>.*?</td><td class="num">{score}</td>', table)
 
 
 def test_output_is_deterministic_apart_from_the_generated_line(entries, tmp_path):
@@ -124,3 +125,19 @@ def test_an_empty_gradebook_gives_a_page_that_says_so(tmp_path):
 )
 def test_hint_summary(hint, summary):
     assert hint_summary(hint) == summary
+
+
+def test_every_student_has_a_section_the_class_table_links_to(page, entries):
+    links = re.findall(r'<a class="student" href="#([^"]+)">', page)
+    sections = re.findall(r'<section class="student" id="([^"]+)">', page)
+    assert sorted(set(links)) == sorted(sections) and len(sections) == len({e.student for e in entries})
+    assert all(re.fullmatch(r"student-[A-Za-z0-9_.-]+", anchor) for anchor in sections)  # markup in an id stays out
+    assert "student-.3Cb.3Eeve.3C.2Fb.3E" in sections
+
+
+def test_a_students_section_holds_their_feedback(page):
+    bob = page[page.index('id="student-bob"'):page.index('id="student-carol"')]
+    assert "conv_forward_naive" in bob and '<td class="bad">failed</td>' in bob
+    assert BIAS_HINT in bob and "<pre>conv_forward_naive(x, w, b, conv_param)" in bob  # the smallest failing call
+    olga = page[page.index('id="student-olga"'):]
+    assert "expected a Jupyter notebook (JSON)" in olga[:3000]

@@ -48,8 +48,14 @@ class Course:
 
     @staticmethod
     def env() -> dict:
-        """The environment nbgrader needs: the venv's bin first on PATH (nbgrader calls alembic)."""
-        return {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
+        """The environment nbgrader needs: the venv's bin first on PATH (nbgrader calls alembic).
+
+        ``PYTHONPATH`` starts with the repository under test, so that a subprocess run
+        in a course copy (``python -m autograder.cli``, nbgrader loading our
+        preprocessors and plugins) imports this checkout, not an installed copy.
+        """
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        return {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]), "PYTHONPATH": path}
 
     @staticmethod
     def nbgrader(*args, cwd, timeout=900) -> subprocess.CompletedProcess:
