@@ -1326,7 +1326,7 @@ class Sandbox:
         origins = {cell.origin for cell in cells.values()}
         self._defined = {name: location(place[0], place[1]) for name, place in defined.items()
                          if name in functions and type(place) is list and len(place) == 2
-                         and place[0] in origins and type(place[1]) is int}
+                         and type(place[0]) is str and place[0] in origins and type(place[1]) is int}
         reports = []
         for index, cell in cells.items():
             stopped_at = 0
