@@ -73,6 +73,11 @@ class Cell:
         tracebacks and notes count from the start of the cell or file).
     kind : {"cell", "statement"}
         A whole notebook cell, or top-level statements of a ``.py`` file.
+    runs_code : bool
+        False for a plain function definition (see `_defines_only`): running
+        it runs none of the student's code, so it cannot hang or crash, and
+        the child need not tell the grader when it starts (a message less
+        per function each time the submission loads).
     """
 
     index: int
@@ -80,6 +85,7 @@ class Cell:
     origin: str
     first_line: int = 1
     kind: str = "cell"
+    runs_code: bool = True
 
     @property
     def where(self) -> str:
@@ -232,8 +238,32 @@ def _parses(text: str) -> bool:
 
 
 def _statement_cells(text: str, origin: str) -> list[Cell]:
-    return [Cell(index, source, origin, first_line=first, kind="statement")
+    return [Cell(index, source, origin, first_line=first, kind="statement", runs_code=not _defines_only(source))
             for index, (first, source) in enumerate(split_statements(text))]
+
+
+def _defines_only(source: str) -> bool:
+    """Whether ``source`` only defines functions, evaluating nothing but names and constants while doing so.
+
+    >>> _defines_only("def f(x, y=1, *, z: int = None) -> float:\\n    while True: pass\\n")
+    True
+    >>> [_defines_only(text) for text in ("@cache\\ndef f(): pass", "def f(x=g()): pass", "x = 1", "def f(:")]
+    [False, False, False, False]
+    """
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    plain = (ast.Name, ast.Constant, ast.Load)
+    for node in body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.decorator_list:
+            return False
+        evaluated = [*node.args.defaults, *node.args.kw_defaults, node.returns,
+                     *(arg.annotation for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs,
+                                                  node.args.vararg, node.args.kwarg) if arg is not None)]
+        if not all(isinstance(part, plain) for item in evaluated if item is not None for part in ast.walk(item)):
+            return False
+    return bool(body)
 
 
 def submission_files(folder: str | Path) -> list[Path]:

@@ -149,6 +149,7 @@ class Kernel:
         module = types.ModuleType(header["module_name"])
         sys.modules[module.__name__] = module
         self.module = module
+        self.source_lines: dict[str, list[str]] = {}  # per file or cell: its lines, for tracebacks
         outcomes: dict[int, dict[str, Any]] = {}
         ended: set[str] = set()  # files a statement ended with sys.exit
         pending = header["cells"]
@@ -183,11 +184,13 @@ class Kernel:
         it run, as they would where the package is installed. Any other
         error stops the cell there, as in Jupyter; what ran before it stays.
         """
-        self.channel.send({"type": "cell_start", "index": cell["index"]})
+        if cell.get("announce", True):  # a plain def runs no student code: it cannot hang, no need to say
+            self.channel.send({"type": "cell_start", "index": cell["index"]})
         filename = f"{SOURCE_PREFIX}{cell['origin']}>"
+        first_line = cell.get("first_line", 1)
+        self._cache_lines(filename, cell["source"], first_line)
         # Blank lines in front: line numbers count from the start of the student's file, not the statement's.
-        source = "\n" * (cell.get("first_line", 1) - 1) + cell["source"]
-        self._cache_lines(filename, source)
+        source = "\n" * (first_line - 1) + cell["source"]
         errors: list[dict[str, Any]] = []
         code: Any = source
         while True:
@@ -225,15 +228,14 @@ class Kernel:
                 return ast.Module(body=body[position + 1:], type_ignores=[])
         return None
 
-    @staticmethod
-    def _cache_lines(filename: str, source: str) -> None:
+    def _cache_lines(self, filename: str, source: str, first_line: int) -> None:
         """Keep the source for tracebacks; a file's statements share one entry, each at its own lines."""
         lines = source.splitlines(keepends=True)
-        cached = linecache.cache.get(filename)
-        if cached is not None and type(cached[2]) is list:
-            known = cached[2] + [""] * max(0, len(lines) - len(cached[2]))
-            lines = [new if new.strip() else old for new, old in itertools.zip_longest(lines, known, fillvalue="")]
-        linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
+        cached = self.source_lines.setdefault(filename, [])
+        end = first_line - 1 + len(lines)
+        cached.extend([""] * (end - len(cached)))
+        cached[first_line - 1:end] = lines
+        linecache.cache[filename] = (len(source), None, cached, filename)
 
     def _definitions(self) -> dict[str, list]:
         """Where each function the cells defined comes from: ``{name: [origin, first line]}``."""

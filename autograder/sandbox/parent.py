@@ -1264,7 +1264,7 @@ class Sandbox:
             child = self._resources.child
             child.send({"type": "load", "module_name": "__main__" if self.submission.is_notebook else "submission",
                         "cells": [{"index": cell.index, "origin": cell.origin, "source": cell.source,
-                                   "first_line": cell.first_line, "kind": cell.kind}
+                                   "first_line": cell.first_line, "kind": cell.kind, "announce": cell.runs_code}
                                   for index, cell in cells.items() if index not in self._skipped]})
             current: int | None = None
             try:
