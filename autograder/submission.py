@@ -38,6 +38,12 @@ from pathlib import Path
 
 #: Largest submission read, in bytes; notebooks with big embedded outputs exceed it.
 MAX_SUBMISSION_BYTES = 5 * 2**20
+#: Most units a ``.py`` file is cut into; beyond, neighbouring statements share a unit (a file of
+#: thousands of one-line statements would otherwise cost a message each, on every load).
+MAX_STATEMENT_UNITS = 1000
+#: Longest ``.py`` file cut into statements: parsing happens in the grader's process, outside the
+#: sandbox's time budget (about 20 µs a line), so a longer file loads as one unit, as Python reads it.
+MAX_SPLIT_LINES = 10_000
 
 # Cell magics whose body is ordinary Python: the grader runs the body once.
 _PYTHON_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
@@ -184,6 +190,8 @@ def split_statements(text: str) -> list[tuple[int, str]]:
     [1, 3]
     """
     lines = text.splitlines(keepends=True)
+    if len(lines) > MAX_SPLIT_LINES:
+        return [(1, text)] if text.strip() else []
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -215,6 +223,8 @@ def _recovered_starts(lines: list[str]) -> list[int]:
     # A decorator belongs to what follows it.
     candidates = [number for index, number in enumerate(candidates)
                   if index == 0 or not lines[candidates[index - 1] - 1].startswith("@")]
+    if len(candidates) > MAX_STATEMENT_UNITS:  # joining would parse too much: one piece, as Python reads it
+        return candidates[:1]
     starts, index = [], 0
     while index < len(candidates):
         starts.append(candidates[index])
@@ -238,8 +248,13 @@ def _parses(text: str) -> bool:
 
 
 def _statement_cells(text: str, origin: str) -> list[Cell]:
+    pieces = split_statements(text)
+    if len(pieces) > MAX_STATEMENT_UNITS:  # neighbours share a unit, in order, so that there are at most the maximum
+        size = -(-len(pieces) // MAX_STATEMENT_UNITS)
+        pieces = [(pieces[start][0], "".join(piece for _, piece in pieces[start:start + size]))
+                  for start in range(0, len(pieces), size)]
     return [Cell(index, source, origin, first_line=first, kind="statement", runs_code=not _defines_only(source))
-            for index, (first, source) in enumerate(split_statements(text))]
+            for index, (first, source) in enumerate(pieces)]
 
 
 def _defines_only(source: str) -> bool:
@@ -250,6 +265,8 @@ def _defines_only(source: str) -> bool:
     >>> [_defines_only(text) for text in ("@cache\\ndef f(): pass", "def f(x=g()): pass", "x = 1", "def f(:")]
     [False, False, False, False]
     """
+    if source.count("\n") > MAX_SPLIT_LINES // 10 or not re.search(r"^(async\s+)?def\b", source, re.MULTILINE):
+        return False  # a whole long file, or no def at all: not worth parsing here
     try:
         body = ast.parse(source).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from autograder.submission import (
-    content_hash, MAX_SUBMISSION_BYTES, Cell, SubmissionError, graded_files, read_submission, split_statements)
+    content_hash, MAX_SPLIT_LINES, MAX_STATEMENT_UNITS, MAX_SUBMISSION_BYTES, Cell, SubmissionError, graded_files, read_submission, split_statements)
 
 
 def notebook(tmp_path: Path, *cells: dict, name: str = "hw.ipynb") -> Path:
@@ -48,6 +49,26 @@ SPLITS = {
     "else at column 0 in a broken file": ("if x:\n    y = (\nelse:\n    y = 2\nz = 1\n", [1, 5]),
     "only comments": ("# nothing\n", [1]),
 }
+
+
+def test_a_file_of_very_many_statements_is_cut_into_at_most_the_maximum_of_units(tmp_path):
+    path = tmp_path / "many.py"
+    path.write_text("x = 1\n" * (3 * MAX_STATEMENT_UNITS + 1))  # within MAX_SPLIT_LINES
+    cells = read_submission(path).cells
+    assert len(cells) <= MAX_STATEMENT_UNITS
+    assert "".join(cell.source for cell in cells) == path.read_text()
+    assert [cell.first_line for cell in cells[:2]] == [1, 5]
+    broken = tmp_path / "broken.py"
+    broken.write_text("x = (\n" * (MAX_STATEMENT_UNITS + 1))  # unparseable, too many pieces to rejoin: one unit
+    assert len(read_submission(broken).cells) == 1
+
+
+def test_a_file_too_long_to_parse_in_the_grader_loads_as_one_unit(tmp_path):
+    path = tmp_path / "long.py"
+    path.write_text("x = 1\n" * (MAX_SPLIT_LINES + 1))
+    start = time.perf_counter()
+    assert [(cell.first_line, cell.kind) for cell in read_submission(path).cells] == [(1, "statement")]
+    assert time.perf_counter() - start < 1  # never parsed here: the child compiles it, within its budget
 
 
 @pytest.mark.parametrize("text, starts", SPLITS.values(), ids=SPLITS.keys())
