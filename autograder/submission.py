@@ -23,7 +23,7 @@ A ``.py`` file becomes one unit per top-level statement (see
 
 >>> _ = (folder / "hw.py").write_text("import numpy as np\\n\\n# pads\\ndef pad(x):\\n    return x\\n")
 >>> [(cell.where, cell.source) for cell in read_submission(folder / "hw.py").cells]
-[('line 1', 'import numpy as np\\n'), ('line 2', '\\n# pads\\ndef pad(x):\\n    return x\\n')]
+[('line 1', 'import numpy as np\\n'), ('line 4', '\\n# pads\\ndef pad(x):\\n    return x\\n')]
 """
 
 from __future__ import annotations
@@ -95,8 +95,13 @@ class Cell:
 
     @property
     def where(self) -> str:
-        """The unit as a student finds it: ``"code cell 3"``, ``"line 12"``, ``"conv.py, line 12"``."""
-        return location(self.origin, self.first_line) if self.kind == "statement" else self.origin
+        """The unit as a student finds it: ``"code cell 3"``, ``"line 12"`` (its first line of code), ``"conv.py, line 12"``."""
+        if self.kind != "statement":
+            return self.origin
+        lines = self.source.splitlines()
+        comments = next((number for number, line in enumerate(lines)
+                         if line.strip() and not line.lstrip().startswith("#")), 0)
+        return location(self.origin, self.first_line + comments)
 
 
 def location(origin: str, line: int) -> str:

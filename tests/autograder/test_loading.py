@@ -89,14 +89,14 @@ def test_a_top_level_loop_that_hangs_loses_only_itself(tmp_path):
     with Sandbox(read_submission(path), Limits(call_timeout=1.0, budget=20.0)) as box:
         report = box.load()
         assert report.functions == ["f", "g"]
-        assert report.notes == ["line 3 did not finish within 1 s and was skipped"]
+        assert report.notes == ["line 4 did not finish within 1 s and was skipped"]
 
 
 def test_errors_in_functions_called_from_a_statement_name_both_places(tmp_path):
     path = tmp_path / "calls.py"
     path.write_text("def f():\n    return 1 / 0\n\nvalue = f()\n")
     with Sandbox(read_submission(path), LIMITS) as box:
-        assert box.load().notes == ["line 3: ZeroDivisionError: division by zero (line 2)"]
+        assert box.load().notes == ["line 4: ZeroDivisionError: division by zero (line 2)"]
         assert box.call("f").error == "raised ZeroDivisionError: division by zero (line 2)"
 
 

@@ -36,7 +36,7 @@ def test_a_python_file_is_one_unit_per_top_level_statement(tmp_path):
         Cell(1, "from cs231n.im2col import *\n", "file", 2, "statement"),
         Cell(2, "\n# pads x\n@decorate\ndef f():\n    return 1\n", "file", 3, "statement"),
     ]
-    assert [cell.where for cell in submission.cells] == ["line 1", "line 2", "line 3"]
+    assert [cell.where for cell in submission.cells] == ["line 1", "line 2", "line 5"]  # where the code starts
     assert submission.notes == [] and not submission.is_notebook
 
 
