@@ -26,7 +26,7 @@ from . import rubrics
 from .expected import expected_values
 from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
-from .sandbox import Limits, LoadReport, Sandbox, default_forbidden_paths
+from .sandbox import CellReport, Limits, LoadReport, Sandbox, default_forbidden_paths
 from .search import HangGuard, search_check
 from .secret import kept_from_students, secret_in_use
 from .submission import Cell, Submission, SubmissionError, location, read_submission
@@ -200,7 +200,7 @@ def _why_not_run(cell: Cell, line: int, report: LoadReport) -> str:
         return f"could not be read: {outcome.error}; fix the syntax error"
     if outcome.status == "not run":
         ended = next((item for item in report.cells if item.status == "exited" and item.error
-                      and _same_file(item, cell, report)), None)
+                      and _same_file(item, cell)), None)
         return f"did not run: {ended.error}, and the rest of the file was not run" if ended else \
             "did not run: loading stopped before it (see the notes above)"
     if outcome.stopped_at and outcome.stopped_at <= line or outcome.status in ("hung", "crashed", "protocol"):
@@ -208,6 +208,6 @@ def _why_not_run(cell: Cell, line: int, report: LoadReport) -> str:
     return "was replaced or deleted by code that ran after it"
 
 
-def _same_file(item, cell: Cell, report: LoadReport) -> bool:
+def _same_file(item: CellReport, cell: Cell) -> bool:
     # A load report's origin is where the unit is ("conv.py, line 3"): same file if it starts with the cell's file.
-    return cell.origin == "file" or item.origin.startswith(cell.origin)
+    return cell.origin == "file" or item.origin.startswith(f"{cell.origin}, ")

@@ -240,10 +240,13 @@ class Kernel:
     def _definitions(self) -> dict[str, list]:
         """Where each function the cells defined comes from: ``{name: [origin, first line]}``."""
         where = {}
+        code_of = types.FunctionType.__dict__["__code__"].__get__  # read directly: no student attribute hook runs
         for name in self._function_names():
-            code = getattr(self.module.__dict__[name], "__code__", None)
-            if type(code) is types.CodeType and code.co_filename.startswith(SOURCE_PREFIX):
-                where[name] = [code.co_filename[len(SOURCE_PREFIX):-1], code.co_firstlineno]
+            value = self.module.__dict__[name]
+            if type(value) is types.FunctionType:
+                code = code_of(value)
+                if type(code.co_filename) is str and code.co_filename.startswith(SOURCE_PREFIX):
+                    where[name] = [code.co_filename[len(SOURCE_PREFIX):-1], code.co_firstlineno]
         return where
 
     def _function_names(self) -> list[str]:
