@@ -35,6 +35,8 @@ def feedback_text(result: SubmissionResult, *, failures_only: bool = False) -> s
     lines = [f"# {result.assignment}: {_points(result.points)} / {_points(result.max_points)} points", ""]
     if result.status == "ungradable":
         lines += [f"Your submission could not be graded: {result.error}", ""]
+    elif result.status == "graded" and result.error:  # nothing could be loaded
+        lines += [f"Nothing was graded: {result.error}.", ""]
     elif result.status == "internal error":
         lines += [
             "The grader itself failed on your submission (not your fault; your instructor has been told): "
@@ -49,6 +51,8 @@ def feedback_text(result: SubmissionResult, *, failures_only: bool = False) -> s
             continue
         mark = "passed" if function.passed else "FAILED"
         lines += [f"## {function.name}: {_points(function.points)} / {_points(function.max_points)} ({mark})", ""]
+        if function.defined_at:
+            lines += [f"Graded: the definition at {function.defined_at}.", ""]
         if function.note and not function.passed:
             lines += [function.note, ""]
             continue

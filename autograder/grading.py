@@ -16,6 +16,7 @@ a student.
 from __future__ import annotations
 
 import difflib
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -25,10 +26,10 @@ from . import rubrics
 from .expected import expected_values
 from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
-from .sandbox import Limits, Sandbox, default_forbidden_paths
+from .sandbox import CellReport, Limits, LoadReport, Sandbox, default_forbidden_paths
 from .search import HangGuard, search_check
 from .secret import kept_from_students, secret_in_use
-from .submission import Submission, SubmissionError, read_submission
+from .submission import Cell, Submission, SubmissionError, location, read_submission
 
 __all__ = ["grade", "grade_submission", "failed_result"]
 
@@ -48,7 +49,10 @@ def grade(
     Parameters
     ----------
     path : str or Path
-        A ``.py`` file or a Jupyter notebook (``.ipynb``).
+        A ``.py`` file or a Jupyter notebook (``.ipynb``), graded whatever its
+        name; or a submission folder, where the assignment's released
+        notebooks are graded and nothing else (see
+        `autograder.submission.graded_files`).
     assignment : str
         The rubric's name (see :mod:`autograder.rubrics`).
     examples : int, optional
@@ -74,7 +78,7 @@ def grade(
     _check_secret(secret)
     start = time.perf_counter()
     try:
-        submission = read_submission(path)  # stage 1: read
+        submission = read_submission(path, notebooks=spec.released_notebooks)  # stage 1: read
     except SubmissionError as error:
         result = failed_result(str(path), spec, "ungradable", str(error))
         result.seconds = time.perf_counter() - start
@@ -119,12 +123,14 @@ def grade_submission(
                 if progress:
                     progress(function.name)
                 if function.name not in report.functions:
-                    result.functions.append(_missing(function, report.functions))
+                    result.functions.append(_missing(function, report, submission))
                     continue
-                graded = FunctionResult(function.name)
+                graded = FunctionResult(function.name, defined_at=report.defined.get(function.name, ""))
                 for check in function.checks:
                     graded.properties.extend(search_check(box, function, check, expected, examples=examples))
                 result.functions.append(graded)
+            if not any(function.name in report.functions for function in spec.functions):
+                result.error = _nothing_loaded(spec, report)
     except Exception as error:  # a bug of ours: reported as such, never as the student's failure
         result.status = "internal error"
         result.error = f"{type(error).__name__}: {error}"
@@ -153,8 +159,55 @@ def _not_graded(function: FunctionSpec, reason: str) -> FunctionResult:
     return graded
 
 
-def _missing(function: FunctionSpec, defined: list[str]) -> FunctionResult:
-    close = difflib.get_close_matches(function.name, defined, n=1)
+def _nothing_loaded(spec: Assignment, report: LoadReport) -> str:
+    """The ``error`` of a submission in which none of the assignment's functions could be loaded."""
+    failed = next((cell for cell in report.cells if cell.status not in ("ok", "not run")), None)
+    if failed is None:
+        return f"the submission defines none of the functions of {spec.name}"
+    return f"none of the functions of {spec.name} could be loaded; {failed.error or failed.origin + ' ' + failed.status}"
+
+
+def _missing(function: FunctionSpec, report: LoadReport, submission: Submission) -> FunctionResult:
+    """A function the load did not define: why, where it is in the source, or what it might be called."""
+    found = _definition_in_source(function.name, submission)
+    if found is not None:
+        cell, line = found
+        return _not_graded(function, f"{function.name} is defined at {location(cell.origin, line)}, "
+                                     f"but that definition {_why_not_run(cell, line, report)}")
+    close = difflib.get_close_matches(function.name, report.functions, n=1)
     reason = f"your file defines no function named {function.name}"
     reason += f"; did you mean to name {close[0]!r} {function.name!r}?" if close else f"; define {function.signature}"
     return _not_graded(function, reason)
+
+
+def _definition_in_source(name: str, submission: Submission) -> tuple[Cell, int] | None:
+    """The last ``def name`` at the top level of the submission's units: its unit and line, or None."""
+    pattern = re.compile(rf"^(?:async\s+)?def\s+{re.escape(name)}\s*\(", re.MULTILINE)
+    found = None
+    for cell in submission.cells:
+        for match in pattern.finditer(cell.source):
+            found = cell, cell.first_line + cell.source.count("\n", 0, match.start())
+    return found
+
+
+def _why_not_run(cell: Cell, line: int, report: LoadReport) -> str:
+    """Why the definition at ``line`` of ``cell`` did not run, from the load's report on that unit."""
+    outcome = next((item for item in report.cells if item.index == cell.index), None)
+    if outcome is None or outcome.status == "ok" and not outcome.stopped_at:
+        return "was replaced or deleted by code that ran after it"
+    if outcome.status == "raised" and "SyntaxError" in outcome.error and (
+            cell.kind == "statement" or outcome.stopped_at >= line):
+        return f"could not be read: {outcome.error}; fix the syntax error"
+    if outcome.status == "not run":
+        ended = next((item for item in report.cells if item.status == "exited" and item.error
+                      and _same_file(item, cell)), None)
+        return f"did not run: {ended.error}, and the rest of the file was not run" if ended else \
+            "did not run: loading stopped before it (see the notes above)"
+    if outcome.stopped_at and outcome.stopped_at <= line or outcome.status in ("hung", "crashed", "protocol"):
+        return f"did not run: {outcome.error or outcome.origin + ' ' + outcome.status}"
+    return "was replaced or deleted by code that ran after it"
+
+
+def _same_file(item: CellReport, cell: Cell) -> bool:
+    # A load report's origin is where the unit is ("conv.py, line 3"): same file if it starts with the cell's file.
+    return cell.origin == "file" or item.origin.startswith(f"{cell.origin}, ")

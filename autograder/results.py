@@ -3,7 +3,10 @@
 A crash anywhere becomes a result with a reason, never a traceback shown to a
 student: ``SubmissionResult.status`` is ``"graded"``, ``"ungradable"`` (the
 submission could not be read) or ``"internal error"`` (a bug of ours, never
-charged to the student).
+charged to the student). A graded submission in which none of the
+assignment's functions could be loaded (a syntax error everywhere, say)
+keeps ``"graded"`` (it earns the zero it scores) with an ``error`` that
+says why.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class FunctionResult:
     name: str
     properties: list[PropertyResult] = field(default_factory=list)
     note: str = ""  # e.g. "not defined in your file"
+    defined_at: str = ""  # where the graded definition came from: "line 12", "code cell 3 (In [7]), line 1"
 
     @property
     def points(self) -> float:
@@ -67,12 +71,14 @@ class FunctionResult:
             "max_points": self.max_points,
             "passed": self.passed,
             "note": self.note,
+            "defined_at": self.defined_at,
             "properties": [p.to_dict() for p in self.properties],
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> FunctionResult:
-        return cls(data["name"], [PropertyResult.from_dict(p) for p in data["properties"]], data.get("note", ""))
+        return cls(data["name"], [PropertyResult.from_dict(p) for p in data["properties"]], data.get("note", ""),
+                   data.get("defined_at", ""))
 
 
 @dataclass
@@ -85,7 +91,7 @@ class SubmissionResult:
     functions: list[FunctionResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # loading notes: skipped cells, hung cells, ...
     status: str = "graded"
-    error: str = ""  # why it is ungradable, or the internal error
+    error: str = ""  # why it is ungradable, the internal error, or why no function could be loaded
     seconds: float = 0.0
     max_points_total: float = 0.0  # the rubric's total, also when nothing could be graded
     engine: str = ""  # where expected values came from: "reference" (cross-checked by torch) or "oracle"

@@ -123,6 +123,14 @@ class Assignment:
     functions: tuple[FunctionSpec, ...]
     title: str = ""
     extra: dict = field(default_factory=dict)
+    #: The notebooks students receive (``assignments/<name>/``), relative to the assignment's folder;
+    #: in a submission folder these are graded and nothing else. Default: ``<name>.ipynb``.
+    notebooks: tuple[str, ...] = ()
+
+    @property
+    def released_notebooks(self) -> tuple[str, ...]:
+        """The released notebooks' names, as a submission folder holds them."""
+        return self.notebooks or (f"{self.name}.ipynb",)
 
     @property
     def max_points(self) -> float:

@@ -14,21 +14,36 @@ Examples
 >>> _ = (folder / "hw.ipynb").write_text(json.dumps(notebook))
 >>> submission = read_submission(folder / "hw.ipynb")
 >>> [(cell.origin, cell.source) for cell in submission.cells]
-[('cell 2', 'pass\\nx = 1\\n')]
+[('code cell 1', 'pass\\nx = 1\\n')]
 >>> submission.notes
-['cell 2: skipped the shell/magic line `!pip install torch`']
+['code cell 1: skipped the shell/magic line `!pip install torch`']
+
+A ``.py`` file becomes one unit per top-level statement (see
+`split_statements`), so that one failing line loses only what depends on it:
+
+>>> _ = (folder / "hw.py").write_text("import numpy as np\\n\\n# pads\\ndef pad(x):\\n    return x\\n")
+>>> [(cell.where, cell.source) for cell in read_submission(folder / "hw.py").cells]
+[('line 1', 'import numpy as np\\n'), ('line 4', '\\n# pads\\ndef pad(x):\\n    return x\\n')]
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Largest submission read, in bytes; notebooks with big embedded outputs exceed it.
 MAX_SUBMISSION_BYTES = 5 * 2**20
+#: Most units a ``.py`` file is cut into; beyond, neighbouring statements share a unit (a file of
+#: thousands of one-line statements would otherwise cost a message each, on every load).
+MAX_STATEMENT_UNITS = 1000
+#: Longest ``.py`` file cut into statements: parsing happens in the grader's process, outside the
+#: sandbox's time budget (about 20 µs a line), so a longer file loads as one unit, as Python reads it.
+MAX_SPLIT_LINES = 10_000
 
 # Cell magics whose body is ordinary Python: the grader runs the body once.
 _PYTHON_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
@@ -42,22 +57,62 @@ class SubmissionError(ValueError):
 class Cell:
     """One unit of student code, run in order in a shared namespace.
 
+    A notebook's code cell is one unit; a ``.py`` file gives one unit per
+    top-level statement (``kind="statement"``), so that a failing statement
+    loses only itself (see `split_statements`).
+
     Parameters
     ----------
     index : int
-        Position of the cell in the notebook, counting every cell from 0
-        (markdown too); 0 for a ``.py`` file.
+        The unit's number, unique within the submission, in reading order.
     source : str
         The Python source, with magic and shell lines replaced by ``pass``
         so that line numbers and indented blocks stay intact.
     origin : str
-        Where it came from, as a student would say it: ``"cell 3"`` (counting
-        from 1) or ``"file"``.
+        The cell or file it came from, as a student would say it:
+        ``"code cell 3"`` (code cells counted from 1), ``"code cell 3 (In [7])"``
+        where the notebook records an execution count, ``"In [7]"`` (a
+        kernel's history), ``"conv.py"`` (a file of a folder), or ``"file"``
+        (the lone ``.py`` file graded, whose name need not be repeated).
+    first_line : int
+        The line of ``origin`` on which ``source`` starts (line numbers in
+        tracebacks and notes count from the start of the cell or file).
+    kind : {"cell", "statement"}
+        A whole notebook cell, or top-level statements of a ``.py`` file.
+    runs_code : bool
+        False for a plain function definition (see `_defines_only`): running
+        it runs none of the student's code, so it cannot hang or crash, and
+        the child need not tell the grader when it starts (a message less
+        per function each time the submission loads).
     """
 
     index: int
     source: str
     origin: str
+    first_line: int = 1
+    kind: str = "cell"
+    runs_code: bool = True
+
+    @property
+    def where(self) -> str:
+        """The unit as a student finds it: ``"code cell 3"``, ``"line 12"`` (its first line of code), ``"conv.py, line 12"``."""
+        if self.kind != "statement":
+            return self.origin
+        lines = self.source.splitlines()
+        comments = next((number for number, line in enumerate(lines)
+                         if line.strip() and not line.lstrip().startswith("#")), 0)
+        return location(self.origin, self.first_line + comments)
+
+
+def location(origin: str, line: int) -> str:
+    """``"line 7"`` in the lone file, ``"code cell 3, line 7"`` elsewhere; ``origin`` alone without a line.
+
+    >>> location("file", 7), location("code cell 3 (In [5])", 2), location("conv.py", 0)
+    ('line 7', 'code cell 3 (In [5]), line 2', 'conv.py')
+    """
+    if not line:
+        return origin
+    return f"line {line}" if origin in ("file", "") else f"{origin}, line {line}"
 
 
 @dataclass
@@ -84,19 +139,23 @@ class Submission:
         return self.path.suffix.lower() == ".ipynb"
 
 
-def read_submission(path: str | Path) -> Submission:
-    """Read a ``.py`` file or an ``.ipynb`` notebook into a `Submission`.
+def read_submission(path: str | Path, *, notebooks: Sequence[str] = ()) -> Submission:
+    """Read a ``.py`` file, an ``.ipynb`` notebook or a submission folder into a `Submission`.
 
     Parameters
     ----------
     path : str or Path
-        The student's file.
+        The student's file, or their submission folder (see `read_submission_folder`).
+    notebooks : sequence of str
+        The assignment's released notebooks (``"conv_layers.ipynb"``): in a
+        folder, these are the submission (see `read_submission_folder`).
+        A file given directly is graded whatever its name.
 
     Returns
     -------
     Submission
-        One cell for a ``.py`` file (none if it is empty); one per non-empty
-        code cell of a notebook.
+        One unit per top-level statement of a ``.py`` file (none if it is
+        empty); one per non-empty code cell of a notebook.
 
     Raises
     ------
@@ -107,7 +166,7 @@ def read_submission(path: str | Path) -> Submission:
     """
     path = Path(path)
     if path.is_dir():
-        return read_submission_folder(path)
+        return read_submission_folder(path, notebooks=notebooks)
     suffix = path.suffix.lower()
     if suffix not in (".py", ".ipynb"):
         found = f"a {suffix} file" if suffix else "a file without an extension"
@@ -116,9 +175,117 @@ def read_submission(path: str | Path) -> Submission:
             "submit your .py or .ipynb file")
     text = _read_text(path)
     if suffix == ".py":
-        cells = [Cell(0, text, "file")] if text.strip() else []
-        return Submission(path, cells)
+        return Submission(path, _statement_cells(text, "file"))
     return _read_notebook(path, text)
+
+
+def split_statements(text: str) -> list[tuple[int, str]]:
+    r"""A ``.py`` file's top-level statements, as ``(first line, source)`` pairs that cover every line.
+
+    Comments and blank lines go with the statement after them, decorators
+    with their function, statements sharing a line (``a = 1; b = 2``) stay
+    together. A file that does not parse is cut where a line starts at
+    column 0 with code (a ``def``, ``class``, ``import``, an assignment),
+    joining pieces while that makes them parse (a docstring or bracket
+    spanning such lines), so a syntax error loses only the statement it is in.
+
+    >>> split_statements("import numpy as np\n@cache\ndef f():\n    return 1\nx = 1; y = 2\n")
+    [(1, 'import numpy as np\n'), (2, '@cache\ndef f():\n    return 1\n'), (5, 'x = 1; y = 2\n')]
+    >>> [line for line, _ in split_statements("def f(:\n    pass\ndef g():\n    pass\n")]
+    [1, 3]
+    """
+    lines = text.splitlines(keepends=True)
+    if len(lines) > MAX_SPLIT_LINES:
+        return [(1, text)] if text.strip() else []
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        starts = _recovered_starts(lines)
+        ends = [start - 1 for start in starts[1:]] + [len(lines)]
+    else:
+        ends = []
+        for node in tree.body:
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+            if ends and first <= ends[-1]:  # on the line where the statement before it ends
+                ends[-1] = max(ends[-1], node.end_lineno)
+            else:
+                ends.append(node.end_lineno)
+    if not text.strip():
+        return []
+    # Each piece runs from the line after the previous one to its statement's end; the last to the file's end.
+    bounds = [0, *ends[:-1], len(lines)]
+    pieces = [(end + 1, "".join(lines[end:after])) for end, after in zip(bounds, bounds[1:])]
+    return [(first, piece) for first, piece in pieces if piece.strip()]
+
+
+_CONTINUES = re.compile(r"(else|elif|except|finally)\b|[)\]}]")
+
+
+def _recovered_starts(lines: list[str]) -> list[int]:
+    """Where top-level statements seem to start in a file that does not parse (see `split_statements`)."""
+    candidates = [number for number, line in enumerate(lines, 1)
+                  if line[:1].strip() and not line.startswith("#") and not _CONTINUES.match(line)]
+    # A decorator belongs to what follows it.
+    candidates = [number for index, number in enumerate(candidates)
+                  if index == 0 or not lines[candidates[index - 1] - 1].startswith("@")]
+    if len(candidates) > MAX_STATEMENT_UNITS:  # joining would parse too much: one piece, as Python reads it
+        return candidates[:1]
+    starts, index = [], 0
+    while index < len(candidates):
+        starts.append(candidates[index])
+        after = index + 1
+        # Join with the next pieces while that makes a piece that parses (a docstring with column-0 lines).
+        for joined in range(index + 1, min(index + 8, len(candidates)) + 1):
+            end = candidates[joined] - 1 if joined < len(candidates) else len(lines)
+            if _parses("".join(lines[candidates[index] - 1:end])):
+                after = joined
+                break
+        index = after
+    return starts
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _statement_cells(text: str, origin: str) -> list[Cell]:
+    pieces = split_statements(text)
+    if len(pieces) > MAX_STATEMENT_UNITS:  # neighbours share a unit, in order, so that there are at most the maximum
+        size = -(-len(pieces) // MAX_STATEMENT_UNITS)
+        pieces = [(pieces[start][0], "".join(piece for _, piece in pieces[start:start + size]))
+                  for start in range(0, len(pieces), size)]
+    return [Cell(index, source, origin, first_line=first, kind="statement", runs_code=not _defines_only(source))
+            for index, (first, source) in enumerate(pieces)]
+
+
+def _defines_only(source: str) -> bool:
+    """Whether ``source`` only defines functions, evaluating nothing but names and constants while doing so.
+
+    >>> _defines_only("def f(x, y=1, *, z: int = None) -> float:\\n    while True: pass\\n")
+    True
+    >>> [_defines_only(text) for text in ("@cache\\ndef f(): pass", "def f(x=g()): pass", "x = 1", "def f(:")]
+    [False, False, False, False]
+    """
+    if source.count("\n") > MAX_SPLIT_LINES // 10 or not re.search(r"^(async\s+)?def\b", source, re.MULTILINE):
+        return False  # a whole long file, or no def at all: not worth parsing here
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    plain = (ast.Name, ast.Constant, ast.Load)
+    for node in body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.decorator_list:
+            return False
+        evaluated = [*node.args.defaults, *node.args.kw_defaults, node.returns,
+                     *(arg.annotation for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs,
+                                                  node.args.vararg, node.args.kwarg) if arg is not None)]
+        if not all(isinstance(part, plain) for item in evaluated if item is not None for part in ast.walk(item)):
+            return False
+    return bool(body)
 
 
 def submission_files(folder: str | Path) -> list[Path]:
@@ -147,26 +314,59 @@ def submission_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def read_submission_folder(folder: str | Path) -> Submission:
-    """Read every ``.py`` and ``.ipynb`` file of a submission folder into one `Submission`.
+def graded_files(folder: str | Path, notebooks: Sequence[str] = ()) -> tuple[list[Path], list[str]]:
+    """The files of a submission folder that are graded, and the names of those that are not.
 
-    The files run one after the other, in name order, like the cells of one
-    notebook; each cell's origin names its file (``"conv.ipynb cell 3"``).
+    As nbgrader decides: the assignment's released notebooks found in the
+    folder are the submission, and nothing else is (scratch files, exports
+    of the notebook, ``.ipynb_checkpoints/``). A folder holding none of them
+    is graded from all its ``.py`` and ``.ipynb`` files, in name order.
     """
+    folder = Path(folder)
     files = submission_files(folder)
+    released = [folder / name for name in notebooks if (folder / name).is_file()]
+    if not released:
+        return files, []
+    not_graded = [path.name for path in files if path not in released]
+    if (folder / ".ipynb_checkpoints").is_dir():
+        not_graded.append(".ipynb_checkpoints/")
+    return released, not_graded
+
+
+def read_submission_folder(folder: str | Path, *, notebooks: Sequence[str] = ()) -> Submission:
+    """Read a submission folder into one `Submission` (see `graded_files` for which files count).
+
+    The files graded run one after the other, like the cells of one
+    notebook; with several, each unit's origin names its file
+    (``"conv.ipynb code cell 3"``, ``"helpers.py"``). A note lists the files
+    left out, or says that no released notebook was found.
+    """
+    folder = Path(folder)
+    files, not_graded = graded_files(folder, notebooks)
     if sum(path.stat().st_size for path in files) > MAX_SUBMISSION_BYTES:
         raise SubmissionError(
-            f"{Path(folder).name}: the files add up to more than {MAX_SUBMISSION_BYTES // 2**20} MB; "
+            f"{folder.name}: the files add up to more than {MAX_SUBMISSION_BYTES // 2**20} MB; "
             "clear the notebooks' outputs and submit again")
+    notes = []
+    graded_names = ", ".join(path.name for path in files)
+    if not_graded:
+        notes.append(f"not graded: {', '.join(not_graded)} (only {graded_names}, the released notebook"
+                     f"{'s' if len(files) > 1 else ''}, {'are' if len(files) > 1 else 'is'} graded)")
+    elif notebooks:
+        expected = " or ".join(notebooks)
+        notes.append(f"no {expected} (the released notebook) in the folder: graded {graded_names}"
+                     + (" in name order, like the cells of one notebook" if len(files) > 1 else ""))
     if len(files) == 1:
-        return read_submission(files[0])
-    cells, notes = [], []
+        part = read_submission(files[0])
+        return Submission(part.path, part.cells, notes + part.notes)
+    cells = []
     for path in files:
         part = read_submission(path)
         for cell in part.cells:
-            cells.append(Cell(len(cells), cell.source, f"{path.name} {cell.origin}"))
+            origin = path.name if cell.kind == "statement" else f"{path.name} {cell.origin}"
+            cells.append(dataclasses.replace(cell, index=len(cells), origin=origin))
         notes += [f"{path.name}: {note}" for note in part.notes]
-    return Submission(Path(folder), cells, notes)
+    return Submission(folder, cells, notes)
 
 
 def content_hash(path: str | Path) -> str:
@@ -287,14 +487,18 @@ def _read_notebook(path: Path, text: str) -> Submission:
             "open it in a current Jupyter, save it, and submit again")
     cells: list[Cell] = []
     notes: list[str] = []
+    code_cells = 0
     for index, raw_cell in enumerate(notebook["cells"]):
-        origin = f"cell {index + 1}"
         if type(raw_cell) is not dict:
             raise SubmissionError(
-                f"{path.name}: {origin} is a JSON {type(raw_cell).__name__}, expected an object; "
+                f"{path.name}: cell {index + 1} is a JSON {type(raw_cell).__name__}, expected an object; "
                 "open the notebook in Jupyter, save it, and submit again")
         if raw_cell.get("cell_type") != "code":
             continue
+        # Numbered as the student sees them: code cells only, with the prompt Jupyter showed, if any.
+        code_cells += 1
+        count = raw_cell.get("execution_count")
+        origin = f"code cell {code_cells}" + (f" (In [{count}])" if type(count) is int else "")
         source = _cell_source(raw_cell.get("source", ""), path, origin)
         source = _strip_magics(source, origin, notes)
         if source is not None:
@@ -302,7 +506,7 @@ def _read_notebook(path: Path, text: str) -> Submission:
             # sandbox refuses to import it (which would only add a misleading note).
             source = strip_ours(source)
         if source is not None and source.strip():
-            cells.append(Cell(index, source, origin))
+            cells.append(Cell(len(cells), source, origin))
     return Submission(path, cells, notes)
 
 

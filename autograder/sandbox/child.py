@@ -23,6 +23,7 @@ output pipe (`protocol.OUTPUT_MARK_TAG`, the nonce the parent chose, the call's
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import linecache
@@ -138,18 +139,31 @@ class Kernel:
     # ---------------------------------------------------------------- load
 
     def load(self, header: dict[str, Any]) -> None:
-        """Run the cells in one namespace, retrying NameError cells until no progress."""
+        """Run the units in one namespace, retrying NameError units until no progress.
+
+        A unit is a notebook cell or a top-level statement of a ``.py`` file
+        (``kind == "statement"``; see `autograder.submission.split_statements`).
+        A statement that calls ``sys.exit`` ends its file: the file's later
+        statements do not run, as Python would not run them.
+        """
         module = types.ModuleType(header["module_name"])
         sys.modules[module.__name__] = module
         self.module = module
+        self.source_lines: dict[str, list[str]] = {}  # per file or cell: its lines, for tracebacks
         outcomes: dict[int, dict[str, Any]] = {}
+        ended: set[str] = set()  # files a statement ended with sys.exit
         pending = header["cells"]
         while pending:
             retry = []
             progress = False
             for cell in pending:
+                if cell.get("kind") == "statement" and cell["origin"] in ended:
+                    outcomes.pop(cell["index"], None)  # not run: the parent says why
+                    continue
                 outcome = self._run_cell(cell)
                 outcomes[cell["index"]] = outcome
+                if outcome["status"] == "exited" and cell.get("kind") == "statement":
+                    ended.add(cell["origin"])
                 if outcome["status"] == "raised" and outcome["retry"]:
                     retry.append(cell)
                 else:
@@ -157,27 +171,83 @@ class Kernel:
             if not retry or not progress:
                 break
             pending = retry
-        cells = [{key: outcome[key] for key in ("status", "error")} | {"index": index}
+        cells = [{"index": index, "status": outcome["status"], "errors": outcome["errors"]}
                  for index, outcome in outcomes.items()]
-        self.channel.send({"type": "loaded", "cells": cells, "functions": self._function_names()})
+        self.channel.send({"type": "loaded", "cells": cells, "functions": self._function_names(),
+                           "defined": self._definitions()})
 
     def _run_cell(self, cell: dict[str, Any]) -> dict[str, Any]:
-        self.channel.send({"type": "cell_start", "index": cell["index"]})
+        """Run one unit; its status, its errors (text, origin, line, whether the unit went on) and whether to retry it.
+
+        In a notebook cell, an import that fails (the course's own packages
+        are not in the sandbox) does not stop the cell: the statements after
+        it run, as they would where the package is installed. Any other
+        error stops the cell there, as in Jupyter; what ran before it stays.
+        """
+        if cell.get("announce", True):  # a plain def runs no student code: it cannot hang, no need to say
+            self.channel.send({"type": "cell_start", "index": cell["index"]})
         filename = f"{SOURCE_PREFIX}{cell['origin']}>"
-        source = cell["source"]
-        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        first_line = cell.get("first_line", 1)
+        self._cache_lines(filename, cell["source"], first_line)
+        # Blank lines in front: line numbers count from the start of the student's file, not the statement's.
+        source = "\n" * (first_line - 1) + cell["source"]
+        errors: list[dict[str, Any]] = []
+        code: Any = source
+        while True:
+            try:
+                exec(compile(code, filename, "exec"), self.module.__dict__)
+            except SystemExit as exit_request:
+                errors.append(_error_record(f"called sys.exit({_safe_text(exit_request.code, 40)})",
+                                            exit_request, filename))
+                return {"status": "exited", "errors": errors, "retry": False}
+            except BaseException as error:  # noqa: BLE001 - one cell must never end the load
+                record = _error_record(describe_exception(error, self.protocol, located=False), error, filename)
+                rest = self._after_failed_import(error, source, filename) if cell.get("kind") != "statement" else None
+                errors.append(record | {"continued": rest is not None})
+                if rest is None:
+                    return {"status": "raised", "errors": errors, "retry": isinstance(error, NameError)}
+                code = rest
+                continue
+            finally:
+                _flush_standard_streams()
+            return {"status": "raised" if errors else "ok", "errors": errors, "retry": False}
+
+    def _after_failed_import(self, error: BaseException, source: str, filename: str) -> Any:
+        """The rest of a cell after the top-level import statement that raised *error*, as an AST; None otherwise."""
+        if not isinstance(error, ImportError):
+            return None
+        line = _top_level_line(error, filename)
         try:
-            code = compile(source, filename, "exec")
-            exec(code, self.module.__dict__)
-        except SystemExit as exit_request:
-            return {"status": "exited", "error": f"called sys.exit({_safe_text(exit_request.code, 40)})",
-                    "retry": False}
-        except BaseException as error:  # noqa: BLE001 - one cell must never end the load
-            return {"status": "raised", "error": describe_exception(error, self.protocol),
-                    "retry": isinstance(error, NameError)}
-        finally:
-            _flush_standard_streams()
-        return {"status": "ok", "error": "", "retry": False}
+            body = ast.parse(source).body
+        except BaseException:  # noqa: BLE001 - it compiled once; be safe all the same
+            return None
+        for position, statement in enumerate(body):
+            if statement.lineno <= line <= statement.end_lineno:
+                if not isinstance(statement, (ast.Import, ast.ImportFrom)) or position + 1 == len(body):
+                    return None
+                return ast.Module(body=body[position + 1:], type_ignores=[])
+        return None
+
+    def _cache_lines(self, filename: str, source: str, first_line: int) -> None:
+        """Keep the source for tracebacks; a file's statements share one entry, each at its own lines."""
+        lines = source.splitlines(keepends=True)
+        cached = self.source_lines.setdefault(filename, [])
+        end = first_line - 1 + len(lines)
+        cached.extend([""] * (end - len(cached)))
+        cached[first_line - 1:end] = lines
+        linecache.cache[filename] = (len(source), None, cached, filename)
+
+    def _definitions(self) -> dict[str, list]:
+        """Where each function the cells defined comes from: ``{name: [origin, first line]}``."""
+        where = {}
+        code_of = types.FunctionType.__dict__["__code__"].__get__  # read directly: no student attribute hook runs
+        for name in self._function_names():
+            value = self.module.__dict__[name]
+            if type(value) is types.FunctionType:
+                code = code_of(value)
+                if type(code.co_filename) is str and code.co_filename.startswith(SOURCE_PREFIX):
+                    where[name] = [code.co_filename[len(SOURCE_PREFIX):-1], code.co_firstlineno]
+        return where
 
     def _function_names(self) -> list[str]:
         """Functions and classes the student's cells defined (not imported ones)."""
@@ -335,38 +405,72 @@ def _safe_text(value: Any, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def describe_exception(error: BaseException, protocol: types.ModuleType, *, name_type: bool = True) -> str:
+def describe_exception(error: BaseException, protocol: types.ModuleType, *, name_type: bool = True,
+                       located: bool = True) -> str:
     """``"ValueError: message (cell 3, line 7)"``: one line, the student's innermost frame.
 
     The location is the last traceback frame inside the student's code, so an
-    error raised deep inside NumPy still points at the student's line.
+    error raised deep inside NumPy still points at the student's line;
+    ``located=False`` leaves it out. A syntax error gives its message alone
+    (its text would name the file and line once more).
     """
     name = protocol.type_name_of(error) if name_type else ""
-    message = _safe_text(error, 200)
-    text = ": ".join(part for part in (name, message) if part)
     try:
-        location = _student_location(error)
+        message = error.msg if issubclass(type(error), SyntaxError) and type(error.msg) is str else error
     except BaseException:  # noqa: BLE001 - attributes of a student's exception may do anything
-        location = ""
-    return f"{text} ({location})" if location else text
+        message = error
+    text = ": ".join(part for part in (name, _safe_text(message, 200)) if part)
+    if not located:
+        return text
+    origin, line = _student_location(error)
+    return f"{text} ({_location(origin, line)})" if origin else text
 
 
-def _student_location(error: BaseException) -> str:
-    """``"cell 3, line 7"`` for the innermost traceback frame in the student's code, or ``""``."""
-    filename, line = "", 0
-    traceback = error.__traceback__
-    while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename.startswith(SOURCE_PREFIX):
-            filename, line = traceback.tb_frame.f_code.co_filename, traceback.tb_lineno
-        traceback = traceback.tb_next
-    # A syntax error has no frame in the student's code: the compiler records where it was.
-    if not filename and issubclass(type(error), SyntaxError) and type(error.filename) is str \
-            and type(error.lineno) is int:
-        filename, line = error.filename, error.lineno
-    if not filename.startswith(SOURCE_PREFIX):
-        return ""
-    origin = filename[len(SOURCE_PREFIX):-1]
-    return f"line {line}" if origin == "file" else f"{origin}, line {line}"
+def _location(origin: str, line: int) -> str:
+    """As `autograder.submission.location`: ``"line 7"`` in the lone file, else ``"code cell 3, line 7"``."""
+    return f"line {line}" if origin in ("file", "") else f"{origin}, line {line}"
+
+
+def _student_location(error: BaseException) -> tuple[str, int]:
+    """The origin and line of the innermost traceback frame in the student's code; ``("", 0)`` if none."""
+    try:
+        filename, line = "", 0
+        traceback = error.__traceback__
+        while traceback is not None:
+            if traceback.tb_frame.f_code.co_filename.startswith(SOURCE_PREFIX):
+                filename, line = traceback.tb_frame.f_code.co_filename, traceback.tb_lineno
+            traceback = traceback.tb_next
+        # A syntax error has no frame in the student's code: the compiler records where it was.
+        if not filename and issubclass(type(error), SyntaxError) and type(error.filename) is str \
+                and type(error.lineno) is int:
+            filename, line = error.filename, error.lineno
+    except BaseException:  # noqa: BLE001 - attributes of a student's exception may do anything
+        return "", 0
+    if not filename.startswith(SOURCE_PREFIX) or type(line) is not int:
+        return "", 0
+    return filename[len(SOURCE_PREFIX):-1], line
+
+
+def _top_level_line(error: BaseException, filename: str) -> int:
+    """The line of the unit's own top-level statement that *error* went through (0 if none)."""
+    try:
+        traceback = error.__traceback__
+        while traceback is not None:
+            code = traceback.tb_frame.f_code
+            if code.co_filename == filename and code.co_name == "<module>":
+                return traceback.tb_lineno
+            traceback = traceback.tb_next
+    except BaseException:  # noqa: BLE001 - a student's exception may do anything
+        pass
+    return 0
+
+
+def _error_record(text: str, error: BaseException, filename: str) -> dict[str, Any]:
+    """One error of a load, for the parent: its text, where it happened, and the unit's line it stopped at."""
+    origin, line = _student_location(error)
+    return {"error": text, "origin": origin, "line": line,
+            "at": _top_level_line(error, filename) or (line if issubclass(type(error), SyntaxError) else 0),
+            "continued": False}
 
 
 def main(argv: list[str]) -> None:
@@ -468,9 +572,10 @@ def _answer_failed_request(channel: Channel, protocol: types.ModuleType, kind: A
     what = "what the cells defined" if kind == "load" else "this call's arguments or result"
     text = f"{description} while the sandbox handled {what}; {hint} can cause this"
     if kind == "load":
-        cells = [{"index": cell.get("index"), "status": "raised", "error": text}
+        cells = [{"index": cell.get("index"), "status": "raised",
+                  "errors": [{"error": text, "origin": "", "line": 0, "at": 0, "continued": False}]}
                  for cell in header.get("cells", []) if type(cell) is dict]
-        reply = {"type": "loaded", "cells": cells, "functions": []}
+        reply = {"type": "loaded", "cells": cells, "functions": [], "defined": {}}
     else:
         channel.mark_output(header.get("seq"))  # a second marker for the same call is ignored
         reply = {"type": "result", "seq": header.get("seq"), "status": "memory" if memory else "raised",

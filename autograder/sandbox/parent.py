@@ -60,7 +60,7 @@ from autograder.sandbox.child import array_bytes
 from autograder.sandbox.protocol import Message, ProtocolError, Ref
 from autograder.sandbox.restrictions import BLOCKED_MODULES, plan_read_access, python_read_access
 from autograder.sandbox.zygote import ZYGOTE_FLAG
-from autograder.submission import Submission
+from autograder.submission import Cell, Submission, location
 
 CallStatus = Literal["ok", "raised", "timeout", "crashed", "memory", "budget", "missing", "stale", "protocol"]
 CellStatus = Literal["ok", "raised", "exited", "hung", "crashed", "protocol", "not run"]
@@ -136,13 +136,21 @@ class CellReport:
     ``status`` is ``"ok"``, ``"raised"``, ``"exited"`` (called ``sys.exit``),
     ``"hung"`` or ``"crashed"`` (skipped after the process was restarted),
     ``"protocol"`` (garbled the channel to the grader; skipped) or
-    ``"not run"`` (the budget ran out first).
+    ``"not run"`` (the budget ran out first, or an earlier statement of its
+    file called ``sys.exit``).
+
+    ``origin`` is where the unit is, as the student finds it (``"code cell
+    3"``, ``"line 12"``); ``error`` the note on what stopped it (or on its
+    last error), naming the line; ``stopped_at`` the line of its cell or file
+    where it stopped (0 when it ran to its end, or when that is unknown):
+    what comes after it in the unit was not run.
     """
 
     index: int
     origin: str
     status: CellStatus
     error: str = ""
+    stopped_at: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -165,6 +173,9 @@ class LoadReport:
         What the cells printed (capped, see `Limits.output_bytes`).
     seconds : float
         Wall-clock time of the load, restarts included.
+    defined : dict of str to str
+        Where each function was defined, as the student finds it
+        (``"code cell 3, line 1"``, ``"line 12"``), as far as the child says.
     """
 
     functions: list[str]
@@ -172,6 +183,7 @@ class LoadReport:
     cells: list[CellReport]
     output: str = ""
     seconds: float = 0.0
+    defined: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -394,6 +406,25 @@ def _read_cell_start(header: dict[str, Any], cells: Mapping[int, Any]) -> int:
     if type(index) is not int or index not in cells:
         raise ProtocolError("a cell_start message names no cell of this submission")
     return index
+
+
+def _valid_load_errors(errors: Any) -> bool:
+    """Whether a cell outcome's ``errors`` are what the child sends (see `child.Kernel._run_cell`)."""
+    return type(errors) is list and len(errors) <= 100 and all(
+        type(item) is dict and type(item.get("error")) is str and type(item.get("origin")) is str
+        and len(item["origin"]) <= 300 and type(item.get("line")) is int and type(item.get("at")) is int
+        and type(item.get("continued")) is bool for item in errors)
+
+
+def _load_note(cell: Cell, item: dict[str, Any]) -> str:
+    """``"line 2: ModuleNotFoundError: ..."``: the error at its line when that is in the unit itself,
+    else the unit, then the error and where it was raised (a function defined elsewhere)."""
+    error = item["error"][:_MAX_ERROR_CHARS]
+    last_line = cell.first_line + cell.source.count("\n")
+    if item["origin"] == cell.origin and cell.first_line <= item["line"] <= last_line:
+        return f"{location(cell.origin, item['line'])}: {error}"
+    where = f" ({location(item['origin'], item['line'])})" if item["origin"] and item["line"] else ""
+    return f"{cell.where}: {error}{where}"
 
 
 def _refused_outcome(size: int, limit: int) -> CallOutcome:
@@ -1172,6 +1203,7 @@ class Sandbox:
         self._finalizer = weakref.finalize(self, _Resources.release, self._resources)
         self._report: LoadReport | None = None
         self._functions: list[str] = []
+        self._defined: dict[str, str] = {}
         self._skipped: dict[int, tuple[CellStatus, str]] = {}
         self._budget_used = 0.0
         self._busy_since: float | None = None
@@ -1216,7 +1248,8 @@ class Sandbox:
         with self._spending_budget():
             cells = self._load_cells(self._capture, notes)
         self._report = LoadReport(functions=list(self._functions), notes=notes, cells=cells,
-                                  output=self._capture.text_since(mark), seconds=time.monotonic() - started)
+                                  output=self._capture.text_since(mark), seconds=time.monotonic() - started,
+                                  defined=dict(self._defined))
         return self._report
 
     def _load_cells(self, capture: _OutputCapture, notes: list[str]) -> list[CellReport]:
@@ -1230,7 +1263,8 @@ class Sandbox:
                 self._resources.child = self._start_child()
             child = self._resources.child
             child.send({"type": "load", "module_name": "__main__" if self.submission.is_notebook else "submission",
-                        "cells": [{"index": cell.index, "origin": cell.origin, "source": cell.source}
+                        "cells": [{"index": cell.index, "origin": cell.origin, "source": cell.source,
+                                   "first_line": cell.first_line, "kind": cell.kind, "announce": cell.runs_code}
                                   for index, cell in cells.items() if index not in self._skipped]})
             current: int | None = None
             try:
@@ -1269,44 +1303,56 @@ class Sandbox:
                 raise
             if current is None:
                 notes.append(f"the sandbox stopped before running any cell: {failure[1]}")
-                return [CellReport(cell.index, cell.origin, "not run") for cell in cells.values()]
+                return [CellReport(cell.index, cell.where, "not run") for cell in cells.values()]
             self._skipped[current] = failure
-            notes.append(f"{cells[current].origin} {failure[1]}")
-            capture.add(f"\n[{cells[current].origin} {failure[1]}; the other cells run again]\n".encode())
+            notes.append(f"{cells[current].where} {failure[1]}")
+            capture.add(f"\n[{cells[current].where} {failure[1]}; the other cells run again]\n".encode())
 
     def _read_loaded(self, header: dict[str, Any], cells: dict, notes: list[str]) -> list[CellReport]:
         reported = header.get("cells")
         functions = header.get("functions")
+        defined = header.get("defined", {})
         if type(reported) is not list or type(functions) is not list or len(functions) > _MAX_FUNCTIONS \
-                or any(type(name) is not str or len(name) > 200 for name in functions):
+                or any(type(name) is not str or len(name) > 200 for name in functions) or type(defined) is not dict:
             raise ProtocolError("the loaded message is malformed")
-        outcomes: dict[int, tuple[str, str]] = {}
+        outcomes: dict[int, tuple[str, list[dict[str, Any]]]] = {}
         for item in reported:
             if type(item) is not dict or type(item.get("index")) is not int or item["index"] not in cells or \
                     type(item.get("status")) is not str or item["status"] not in _CHILD_CELL_STATUSES or \
-                    type(item.get("error")) is not str:
+                    not _valid_load_errors(item.get("errors")):
                 raise ProtocolError("a cell outcome in the loaded message is malformed")
-            outcomes[item["index"]] = (item["status"], item["error"][:_MAX_ERROR_CHARS])
+            outcomes[item["index"]] = (item["status"], item["errors"])
         self._functions = functions
+        origins = {cell.origin for cell in cells.values()}
+        self._defined = {name: location(place[0], place[1]) for name, place in defined.items()
+                         if name in functions and type(place) is list and len(place) == 2
+                         and type(place[0]) is str and place[0] in origins and type(place[1]) is int}
         reports = []
         for index, cell in cells.items():
+            stopped_at = 0
             if index in self._skipped:
                 status, error = self._skipped[index]
             else:
-                status, error = outcomes.get(index, ("not run", ""))
-                error = error.replace(f"({cell.origin}, line ", "(line ")
-                if status == "raised":
-                    notes.append(f"{cell.origin}: raised {error}")
-                elif status == "exited":
-                    notes.append(f"{cell.origin}: {error}; the rest of that cell was not run")
-            reports.append(CellReport(index, cell.origin, status, error))
+                status, errors = outcomes.get(index, ("not run", []))
+                texts = [_load_note(cell, item) for item in errors]
+                rest = "the rest of the file" if cell.kind == "statement" else "the rest of that cell"
+                for item, text in zip(errors, texts):
+                    if item["continued"]:
+                        text += "; the rest of the cell still ran (only what needs this import is missing)"
+                    elif status == "exited":
+                        text += f"; {rest} was not run"
+                    notes.append(text)
+                error = texts[-1] if texts else ""
+                if errors and not errors[-1]["continued"]:
+                    stopped_at = errors[-1]["at"]
+            reports.append(CellReport(index, cell.where, status, error, stopped_at))
         return reports
 
     def _out_of_budget_while_loading(self, current: int | None, notes: list[str]) -> list[CellReport]:
         self._budget_spent = True
         where = f" while loading {self._origin(current)}" if current is not None else ""
         notes.append(f"the time budget of {self.limits.budget:g} s for this submission ran out{where}")
-        return [CellReport(cell.index, cell.origin, "hung" if cell.index == current else "not run")
+        return [CellReport(cell.index, cell.where, "hung" if cell.index == current else "not run")
                 for cell in self.submission.cells]
 
     # ------------------------------------------------------------ calling
@@ -1734,7 +1780,7 @@ class Sandbox:
         return time.monotonic() + min(seconds, self._budget_left())
 
     def _origin(self, index: int | None) -> str:
-        return next((cell.origin for cell in self.submission.cells if cell.index == index), f"cell {index}")
+        return next((cell.where for cell in self.submission.cells if cell.index == index), f"cell {index}")
 
 
 @dataclass(frozen=True)

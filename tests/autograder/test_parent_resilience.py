@@ -98,19 +98,26 @@ def test_malformed_results_are_protocol_errors(unstarted_box, change):
         read_result(unstarted_box, RESULT | change)
 
 
+ERROR = {"error": "NameError: name 'x' is not defined", "origin": "file", "line": 1, "at": 1, "continued": False}
 BAD_LOADED = {
     "cells not a list": {"cells": {}},
     "functions not a list": {"functions": "f"},
     "a function name not text": {"functions": [["f"]]},
     "a cell not an object": {"cells": [[0, "ok", ""]]},
-    "a cell index a list (unhashable)": {"cells": [{"index": [0], "status": "ok", "error": ""}]},
-    "a cell index a float": {"cells": [{"index": 0.0, "status": "ok", "error": ""}]},
-    "a cell index of no cell": {"cells": [{"index": 5, "status": "ok", "error": ""}]},
-    "a cell status a list (unhashable)": {"cells": [{"index": 0, "status": [], "error": ""}]},
-    "a cell status unknown": {"cells": [{"index": 0, "status": "hung", "error": ""}]},
-    "a cell error not text": {"cells": [{"index": 0, "status": "ok", "error": None}]},
+    "a cell index a list (unhashable)": {"cells": [{"index": [0], "status": "ok", "errors": []}]},
+    "a cell index a float": {"cells": [{"index": 0.0, "status": "ok", "errors": []}]},
+    "a cell index of no cell": {"cells": [{"index": 5, "status": "ok", "errors": []}]},
+    "a cell status a list (unhashable)": {"cells": [{"index": 0, "status": [], "errors": []}]},
+    "a cell status unknown": {"cells": [{"index": 0, "status": "hung", "errors": []}]},
+    "a cell's errors not a list": {"cells": [{"index": 0, "status": "ok", "errors": None}]},
+    "an error's text not text": {"cells": [{"index": 0, "status": "raised", "errors": [ERROR | {"error": None}]}]},
+    "an error's line not an int": {"cells": [{"index": 0, "status": "raised", "errors": [ERROR | {"line": "1"}]}]},
+    "an error's origin too long": {"cells": [{"index": 0, "status": "raised", "errors": [ERROR | {"origin": "x" * 999}]}]},
+    "too many errors": {"cells": [{"index": 0, "status": "raised", "errors": [ERROR] * 101}]},
+    "defined not an object": {"defined": ["f"]},
 }
-LOADED = {"type": "loaded", "cells": [{"index": 0, "status": "ok", "error": ""}], "functions": ["f"]}
+LOADED = {"type": "loaded", "cells": [{"index": 0, "status": "ok", "errors": []}], "functions": ["f"],
+          "defined": {"f": ["file", 1]}}
 
 
 def read_loaded(box, header):
@@ -120,6 +127,13 @@ def read_loaded(box, header):
 def test_a_well_formed_loaded_message_is_read(unstarted_box):
     [report] = read_loaded(unstarted_box, LOADED)
     assert report.status == "ok"
+    [report] = read_loaded(unstarted_box, LOADED | {"cells": [{"index": 0, "status": "raised", "errors": [ERROR]}]})
+    assert (report.status, report.error, report.stopped_at) == ("raised", "line 1: NameError: name 'x' is not defined", 1)
+
+
+def test_where_a_function_was_defined_is_kept_only_when_it_names_a_unit_of_the_submission(unstarted_box):
+    read_loaded(unstarted_box, LOADED | {"defined": {"f": ["file", 1], "g": ["file", 2], "h": ["/etc/passwd", 1]}})
+    assert unstarted_box._defined == {"f": "line 1"}  # g is no function the child listed; h's origin is no unit's
 
 
 @pytest.mark.parametrize("change", BAD_LOADED.values(), ids=BAD_LOADED.keys())
@@ -196,7 +210,7 @@ def test_mutated_results_are_read_or_refused_never_a_crash(unstarted_box, header
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from([LOADED, LOADED | {"cells": [{"index": 0, "status": "raised", "error": "x"}] * 2}])
+@given(st.sampled_from([LOADED, LOADED | {"cells": [{"index": 0, "status": "raised", "errors": [ERROR]}] * 2}])
        .flatmap(mutated))
 def test_mutated_loaded_messages_are_read_or_refused_never_a_crash(unstarted_box, header):
     try:

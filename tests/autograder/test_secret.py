@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder import batch, search
+from autograder import batch, rubrics, search
 from autograder.cli import main
 from autograder.gradebook import Gradebook, GradebookEntry
 from autograder.release import ReleaseError, release
@@ -225,7 +225,7 @@ def test_a_class_run_records_the_secret_fingerprint_and_versions_never_the_secre
     grading = json.loads(exported)["summary"]["grading"]
     assert grading["secret_fingerprints"] == [{"fingerprint": fingerprint_of(secret), "submissions": 2}]
     [versions] = grading["versions"]
-    assert {"python", "hypothesis", "numpy", "rubric"} <= set(versions) and versions["rubric"] == "conv_layers 1"
+    assert {"python", "hypothesis", "numpy", "rubric"} <= set(versions) and versions["rubric"] == f"conv_layers {rubrics.get('conv_layers').version}"
     [sandbox] = grading["sandboxes"]
     assert missing_kernel_protections(sandbox["protections"]) == []
     for written in [out / "grades.json", out / "report.html", out / "gradebook.db", *out.rglob("*.md")]:
