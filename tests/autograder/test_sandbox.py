@@ -982,15 +982,6 @@ def test_sandboxes_in_two_threads_at_once(tmp_path):
             ("ok", name)]
 
 
-@pytest.fixture
-def own_zygote(monkeypatch):
-    """A zygote for this test alone, so that killing it leaves the other tests' sandboxes be."""
-    keeper = parent._ZygoteKeeper()
-    monkeypatch.setattr(parent, "_zygote_keeper", keeper)
-    yield keeper
-    keeper.shutdown()
-
-
 def test_a_zygote_that_dies_mid_call_costs_the_student_nothing(tmp_path, own_zygote):
     with make_sandbox(tmp_path, STUDENT, limits=Limits(call_timeout=5)) as sandbox:
         assert_started_by(sandbox, "zygote")

@@ -49,15 +49,6 @@ def needs(sandbox: Sandbox, *protections: str) -> None:
             pytest.skip(f"{protection} is {sandbox.protections.get(protection)} on this machine")
 
 
-@pytest.fixture
-def own_zygote(monkeypatch):
-    """A zygote for this test alone, so that killing it leaves the other tests' sandboxes be."""
-    keeper = parent._ZygoteKeeper()
-    monkeypatch.setattr(parent, "_zygote_keeper", keeper)
-    yield keeper
-    keeper.shutdown()
-
-
 # ---------------------------------------------------------------- the kernel layer holds
 
 

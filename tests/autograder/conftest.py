@@ -1,0 +1,16 @@
+"""Fixtures shared by the sandbox tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.sandbox import parent
+
+
+@pytest.fixture
+def own_zygote(monkeypatch):
+    """A zygote for this test alone, so that killing it leaves the other tests' sandboxes be."""
+    keeper = parent._ZygoteKeeper()
+    monkeypatch.setattr(parent, "_zygote_keeper", keeper)
+    yield keeper
+    keeper.shutdown()
