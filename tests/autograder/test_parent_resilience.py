@@ -9,7 +9,6 @@ submission returning huge values does not grow the grader's memory.
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 import textwrap
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 from autograder import grade
 from autograder.sandbox import Limits, Sandbox
 from autograder.sandbox.parent import _CallRequest, _read_cell_start, _read_ready
-from autograder.sandbox.protocol import PREFIX, FrameReader, Message, ProtocolError, encode_message, frame_pieces
+from autograder.sandbox.protocol import FrameReader, Message, ProtocolError, encode_message, frame_pieces
 from autograder.submission import Cell, Submission, read_submission
 
 ROOT = Path(__file__).resolve().parents[2]
