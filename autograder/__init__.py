@@ -9,7 +9,10 @@ are importable on their own.
 
 from __future__ import annotations
 
-__all__ = ["grade"]
+__all__ = ["grade", "__version__"]
+
+#: The one place the version is written: pyproject.toml and the students' package read it here.
+__version__ = "0.2.0"
 
 
 def grade(path, **options):

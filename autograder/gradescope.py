@@ -54,7 +54,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import rubrics
+from . import __version__, rubrics
 from .secret import COURSE_SECRET_FILE, SECRET_BYTES, SecretError, fingerprint_of
 
 __all__ = ["Bundle", "GradescopeError", "build_bundle", "run_autograder", "ROOT_ENV", "DEFAULT_ROOT", "TORCH_INDEX"]
@@ -119,7 +119,7 @@ def build_bundle(assignment: str, *, out: str | Path = "build/gradescope", secre
     """
     rubrics.get(assignment)  # a KeyError naming the known assignments
     project = _project_root()
-    metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    metadata = {**tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"], "version": __version__}
     secret = _read_secret(Path(secret_file)) if secret_file is not None else os.urandom(SECRET_BYTES).hex().encode()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

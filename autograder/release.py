@@ -13,7 +13,13 @@ Stages, for each assignment:
    becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()``, test cells
    are locked and checksummed, and the assignment, its notebooks and grade
    cells enter nbgrader's gradebook;
-2. ``normalize``: what could differ between two runs or two machines goes
+2. ``label``: the notebook's metadata records what it was released for,
+   ``metadata["autograder"]``: the assignment (so ``autograder check``
+   knows it), the grader's fingerprint (so ``check`` can say when a
+   student's versions would draw other cases: :mod:`autograder.fingerprint`)
+   and where the install cell installs the students' package from; with
+   ``install_from``, the install cell's ``AUTOGRADER_SOURCE`` is set to it;
+3. ``normalize``: what could differ between two runs or two machines goes
    (execution counts, outputs), and every notebook is written in one stable
    JSON form, so the committed ``assignments/`` can be compared byte for byte
    with a fresh release.
@@ -27,12 +33,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["ReleaseError", "release", "source_assignments", "normalize_notebook", "notebook_text"]
+__all__ = ["ReleaseError", "release", "source_assignments", "label_notebook", "normalize_notebook", "notebook_text"]
 
 
 class ReleaseError(RuntimeError):
@@ -47,7 +54,12 @@ def source_assignments(course_root: str | Path = ".") -> list[str]:
     return sorted(p.name for p in source.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.ipynb")))
 
 
-def release(*, assignment: str | None = None, course_root: str | Path = ".", timeout: float = 600.0) -> list[Path]:
+#: The install cell's line naming where the students' package comes from (see the solutions' first code cell).
+INSTALL_LINE = re.compile(r'^AUTOGRADER_SOURCE = (".*")$', re.MULTILINE)
+
+
+def release(*, assignment: str | None = None, course_root: str | Path = ".", install_from: str | None = None,
+            timeout: float = 600.0) -> list[Path]:
     """Generate ``assignments/<assignment>/`` from ``solutions/<assignment>/`` with nbgrader, normalized.
 
     Parameters
@@ -56,6 +68,11 @@ def release(*, assignment: str | None = None, course_root: str | Path = ".", tim
         One assignment; by default every folder of ``solutions/``.
     course_root : str or Path
         The folder holding ``nbgrader_config.py``, ``solutions/`` and ``assignments/``.
+    install_from : str, optional
+        Where the notebooks' install cell installs the students' package from
+        where it is missing: anything ``pip install`` takes (a URL of the wheel
+        the course hosts, a path, a package name). By default what the
+        solution notebook's install cell says.
     timeout : float
         Seconds one ``nbgrader generate_assignment`` may take.
 
@@ -85,7 +102,8 @@ def release(*, assignment: str | None = None, course_root: str | Path = ".", tim
         _generate(name, root, timeout)
         _refuse_secrets(root / "assignments" / name)
         for notebook in sorted((root / "assignments" / name).rglob("*.ipynb")):
-            notebook.write_text(notebook_text(normalize_notebook(json.loads(notebook.read_text(encoding="utf-8")))), encoding="utf-8")
+            content = label_notebook(json.loads(notebook.read_text(encoding="utf-8")), name, install_from)
+            notebook.write_text(notebook_text(normalize_notebook(content)), encoding="utf-8")
             written.append(notebook)
     return written
 
@@ -129,6 +147,40 @@ def _generate(assignment: str, root: Path, timeout: float) -> None:
     if done.returncode != 0:
         log = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
         raise ReleaseError(f"nbgrader generate_assignment {assignment} failed (exit status {done.returncode}):\n{log}")
+
+
+def label_notebook(notebook: dict, assignment: str, install_from: str | None = None) -> dict:
+    """``notebook`` with ``metadata["autograder"]`` set, and its install cell pointed at ``install_from``.
+
+    Raises
+    ------
+    ReleaseError
+        ``install_from`` is given but the notebook has no install cell
+        (a code cell with the line ``AUTOGRADER_SOURCE = "..."``).
+    """
+    from . import rubrics
+    from .fingerprint import grader_fingerprint
+
+    install = None
+    for cell in notebook.get("cells", []):
+        source = "".join(cell.get("source", ""))
+        found = INSTALL_LINE.search(source) if cell.get("cell_type") == "code" else None
+        if found is None:
+            continue
+        if install_from is not None:
+            source = source[:found.start(1)] + json.dumps(install_from) + source[found.end(1):]
+            cell["source"] = source.splitlines(keepends=True)
+        install = json.loads(INSTALL_LINE.search(source).group(1))
+        break
+    if install_from is not None and install is None:
+        raise ReleaseError(f"{assignment}: --install-from needs the install cell (a code cell with "
+                           "`AUTOGRADER_SOURCE = \"...\"`, as in the bundled solutions/ notebooks); add it to the solution notebook")
+    notebook.setdefault("metadata", {})["autograder"] = {
+        "assignment": assignment,
+        "grader": grader_fingerprint(rubrics.get(assignment)),
+        "install": install,
+    }
+    return notebook
 
 
 def normalize_notebook(notebook: dict) -> dict:

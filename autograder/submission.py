@@ -393,7 +393,9 @@ _IMPORTS_AUTOGRADER = re.compile(r"^\s*(?:from\s+autograder\b|import\s+autograde
 def strip_ours(source: str) -> str | None:
     r"""A cell's student code: our statements become ``pass``; None when nothing else is left.
 
-    Ours are the top-level imports of ``autograder`` and the bare calls of
+    Ours are the top-level imports of ``autograder`` (a ``try:`` that starts
+    with one too: the released notebooks' install cell, which would try pip
+    in the sandbox) and the bare calls of
     ``points``, ``check`` or of what those imports bound. Lines keep their
     numbers, so a student's traceback still points at the right line. A
     comment that mentions the grader is not ours; a cell that does not
@@ -403,6 +405,8 @@ def strip_ours(source: str) -> str | None:
     'def f():\n    return 1\npass\npass\n'
     >>> strip_ours("import autograder.notebook as nb\nnb.points('zero_pad')") is None
     True
+    >>> strip_ours("SOURCE = 'x'\ntry:\n    import autograder\nexcept ImportError:\n    pass\n")
+    "SOURCE = 'x'\npass\n\n\n\n"
     """
     try:
         tree = ast.parse(source)
@@ -410,7 +414,7 @@ def strip_ours(source: str) -> str | None:
         return None if _IMPORTS_AUTOGRADER.search(source) else source
     imports = [node for node in tree.body if _imports_autograder(node)]
     callers = set(_OUR_CALLS) | {"autograder"} | {
-        (alias.asname or alias.name).split(".")[0] for node in imports for alias in node.names}
+        (alias.asname or alias.name).split(".")[0] for node in imports for alias in getattr(node, "names", ())}
     ours = [node for node in tree.body if node in imports or _calls(node, callers)]
     if not ours:
         return source
@@ -429,6 +433,8 @@ def strip_ours(source: str) -> str | None:
 
 
 def _imports_autograder(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Try) and node.body:  # `try: import autograder` / `except ...: pip install`
+        return _imports_autograder(node.body[0])
     if isinstance(node, ast.Import):
         return any(alias.name.split(".")[0] == "autograder" for alias in node.names)
     return isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "autograder"

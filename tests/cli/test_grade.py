@@ -190,7 +190,7 @@ def test_bad_folders_say_what_to_do_and_exit_2(args, message, tmp_path):
 
 def test_internal_errors_exit_3(monkeypatch, tmp_path):
     summary = batch.BatchSummary(jobs=1, graded=1, internal_errors=1, db_url="sqlite:///x")
-    monkeypatch.setattr("autograder.cli.grade_class", lambda *a, **k: summary)
+    monkeypatch.setattr("autograder.cli_instructor.grade_class", lambda *a, **k: summary)
     result = CliRunner().invoke(main, ["grade", str(tmp_path)])
     assert result.exit_code == 3
     assert "internal error of the grader" in result.output
