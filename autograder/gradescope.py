@@ -67,6 +67,8 @@ DEFAULT_ROOT = "/autograder"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 #: The bundle's own description, read by ``run_autograder``.
 BUNDLE_CONFIG = "gradescope.json"
+#: The exact versions the course grades with (the checkout's constraints.txt): Gradescope draws the same cases.
+CONSTRAINTS = "constraints.txt"
 #: The files of the package's source a wheel is built from.
 _SOURCES = ("pyproject.toml", "README.md", "autograder", "reference")
 
@@ -140,6 +142,7 @@ def build_bundle(assignment: str, *, out: str | Path = "build/gradescope", secre
             BUNDLE_CONFIG: (json.dumps(config, indent=1) + "\n", 0o644),
             COURSE_SECRET_FILE: (secret.decode() + "\n", 0o600),
             wheel.name: (wheel.read_bytes(), 0o644),
+            CONSTRAINTS: (_constraints(project), 0o644),
         }
         path = out / f"{assignment}-gradescope.zip"
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
@@ -210,6 +213,15 @@ def torch_requirement(dependencies: list[str]) -> str:
     raise GradescopeError("pyproject.toml names no torch requirement; the grader's oracle needs torch")
 
 
+def _constraints(project: Path) -> str:
+    """The checkout's constraints file; a `GradescopeError` when it is missing."""
+    try:
+        return (project / CONSTRAINTS).read_text(encoding="utf-8")
+    except OSError as error:
+        raise GradescopeError(f"{project / CONSTRAINTS}: {error.strerror}; the bundle installs the course's exact "
+                              "versions from it (run `autograder gradescope` from a clone of the repository)") from None
+
+
 def setup_script(metadata: dict, wheel: str) -> str:
     """``setup.sh``: a Python >= 3.11 virtual environment with CPU torch and this package's wheel."""
     torch = torch_requirement(metadata["dependencies"])
@@ -235,8 +247,9 @@ apt-get install -y "$python-venv"
 
 # torch as {metadata["name"]} pins it, CPU only: PyPI's Linux wheels pull several GB of CUDA libraries.
 "$venv/bin/python" -m pip install --index-url {TORCH_INDEX} "{torch}"
-# The grader itself (autograder and reference) with its declared dependencies.
-"$venv/bin/python" -m pip install "$root/source/{wheel}"
+# The grader itself (autograder and reference) with its declared dependencies, at the course's
+# versions: Hypothesis and NumPy decide the drawn cases.
+"$venv/bin/python" -m pip install "$root/source/{wheel}" -c "$root/source/{CONSTRAINTS}"
 "$venv/bin/python" -c "import autograder.gradescope, torch; print('conv-autograder ready, torch', torch.__version__)"
 """
 

@@ -74,3 +74,49 @@ def test_works_without_the_reference_engine_installed():
     data = json.loads(completed.stdout)
     assert data["engine"] == "oracle"
     assert data["points"] == 29
+
+
+def test_the_assignment_is_inferred_and_named(tmp_path):
+    # A correct fast_conv file, named nothing in particular: the functions tell, and check says so.
+    path = tmp_path / "homework.py"
+    path.write_text((EXAMPLES.parent / "fast_conv" / "correct.py").read_text())
+    result = _check(path)
+    assert result.exit_code == 0, result.output
+    assert "Checking homework.py against fast_conv (from the functions it defines: 2 of its 2)" in result.output
+    assert "19 / 19 points" in result.output
+
+
+def test_a_file_nothing_identifies_exits_2_naming_the_flag(tmp_path):
+    path = tmp_path / "scratch.py"
+    path.write_text("x = 1\n")
+    result = _check(path)
+    assert result.exit_code == 2
+    assert "cannot tell which assignment" in result.output and "--assignment" in result.output
+
+
+def test_the_instructors_commands_are_all_known_to_the_students_package():
+    from autograder import cli_instructor
+    from autograder.cli import INSTRUCTOR_COMMANDS
+
+    assert set(cli_instructor.commands.commands) == set(INSTRUCTOR_COMMANDS)
+
+
+def test_without_the_instructors_modules_their_commands_say_where_they_are():
+    # The students' package leaves out autograder/cli_instructor.py (and the class tools).
+    code = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('autograder.cli_instructor', 'autograder.batch', 'reference'):\n"
+        "            raise ModuleNotFoundError(name, name=name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from autograder.cli import main\n"
+        "main()\n"
+    )
+    run = lambda *args: subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+    grade = run("grade", "submissions", "--workers", "2")
+    assert grade.returncode == 2
+    assert "`autograder grade` is an instructor's command" in grade.stderr and "autograder check" in grade.stderr
+    listing = run("--help")
+    commands = listing.stdout.split("Commands:")[1].split()
+    assert listing.returncode == 0 and commands[0] == "check" and "grade" not in commands

@@ -90,7 +90,7 @@ def test_the_zip_holds_gradescopes_two_scripts_the_package_and_a_bundle_secret(b
         modes = {info.filename: info.external_attr >> 16 & 0o777 for info in archive.infolist()}
         wheel = zipfile.ZipFile(io.BytesIO(archive.read(config["wheel"])))
         secret = archive.read(config["secret_file"]).strip()
-    assert names == {"setup.sh", "run_autograder", "gradescope.json", ".autograder-secret", config["wheel"]}
+    assert names == {"setup.sh", "run_autograder", "gradescope.json", ".autograder-secret", "constraints.txt", config["wheel"]}
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert config["assignment"] == "conv_layers" and config["course_secret"] is False
     # The wheel is the package and its reference engine, nothing else of the repository.
@@ -124,7 +124,8 @@ def test_setup_sh_is_bash_that_installs_the_pinned_cpu_torch_and_the_bundled_whe
     assert pin == "torch==2.13.0"
     assert f'pip install --index-url {TORCH_INDEX} "{pin}"' in text
     wheel = json.loads((tmp_path / "gradescope.json").read_text())["wheel"]
-    assert f'pip install "$root/source/{wheel}"' in text
+    assert f'pip install "$root/source/{wheel}" -c "$root/source/constraints.txt"' in text
+    assert (tmp_path / "constraints.txt").read_text() == (ROOT / "constraints.txt").read_text()
     assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text
 
 
