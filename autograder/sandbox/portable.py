@@ -88,7 +88,7 @@ def portable_platform() -> tuple[str, str] | None:
     """
     simulated = simulated_platform()
     if simulated:
-        return simulated, f"simulated {simulated} ({VARIABLE}={simulated}): no Linux kernel features"
+        return simulated, f"simulated {simulated} ({VARIABLE}): no Linux kernel features"
     name = platform_name()
     if name != "linux":
         return name, f"not on {name}: Landlock, seccomp and namespaces are Linux kernel features"
