@@ -138,9 +138,9 @@ class PortableChild(_Child):
     def __init__(self, platform: str, why: str, *, simulate: bool = False) -> None:
         command = [sys.executable, "-I", "-u", str(CHILD_SCRIPT), PORTABLE_FLAG, platform, str(os.getpid())]
         environment = _child_environment()
-        if os.name == "nt":  # Windows' Python cannot start without these (DLL search, sockets, randomness)
-            environment.update({name: os.environ[name] for name in ("SYSTEMROOT", "WINDIR") if name in os.environ})
-            environment.pop("PATH", None)
+        if os.name == "nt":  # Windows' Python needs these to start; conda's NumPy finds its DLLs on PATH
+            environment.update({name: os.environ[name] for name in ("SYSTEMROOT", "WINDIR", "PATH")
+                                if name in os.environ})
         options: dict[str, Any] = {}
         if hasattr(os, "setsid") and os.name == "posix":
             options["start_new_session"] = True  # its own process group, out of the terminal's (Ctrl-C)

@@ -103,6 +103,16 @@ def test_check_gives_less_to_a_buggy_file():
     assert "bias" in run.stdout
 
 
+def test_speed_is_judged_on_the_wall_clock_and_says_so():
+    fast = simulated("", "-m", "autograder.cli", "check", "--assignment", "fast_conv", str(ROOT / "examples/fast_conv/correct.py"))
+    assert fast.returncode == 0, fast.stdout + fast.stderr
+    assert "fast_conv: 19 / 19 points" in fast.stdout
+    slow = simulated("", "-m", "autograder.cli", "check", "--assignment", "fast_conv", str(ROOT / "examples/fast_conv/slow.py"))
+    assert slow.returncode == 1, slow.stdout + slow.stderr
+    assert "fast_conv: 15 / 19 points" in slow.stdout
+    assert "x the reference's wall-clock time" in slow.stdout and "too slow, conv_forward_im2col" in slow.stdout
+
+
 def test_simulated_windows_grades_as_linux_does():
     """Same cases, same verdicts, same messages: timeouts, sys.exit, refused imports and reads, a bug."""
     names = ["correct.py", "buggy_pad_twice.py", "hostile_infinite_loop.py", "hostile_sys_exit.py",
