@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -323,7 +324,7 @@ class PortableChild(_Child):
         if self.process.returncode is None:
             if os.name == "posix" and hasattr(os, "killpg"):
                 with contextlib.suppress(OSError):
-                    os.killpg(self.process.pid, 9)  # SIGKILL; the group holds whatever native code forked
+                    os.killpg(self.process.pid, signal.SIGKILL)  # the group: whatever native code forked
             with contextlib.suppress(OSError):
                 self.process.kill()
         self.process.wait()
