@@ -117,6 +117,7 @@ def grade_submission(
         forbidden = (*default_forbidden_paths(), *kept_from_students()) if kept_from_students() else None
         with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden) as sandbox:
             report = sandbox.load()  # stage 2: load
+            result.protections = dict(sandbox.protections)
             box = HangGuard(sandbox)
             result.notes.extend(note for note in report.notes if note not in submission.notes)  # the reader's notes come back too
             for function in spec.functions:  # stage 3: judge

@@ -95,6 +95,9 @@ class SubmissionResult:
     seconds: float = 0.0
     max_points_total: float = 0.0  # the rubric's total, also when nothing could be graded
     engine: str = ""  # where expected values came from: "reference" (cross-checked by torch) or "oracle"
+    #: The sandbox's ``protections`` while this was graded (for ``autograder check``'s line; not in
+    #: ``to_dict``: a class run records its machines' protections in the gradebook's grader field).
+    protections: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def points(self) -> float:

@@ -5,7 +5,10 @@ the child sends: values cross as validated JSON plus raw numeric buffers
 (`protocol`); the child, forked from a warm interpreter (`zygote`), installs
 kernel and Python restrictions before it runs a single student line
 (`restrictions`, `child`); `Sandbox` drives it all and turns every failure
-into a `CallOutcome` (`parent`).
+into a `CallOutcome` (`parent`).  On Windows and macOS the child is started
+with the standard pipes only and installs the Python layer alone
+(`portable`; simulated on Linux with ``AUTOGRADER_SANDBOX_SIMULATE``, see
+`simulate`).
 
 >>> from autograder.sandbox import Sandbox, Limits, CallOutcome, Ref, Opaque, LoadReport
 """

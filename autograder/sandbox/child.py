@@ -6,7 +6,11 @@ or forked by the zygote (``child.py --zygote SOCKET_FD GRADER_PID``, see
 once for all its children.  Either way the child then ties its death to its
 parent, waits for the ``configure`` message, installs the restrictions (see
 `restrictions`), then serves ``load`` and ``call`` messages until the parent
-closes the pipe.  The student's stdout and stderr
+closes the pipe.  Where there is no fork, no descriptor passing or no Linux
+kernel (Windows, macOS), it is started by `portable` as ``child.py --portable
+PLATFORM PARENT_PID [--simulate]``: requests on stdin, replies on the
+original stdout, which it moves away before pointing fd 1 at stderr, the
+output pipe (`_start_portable`).  The student's stdout and stderr
 (fds 1 and 2) go to a third pipe that the parent drains; the protocol pipes
 are separate, so printing cannot corrupt a reply.
 
@@ -51,8 +55,11 @@ def _load_sibling(name: str) -> types.ModuleType:
 class Channel:
     """Blocking frame I/O on the two protocol pipes (the parent always drains)."""
 
-    def __init__(self, protocol: types.ModuleType, request_fd: int, reply_fd: int, output_fd: int) -> None:
+    def __init__(self, protocol: types.ModuleType, request_fd: int, reply_fd: int, output_fd: int,
+                 mark_loads: bool = False) -> None:
         self.protocol = protocol
+        # A portable parent reads the output pipe from a thread: a marker tells it a load's output is all in.
+        self.mark_loads = mark_loads
         self.request_fd = request_fd
         self.reply_fd = reply_fd
         # A private duplicate of stdout: markers still arrive if the student redirects fds 1 and 2.
@@ -84,6 +91,8 @@ class Channel:
         if len(header_bytes) + sum(view.nbytes for view in buffers) > self.max_reply_bytes:
             too_large = protocol.Opaque("reply", "too large to send")
             header_bytes, buffers = protocol.encode_message(header, {name: too_large for name in values or {}})
+        if self.mark_loads and header.get("type") == "loaded":
+            self.mark_output(protocol.LOAD_MARK_SEQ)
         self.frame_started = True
         for piece in protocol.frame_pieces(header_bytes, buffers):
             view = memoryview(piece)
@@ -478,8 +487,17 @@ def main(argv: list[str]) -> None:
     serve(*_start(argv))
 
 
-def _start(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType, int, int]:
-    """The restrictions and protocol modules and the two protocol descriptors, death tied to the parent."""
+#: The first argument of a portable child (`portable.PORTABLE_FLAG`; not imported: that module is the grader's).
+PORTABLE_FLAG = "--portable"
+
+
+def _start(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType, int, int, bool]:
+    """The restrictions and protocol modules, the two protocol descriptors, whether the child is portable.
+
+    Its death is tied to the parent's before it returns.
+    """
+    if argv[1] == PORTABLE_FLAG:
+        return _start_portable(argv)
     restrictions = _load_sibling("restrictions")
     if argv[1] == "--zygote":  # zygote.ZYGOTE_FLAG, not imported: an exec'd child needs no zygote module
         request_fd, reply_fd, parent_pid, protocol = _zygote(restrictions, int(argv[2]), int(argv[3]))
@@ -491,7 +509,71 @@ def _start(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType, int, in
     restrictions.set_parent_death_signal(parent_pid)
     if protocol is None:
         protocol = _load_sibling("protocol")  # imports NumPy: the slow part the zygote has done already
-    return restrictions, protocol, request_fd, reply_fd
+    return restrictions, protocol, request_fd, reply_fd, False
+
+
+def _start_portable(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType, int, int, bool]:
+    """As `_start`, for ``child.py --portable PLATFORM PARENT_PID [--simulate]`` (see `portable`).
+
+    The parent gave it three plain pipes: requests come on stdin, replies go
+    to the original stdout; both are moved to new descriptors first, then
+    stdin becomes the null device (student code reading it must not eat a
+    request) and fd 1 the output pipe (fd 2), so ``print`` goes where the
+    parent collects a call's output, never into a reply.
+    """
+    platform_name, parent_pid = argv[2], int(argv[3])
+    if "--simulate" in argv[4:]:  # before anything else is imported: see `simulate`
+        _load_sibling("simulate").hide_platform(platform_name)
+    request_fd, reply_fd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    if sys.platform == "win32":  # raw bytes both ways: no newline translation on the protocol pipes
+        import msvcrt
+
+        for fd in (request_fd, reply_fd):
+            msvcrt.setmode(fd, os.O_BINARY)
+    _watch_parent(parent_pid)
+    restrictions = _load_sibling("restrictions")
+    protocol = _load_sibling("protocol")
+    return restrictions, protocol, request_fd, reply_fd, True
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """End this process when the grader ends, where no parent-death signal exists.
+
+    Between requests the end of the request pipe does it; while student
+    code runs, a thread does: on Windows it waits on the grader's process
+    handle (opened now, before the audit hook could refuse it), elsewhere
+    it sees this process handed to another parent.
+    """
+    import threading
+    import time
+
+    if sys.platform == "win32":
+        import _winapi
+
+        synchronize = 0x00100000
+        try:
+            handle = _winapi.OpenProcess(synchronize, False, parent_pid)
+        except OSError:  # the grader is gone already
+            os._exit(1)
+
+        def watch() -> None:
+            _winapi.WaitForSingleObject(handle, _winapi.INFINITE)
+            os._exit(1)
+    else:
+        getppid, sleep = os.getppid, time.sleep
+        if getppid() != parent_pid:
+            os._exit(1)
+
+        def watch() -> None:
+            while getppid() == parent_pid:
+                sleep(0.5)
+            os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _zygote(restrictions: types.ModuleType, socket_fd: int,
@@ -514,10 +596,11 @@ def _zygote(restrictions: types.ModuleType, socket_fd: int,
     return request_fd, reply_fd, zygote_pid, loaded["protocol"]
 
 
-def serve(restrictions: types.ModuleType, protocol: types.ModuleType, request_fd: int, reply_fd: int) -> None:
+def serve(restrictions: types.ModuleType, protocol: types.ModuleType, request_fd: int, reply_fd: int,
+          portable: bool = False) -> None:
     """Wait for the configuration, install the restrictions, then run what the parent asks; never returns."""
     output_fd = os.dup(1)
-    channel = Channel(protocol, request_fd, reply_fd, output_fd)
+    channel = Channel(protocol, request_fd, reply_fd, output_fd, mark_loads=portable)
     message = channel.receive()
     if message is None:
         os._exit(0)
@@ -527,10 +610,10 @@ def serve(restrictions: types.ModuleType, protocol: types.ModuleType, request_fd
     os.environ.update(HOME=scratch, TMPDIR=scratch)
     channel.max_reply_bytes = config["message_bytes"]
     channel.output_marker = protocol.OUTPUT_MARK_TAG + bytes.fromhex(config["output_nonce"])
-    protections = restrictions.install(config)
+    protections = (restrictions.install_portable if portable else restrictions.install)(config)
     kernel = Kernel(protocol, channel, config["kept_results"], config["kept_result_bytes"])
     # Drop our own names from the namespace students can reach through sys.modules.
-    del restrictions, message, config
+    del restrictions, message, config, portable
     channel.send({"type": "ready", "protections": protections, "pid": os.getpid()})
     while True:
         message = channel.receive()

@@ -10,7 +10,10 @@ one-line message for the student, never as an exception in the grader.
 Children are forked by the zygote (see `zygote`), a warm interpreter that has
 imported NumPy and nothing of any student's, so that starting one costs
 milliseconds of CPU instead of a new Python and NumPy; wherever the zygote
-cannot be used, a child is a new interpreter as before.
+cannot be used, a child is a new interpreter as before.  On platforms without
+fork, descriptor passing or Linux's kernel features (Windows, macOS), children
+start the portable way instead (`portable`): the same protocol and verdicts
+over the three standard pipes.
 
 Examples
 --------
@@ -495,6 +498,8 @@ class _Child:
 
     #: Most reads of the output pipe while looking for a call's marker that never came.
     MAX_DRAIN_READS = 64
+    #: What this kind of child adds to its ``configure`` message (see `portable.PortableChild`).
+    configuration: dict[str, Any] = {}
 
     def __init__(self, zygote: _Zygote | None = None, start_timeout: float = 30.0) -> None:
         """Fork the child from *zygote*, or without one start a new interpreter."""
@@ -1000,6 +1005,14 @@ class _Zygote:
         self._ready.set()
 
 
+@functools.cache
+def _portable_platform() -> tuple[str, str] | None:
+    """``(platform, why)`` where children start the portable way (`portable.portable_platform`), else None."""
+    from autograder.sandbox.portable import portable_platform
+
+    return portable_platform()
+
+
 def _zygote_supported() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(socket, "send_fds") \
         and hasattr(socket, "SOCK_SEQPACKET")
@@ -1063,7 +1076,8 @@ class _ZygoteKeeper:
 
 _zygote_keeper = _ZygoteKeeper()
 atexit.register(_zygote_keeper.shutdown)
-os.register_at_fork(after_in_child=_zygote_keeper.forget_after_fork)
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_zygote_keeper.forget_after_fork)
 
 
 class _SparePool:
@@ -1116,6 +1130,8 @@ def prestart(enabled: bool = True) -> None:
         _spare_pool.shutdown()
         _zygote_keeper.shutdown()
         return
+    if _portable_platform() is not None:  # portable children start fresh: nothing to keep warm
+        return
     try:
         _zygote_keeper.get()
     except _ZygoteUnavailable:
@@ -1159,13 +1175,16 @@ class Sandbox:
         libraries and its scratch folder; see
         `restrictions.python_read_access`); a refusal names them the
         grader's own files.  By default `default_forbidden_paths`.
-    start_method : {"zygote", "exec"}, optional
+    start_method : {"zygote", "exec", "portable"}, optional
         How each child starts: forked from the zygote, a warm interpreter
         that has imported NumPy (a few milliseconds of CPU), or as a new
         interpreter (0.1 s or more).  Either way the child installs the same
         restrictions before it runs any student code.  ``"zygote"`` falls back
         to ``"exec"`` whenever the zygote cannot be used;
         ``protections["process start"]`` says how the current child started.
+        ``"portable"`` starts the child with standard pipes only and without
+        any kernel protection, as on Windows and macOS (see `portable`), where
+        it is chosen whatever is asked.
 
     Notes
     -----
@@ -1186,9 +1205,9 @@ class Sandbox:
 
     def __init__(self, submission: Submission, limits: Limits = Limits(),
                  forbidden_paths: Iterable[str | os.PathLike[str]] | None = None, *,
-                 start_method: Literal["zygote", "exec"] = "zygote") -> None:
-        if start_method not in ("zygote", "exec"):
-            raise ValueError(f"start_method must be 'zygote' or 'exec', got {start_method!r}")
+                 start_method: Literal["zygote", "exec", "portable"] = "zygote") -> None:
+        if start_method not in ("zygote", "exec", "portable"):
+            raise ValueError(f"start_method must be 'zygote', 'exec' or 'portable', got {start_method!r}")
         self.submission = submission
         self.limits = limits
         self.start_method = start_method
@@ -1678,7 +1697,15 @@ class Sandbox:
     # ------------------------------------------------------------ helpers
 
     def _start_child(self) -> _Child:
-        """A configured child: forked from the zygote when it can be, else a new interpreter."""
+        """A configured child: forked from the zygote when it can be, else a new interpreter.
+
+        Where the platform lacks what those need (see `portable.portable_platform`),
+        or when asked, a portable child.
+        """
+        portable = _portable_platform()
+        if portable is not None or self.start_method == "portable":
+            return self._portable_child(*(portable or ("linux", "the portable start installs none "
+                                                                "(start_method='portable')")))
         if self.start_method == "exec":
             return self._exec_child("new interpreter (start_method='exec')")
         try:
@@ -1725,6 +1752,23 @@ class Sandbox:
         self.protections["process start"] = note
         return child
 
+    def _portable_child(self, platform: str, why: str) -> _Child:
+        """A configured portable child (see `portable`); `SandboxStartError` if it does not start."""
+        from autograder.sandbox.portable import PortableChild
+        from autograder.sandbox.simulate import simulated_platform
+
+        child = PortableChild(platform, why, simulate=simulated_platform() is not None)
+        quiet = _OutputCapture(0)
+        try:
+            self._configure(child, quiet)
+        except (_ChildDied, _DeadlineReached, ProtocolError) as failure:
+            child.kill()
+            detail = bytes(quiet.tail).decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise SandboxStartError(f"the sandbox child could not start ({type(failure).__name__}); "
+                                    f"its last output: {' | '.join(detail) or '(none)'}") from None
+        self.protections["process start"] = f"portable subprocess ({why})"
+        return child
+
     def _configure(self, child: _Child, capture: _OutputCapture | None = None) -> None:
         forbidden = tuple(sorted(os.path.realpath(path) for path in self.forbidden_paths))
         package_folders = _blocked_package_folders()
@@ -1740,7 +1784,7 @@ class Sandbox:
             "blocked_modules": list(BLOCKED_MODULES),
             "forbidden_reads": [[path, ""] for path in forbidden] + [list(pair) for pair in package_folders],
             "readable": readable, "read_roots": read_roots, "list_only": list_only,
-            "skip_protections": sorted(_SKIPPED_PROTECTIONS),
+            "skip_protections": sorted(_SKIPPED_PROTECTIONS), **child.configuration,
         })
         message = child.next_message(time.monotonic() + self.limits.start_timeout, capture or _OutputCapture(0))
         self.protections = _read_ready(message.header)

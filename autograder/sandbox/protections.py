@@ -25,6 +25,7 @@ __all__ = [
     "missing_kernel_protections",
     "weak_sandbox_message",
     "probe_protections",
+    "summary_line",
 ]
 
 #: The kernel-level protections a class run needs, each with what to do where it is missing.
@@ -72,6 +73,24 @@ def missing_kernel_protections(protections: Mapping[str, str]) -> list[str]:
         elif not is_active(state):
             missing.append(name)
     return missing
+
+
+def summary_line(protections: Mapping[str, str]) -> str | None:
+    """One line for a student's terminal when kernel protections are missing, else None.
+
+    >>> print(summary_line({"process start": "portable subprocess (not on windows: ...)", "landlock": "unavailable",
+    ...                     "resource limits": "unavailable (no resource module)", "audit hook": "on"}))
+    sandbox: portable subprocess: timeouts and crash isolation, audit hook; not available on this platform: landlock, seccomp, network namespace, ipc namespace, read allow-list, proc hidden, private scratch tmpfs, resource limits, capabilities
+    """
+    missing = missing_kernel_protections(protections)
+    if not protections or not missing:
+        return None
+    start = protections.get("process start", "")
+    how = "portable subprocess" if start.startswith("portable") else "separate process"
+    active = ["timeouts and crash isolation"] + [
+        name for name, state in protections.items()
+        if (name in KERNEL_PROTECTIONS or name == "audit hook") and is_active(state)]
+    return f"sandbox: {how}: {', '.join(active)}; not available on this platform: {', '.join(missing)}"
 
 
 def weak_sandbox_message(missing_by_machine: Mapping[str, list[str]], protections_by_machine: Mapping[str, Mapping[str, str]]) -> str:

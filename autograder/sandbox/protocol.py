@@ -77,6 +77,8 @@ MAX_HEADER_VALUES = 16 * MAX_ITEMS
 OUTPUT_MARK_TAG = b"\x00CAG"
 OUTPUT_MARK_NONCE_BYTES = 16
 OUTPUT_MARK_SEQ = struct.Struct("<Q")
+#: The sequence number a portable child's marker carries at the end of a load (calls count from 1).
+LOAD_MARK_SEQ = 0
 #: Frames up to this size are written as one piece (see `frame_pieces`).
 COALESCE_BYTES = 1 << 20
 

@@ -47,7 +47,9 @@ only"); where seccomp is missing, it also refuses ``_posixsubprocess``.
 
 This module must stay importable on its own (standard library only): the child
 loads it by file path, and the parent imports it for `python_read_access` and
-`plan_read_access`.
+`plan_read_access`.  It imports on every platform: ``resource`` is imported
+where limits are set, and the Linux calls are made only by `install`, which
+only a Linux child runs (elsewhere `install_portable`, see `portable`).
 """
 
 from __future__ import annotations
@@ -55,8 +57,6 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-import posix
-import resource
 import signal
 import stat
 import struct
@@ -78,7 +78,7 @@ def import_refusal(module: str) -> str:
 
 def _inside(path: str, root: str) -> bool:
     """Whether *path* is *root* or lies below it (both absolute and normalised)."""
-    return path == root or path.startswith(root.rstrip("/") + "/")
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)  # os.sep: "\\" on Windows
 
 
 # --------------------------------------------------------------------------
@@ -121,6 +121,8 @@ def python_read_access(never: Iterable[str] = ()) -> list[tuple[str, list[str]]]
         return os.path.realpath(path)
 
     allowed = {real(os.path.dirname(os.__file__))}  # the standard library
+    if os.name == "nt":  # Windows keeps the standard library's extension modules beside it, in DLLs
+        allowed.add(real(os.path.join(sys.base_prefix, "DLLs")))
     for folder in [sysconfig.get_config_var("DESTSHARED") or ""] + sys.path:
         if os.path.basename(folder) == "lib-dynload" and os.path.isdir(folder):
             allowed.add(real(folder))
@@ -271,6 +273,8 @@ def _isolate_namespaces(scratch: str, scratch_bytes: int, protections: dict[str,
 
 
 def _set_resource_limits(config: dict[str, Any], protections: dict[str, str]) -> None:
+    import resource
+
     limits = {
         resource.RLIMIT_AS: config["memory_bytes"],
         resource.RLIMIT_CORE: 0,
@@ -562,7 +566,10 @@ def _make_resolver() -> Any:
     ``os.path.realpath`` is Python code calling module attributes a student
     could replace; these captured builtins cannot be swapped afterwards.
     """
-    lstat, readlink, getcwd, fspath = posix.lstat, posix.readlink, posix.getcwd, posix.fspath
+    if os.name == "nt":
+        return _make_windows_resolver()
+    # os's functions are the C functions of posix themselves; no student code has run yet to replace them.
+    lstat, readlink, getcwd, fspath = os.lstat, os.readlink, os.getcwd, os.fspath
     is_link = stat.S_ISLNK
 
     def resolve(path: Any) -> str:
@@ -603,6 +610,23 @@ def _make_resolver() -> Any:
     return resolve
 
 
+def _make_windows_resolver() -> Any:
+    """``realpath`` on Windows (drive letters, both slashes, junctions): ntpath's, captured now.
+
+    It is Python code, so a student could reach what it calls; on Windows the
+    audit hook is the only guard of files anyway, and it is no boundary.
+    """
+    realpath, fspath = os.path.realpath, os.fspath
+
+    def resolve(path: Any) -> str:
+        path = fspath(path)
+        if type(path) is bytes:
+            path = path.decode("utf-8", "surrogateescape")
+        return realpath(path)
+
+    return resolve
+
+
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Audit events refused outright, with the words a student sees.
 _REFUSED_EVENTS = {
@@ -612,7 +636,7 @@ _REFUSED_EVENTS = {
     "os.forkpty": "starting new processes", "pty.spawn": "starting new processes",
     "os.killpg": "sending signals to other processes", "resource.setrlimit": "changing resource limits",
     "resource.prlimit": "changing resource limits", "os.link": "creating links", "os.symlink": "creating links",
-    "webbrowser.open": "opening a web browser",
+    "webbrowser.open": "opening a web browser", "os.startfile": "starting other programs",
 }
 # Audit events that change the file system, and which of their arguments are paths.
 _WRITE_EVENTS = {
@@ -641,7 +665,7 @@ def _install_audit_hook(*, scratch: str, readable: list[tuple[str, list[str]]],
     scratch folder and file operations relative to any descriptor.
     """
     resolve = _make_resolver()
-    is_directory = posix.stat
+    is_directory = os.stat  # posix.stat itself, captured before any student code runs
     sandbox = "in the grader's sandbox"
     writable = (scratch, "/dev/null")
     readable = [(scratch, []), (f"/proc/{own_pid}", [])] + [(device, []) for device in DEVICES] + readable
@@ -778,3 +802,64 @@ def install(config: dict[str, Any]) -> dict[str, str]:
         kernel_guards_files=has_landlock)
     protections["audit hook"] = "on"
     return protections
+
+
+# --------------------------------------------------------------------------
+# The portable child (see `portable`): no Linux kernel features
+
+
+def install_portable(config: dict[str, Any]) -> dict[str, str]:
+    """Install what a platform without Landlock, seccomp or namespaces allows; say which protections are on.
+
+    Resource limits where the ``resource`` module exists (Linux, macOS),
+    and the Python layer (import blocker, audit hook) everywhere. Every
+    kernel protection of `install` is reported unavailable, with
+    ``config["portable"]["why"]``; none is attempted (a portable child runs
+    where they do not exist, or where the grader asked for no more).
+    """
+    portable = config["portable"]
+    protections: dict[str, str] = {}
+    for name in ("landlock", "seccomp", "network namespace", "ipc namespace", "private scratch tmpfs",
+                 "capabilities"):
+        protections[name] = f"unavailable ({portable['why']})"
+    protections["read allow-list"] = "audit hook only (no Landlock): native code could read any file"
+    protections["proc hidden"] = "audit hook only (no Landlock): native code could read other processes' files"
+    _set_portable_resource_limits(config, portable["platform"], protections)
+    blocked = frozenset(config["blocked_modules"])
+    _refuse_imports(blocked)
+    _install_audit_hook(
+        scratch=os.path.realpath(config["scratch"]),  # macOS: /var/folders is /private/var/folders
+        readable=[(root, list(holes)) for root, holes in config["readable"]],
+        forbidden_reads=[(path, label) for path, label in config["forbidden_reads"]],
+        blocked=blocked, own_pid=os.getpid(), block_posixsubprocess=True, kernel_guards_files=False)
+    protections["audit hook"] = "on"
+    return protections
+
+
+def _set_portable_resource_limits(config: dict[str, Any], platform_name: str, protections: dict[str, str]) -> None:
+    """Each limit the platform accepts; ``resource limits`` is on only if all were set."""
+    try:
+        import resource
+    except ImportError:
+        protections["resource limits"] = (f"unavailable (no resource module on {platform_name}): memory and CPU "
+                                          "are not capped; the grader still ends a call at its timeout")
+        return
+    cpu = int(config["cpu_seconds"])
+    wanted = [("address space", resource.RLIMIT_AS, config["memory_bytes"]), ("core", resource.RLIMIT_CORE, 0),
+              ("file size", resource.RLIMIT_FSIZE, config["file_bytes"]),
+              ("descriptors", resource.RLIMIT_NOFILE, 256), ("CPU", resource.RLIMIT_CPU, cpu)]
+    refused = []
+    for label, which, value in wanted:
+        try:
+            resource.setrlimit(which, (value, value + 5 if label == "CPU" else value))
+        except (ValueError, OSError) as error:
+            refused.append(f"{label}: {error}")
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with EFBIG, not a kill
+    summary = f"address space {config['memory_bytes']} bytes, file size {config['file_bytes']} bytes, CPU {cpu} s"
+    if refused:
+        protections["resource limits"] = f"unchanged (refused: {'; '.join(refused)})"
+    elif platform_name == "macos":  # macOS accepts RLIMIT_AS but does not enforce it
+        protections["resource limits"] = f"on ({summary}; macOS does not enforce the address-space limit)"
+    else:
+        protections["resource limits"] = f"on ({summary})"
