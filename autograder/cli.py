@@ -19,6 +19,7 @@ from . import __version__, console
 from .feedback import feedback_text, score_table
 from .grading import grade
 from .identify import IdentifyError, identify_assignment, metadata_of
+from .sandbox.protections import summary_line
 from .submission import SubmissionError, read_submission
 
 #: Cases per check for ``autograder check``: a quick answer while a student works.
@@ -90,8 +91,6 @@ def check(file: Path, assignment: str | None, examples: int, engine: str, as_jso
             console.out.print(f"All {len(result.functions)} functions pass every check. Well done.")
         source = {"reference": "the reference engine, cross-checked by torch", "oracle": "the torch oracle"}.get(result.engine, "nowhere")
         console.out.print(f"[dim]{result.seconds:.1f} s; expected values from {source}; public cases (graded ones are drawn anew)[/]")
-    from .sandbox.protections import summary_line
-
     sandbox_line = summary_line(result.protections)  # a student's machine lacks some: say which, never refuse
     if sandbox_line:
         (console.err if as_json else console.out).print(sandbox_line, markup=False, highlight=False, soft_wrap=True)
