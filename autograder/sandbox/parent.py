@@ -1741,6 +1741,12 @@ class Sandbox:
         except (_ChildDied, _DeadlineReached, ProtocolError):
             child.kill()  # perhaps a spare whose starting thread has ended; try once with a fresh one
         child = _Child()
+        self._configure_new(child)
+        self.protections["process start"] = note
+        return child
+
+    def _configure_new(self, child: _Child) -> None:
+        """Configure a child just started; `SandboxStartError`, with its last output, if it does not start."""
         quiet = _OutputCapture(0)
         try:
             self._configure(child, quiet)
@@ -1749,8 +1755,6 @@ class Sandbox:
             detail = bytes(quiet.tail).decode("utf-8", "replace").strip().splitlines()[-3:]
             raise SandboxStartError(f"the sandbox child could not start ({type(failure).__name__}); "
                                     f"its last output: {' | '.join(detail) or '(none)'}") from None
-        self.protections["process start"] = note
-        return child
 
     def _portable_child(self, platform: str, why: str) -> _Child:
         """A configured portable child (see `portable`); `SandboxStartError` if it does not start."""
@@ -1758,14 +1762,7 @@ class Sandbox:
         from autograder.sandbox.simulate import simulated_platform
 
         child = PortableChild(platform, why, simulate=simulated_platform() is not None)
-        quiet = _OutputCapture(0)
-        try:
-            self._configure(child, quiet)
-        except (_ChildDied, _DeadlineReached, ProtocolError) as failure:
-            child.kill()
-            detail = bytes(quiet.tail).decode("utf-8", "replace").strip().splitlines()[-3:]
-            raise SandboxStartError(f"the sandbox child could not start ({type(failure).__name__}); "
-                                    f"its last output: {' | '.join(detail) or '(none)'}") from None
+        self._configure_new(child)
         self.protections["process start"] = f"portable subprocess ({why})"
         return child
 
