@@ -86,7 +86,7 @@ def check(file: Path, assignment: str | None, examples: int, engine: str, as_jso
         console.out.print(score_table(result))
         failing = result.status != "graded" or any(not f.passed for f in result.functions) or result.notes
         if failing:
-            console.out.print(feedback_text(result, failures_only=True), markup=False, highlight=False)
+            console.out.print(feedback_text(result, failures_only=True), markup=False, highlight=False, soft_wrap=True)
         else:
             console.out.print(f"All {len(result.functions)} functions pass every check. Well done.")
         source = {"reference": "the reference engine, cross-checked by torch", "oracle": "the torch oracle"}.get(result.engine, "nowhere")

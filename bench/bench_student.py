@@ -84,6 +84,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-student-") as temporary:
         work = Path(temporary)
         wheel = next(p for p in load_builder().build(work / "dist") if p.suffix == ".whl")
+        wheel_kib = wheel.stat().st_size / 1024
         venvs = {"student": make_venv(work / "student", str(wheel)),
                  "instructor": make_venv(work / "instructor", str(ROOT))}
         rows = []
@@ -92,7 +93,7 @@ def main() -> None:
                          time_check(venvs["student"], assignment, work, arguments.repeat),
                          time_check(venvs["instructor"], assignment, work, arguments.repeat),
                          time_check(venvs["instructor"], assignment, work, arguments.repeat, "--engine", "oracle")))
-    print(f"students' wheel: {wheel.name}, {wheel.stat().st_size / 1024:.0f} KiB")
+    print(f"students' wheel: {wheel.name}, {wheel_kib:.0f} KiB")
     if arguments.markdown:
         print("\n| install | added besides torch | venv with torch | install time |\n| --- | ---: | ---: | ---: |")
         for name, venv in venvs.items():
