@@ -9,7 +9,11 @@ are importable on their own.
 
 from __future__ import annotations
 
-__all__ = ["grade"]
+__all__ = ["__version__", "grade"]
+
+#: The package's version, in one place: the grader's fingerprint (:mod:`autograder.fingerprint`)
+#: records it, whatever name the distribution is installed under.
+__version__ = "0.1.0"
 
 
 def grade(path, **options):
