@@ -6,11 +6,12 @@ course secret the cases are drawn from, and check the sandbox's protections,
 refusing to go on without the kernel-level ones unless told to -> ``skip``
 what the gradebook already holds for the same content, rubric version,
 secret and grader fingerprint (:mod:`autograder.fingerprint`: a changed
-Hypothesis, NumPy, Python, rubric or package version regrades) -> ``grade`` in a process pool or on a Dask cluster -> ``record`` each
-result in the gradebook, one transaction per submission, as it arrives ->
-``date`` every submission: its ``timestamp.txt``, due date, seconds late and
-late penalty (:mod:`autograder.lateness`) -> ``export`` and ``report``, with a
-``missing`` entry for each student of the roster without a submission.
+Hypothesis, NumPy, Python, rubric or package version regrades) -> ``grade``
+in a process pool or on a Dask cluster -> ``record`` each result in the
+gradebook, one transaction per submission, as it arrives -> ``date`` every
+submission: its ``timestamp.txt``, due date, seconds late and late penalty
+(:mod:`autograder.lateness`) -> ``export`` and ``report``, with a ``missing``
+entry for each student of the roster without a submission.
 
 The secret reaches the workers through the pool's initializer (or the Dask
 task), never a command line or the environment, which other users of the
@@ -579,9 +580,16 @@ def _note_mismatch(summary: BatchSummary, entry: GradebookEntry) -> None:
     cluster with mixed versions never passes for a consistent one.
     """
     expected = summary.grader_fingerprints.get(entry.assignment, {})
-    if not entry.grader_fingerprint or entry.grader_fingerprint == expected.get("digest"):
-        return  # a stand-in made here (the worker died) has none: it is graded again anyway
     machine = entry.grader.get("machine", "a worker")
+    if not entry.grader_fingerprint:
+        if entry.grader.get("fingerprint"):  # the worker could not compute it: say so, or it would regrade silently
+            line = (f"{machine} could not compute its grader fingerprint for {entry.assignment} "
+                    f"({entry.grader['fingerprint']}): its submissions are graded again by every run")
+            if line not in summary.grader_mismatches:
+                summary.grader_mismatches.append(line)
+        return  # else a stand-in made here (the worker died): graded again anyway
+    if entry.grader_fingerprint == expected.get("digest"):
+        return
     differences = ", ".join(f"{key} {entry.grader.get(key)} there, {expected.get(key)} here"
                             for key in FINGERPRINT_KEYS[:-1] if entry.grader.get(key) != expected.get(key))
     line = (f"{machine} graded {entry.assignment} with grader fingerprint {entry.grader_fingerprint}, this machine's is "

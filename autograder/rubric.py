@@ -48,8 +48,8 @@ nothing needs bumping.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import autograder
 from autograder import batch, fingerprint, rubrics
 from autograder.fingerprint import fingerprint_differences, grader_fingerprint, rubric_digest, rubric_modules, significant_source
-from autograder.gradebook import Gradebook
+from autograder.gradebook import Gradebook, GradebookEntry
 from autograder.rubrics import conv_layers, fast_conv
 from autograder.secret import fingerprint_of
 
@@ -374,3 +374,14 @@ def test_an_old_gradebook_opens_and_its_rows_are_graded_again(small_class, tmp_p
     assert {e.student: e.points for e in entries}["correct"] == 33
     final = _run(small_class, out)
     assert (final.graded, final.skipped) == (0, 3)
+
+
+def test_a_worker_without_a_fingerprint_is_named_once():
+    summary = batch.BatchSummary(grader_fingerprints={"conv_layers": grader_fingerprint(SPEC)})
+    broken = GradebookEntry("ann", "conv_layers", "h", SPEC.version, "graded", 1, 33,
+                            grader={"fingerprint": "unavailable (OSError: gone)", "machine": "node-2"})
+    batch._note_mismatch(summary, broken)
+    batch._note_mismatch(summary, dataclasses.replace(broken, student="bob"))
+    batch._note_mismatch(summary, dataclasses.replace(broken, grader={}))  # a stand-in for a dead worker: nothing to say
+    assert summary.grader_mismatches == ["node-2 could not compute its grader fingerprint for conv_layers "
+                                         "(unavailable (OSError: gone)): its submissions are graded again by every run"]
