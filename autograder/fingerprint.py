@@ -115,22 +115,20 @@ def rubric_digest(spec: Assignment) -> str:
     are :func:`rubric_modules`. The assignment's ``title`` is left out (it
     is only shown).
     """
-    modules: set[str] = set()
-    data = {
-        "format": _FORMAT,
-        "rubric": {name: _describe(getattr(spec, name), modules) for name in _fields(spec) if name != "title"},
-    }
-    modules |= _defining_modules(spec)
-    data["code"] = {name: _module_digest(name) for name in _closure(modules | {_PIPELINE})}
-    return _sha256(data)
+    described, modules = _rubric_content(spec)
+    return _sha256({"format": _FORMAT, "rubric": described, "code": {name: _module_digest(name) for name in modules}})
 
 
 def rubric_modules(spec: Assignment) -> list[str]:
     """The modules (relative to the package, e.g. ``"rubrics.conv_layers"``) whose source :func:`rubric_digest` reads."""
+    return _rubric_content(spec)[1]
+
+
+def _rubric_content(spec: Assignment) -> tuple[dict, list[str]]:
+    """The rubric's description (``title`` left out: it is only shown) and the modules whose source counts."""
     modules: set[str] = set()
-    for name in _fields(spec):
-        _describe(getattr(spec, name), modules)
-    return _closure(modules | _defining_modules(spec) | {_PIPELINE})
+    described = {name: _describe(getattr(spec, name), modules) for name in _fields(spec) if name != "title"}
+    return described, _closure(modules | _defining_modules(spec) | {_PIPELINE})
 
 
 def _fields(value) -> list[str]:
@@ -295,13 +293,22 @@ def _closure(modules: set[str]) -> list[str]:
     return sorted(found)
 
 
-@functools.lru_cache(maxsize=None)
 def _imports(module: str) -> tuple[str, ...]:
-    import ast
-
+    """The modules of this package that ``module`` imports (maybe not files: ``_closure`` drops those)."""
     path = _source_path(module)
     try:
-        tree = ast.parse(path.read_bytes())
+        stat = path.stat()
+    except OSError:
+        return ()
+    return _imports_of(module, str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _imports_of(module: str, path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    import ast
+
+    try:
+        tree = ast.parse(Path(path).read_bytes())
     except (OSError, SyntaxError, ValueError):
         return ()
     package = module.split(".")[:-1]  # a plain module: relative imports start at its package
@@ -521,7 +528,8 @@ _DIFFERENCE = {
         f"rubric of {course.get('assignment')} {ours} here, {theirs} in the course: its checks, points or grading code "
         "differ from the grader's, so scores here may differ; "
         + (f"reinstall the course's autograder package ({_package_install(course.get('package'))}, "
-           "adding --force-reinstall) to undo changes to its files" if course.get("package") == _package_version()
+           "adding --force-reinstall) to undo changes to its files; if it still differs, ask your instructor for the "
+           "course's package" if course.get("package") == _package_version()
            else _package_install(course.get("package")))),
     "hypothesis": _drawn("Hypothesis", "pip install hypothesis=={}"),
     "numpy": _drawn("NumPy", "pip install numpy=={}"),
