@@ -9,9 +9,11 @@ are importable on their own.
 
 from __future__ import annotations
 
-__all__ = ["grade", "__version__"]
+__all__ = ["__version__", "grade"]
 
-#: The one place the version is written: pyproject.toml and the students' package read it here.
+#: The package's version, in one place: pyproject.toml and the students' package read it here,
+#: and the grader's fingerprint (:mod:`autograder.fingerprint`) records it, whatever name the
+#: distribution is installed under.
 __version__ = "0.2.0"
 
 

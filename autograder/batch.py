@@ -4,12 +4,14 @@ Stages: ``discover`` (nbgrader's layout, ``<root>/<student_id>/<assignment_id>/`
 holding ``.py`` or ``.ipynb`` files) -> ``secure``: read (or create) the
 course secret the cases are drawn from, and check the sandbox's protections,
 refusing to go on without the kernel-level ones unless told to -> ``skip``
-what the gradebook already holds for the same content, rubric version and
-secret -> ``grade`` in a process pool or on a Dask cluster -> ``record`` each
-result in the gradebook, one transaction per submission, as it arrives ->
-``date`` every submission: its ``timestamp.txt``, due date, seconds late and
-late penalty (:mod:`autograder.lateness`) -> ``export`` and ``report``, with a
-``missing`` entry for each student of the roster without a submission.
+what the gradebook already holds for the same content, rubric version,
+secret and grader fingerprint (:mod:`autograder.fingerprint`: a changed
+Hypothesis, NumPy, Python, rubric or package version regrades) -> ``grade``
+in a process pool or on a Dask cluster -> ``record`` each result in the
+gradebook, one transaction per submission, as it arrives -> ``date`` every
+submission: its ``timestamp.txt``, due date, seconds late and late penalty
+(:mod:`autograder.lateness`) -> ``export`` and ``report``, with a ``missing``
+entry for each student of the roster without a submission.
 
 The secret reaches the workers through the pool's initializer (or the Dask
 task), never a command line or the environment, which other users of the
@@ -27,7 +29,6 @@ import functools
 import hashlib
 import multiprocessing
 import os
-import platform
 import socket
 import time
 import traceback
@@ -39,6 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import rubrics
+from .fingerprint import FINGERPRINT_KEYS, grader_fingerprint
 from .gradebook import Gradebook, GradebookEntry, Student
 from .grading import failed_result
 from .lateness import LatePolicy, PenaltyPolicy, iso, late_penalty, parse_timestamp, read_timestamp
@@ -53,7 +55,6 @@ __all__ = [
     "BatchSummary",
     "discover",
     "grade_job",
-    "grader_versions",
     "machine_protections",
     "grade_class",
 ]
@@ -87,7 +88,7 @@ class BatchSummary:
 
     jobs: int = 0
     graded: int = 0  # graded in this run, whatever the score
-    skipped: int = 0  # already in the gradebook with the same content, rubric version and secret
+    skipped: int = 0  # already in the gradebook with the same content, rubric version, secret and grader fingerprint
     ungradable: int = 0
     internal_errors: int = 0
     ignored: list[str] = field(default_factory=list)  # folders of assignments without a rubric
@@ -102,6 +103,8 @@ class BatchSummary:
     missing: int = 0  # (student, assignment) of the class without a submission
     late: int = 0  # submissions after their due date
     timestamp_problems: list[str] = field(default_factory=list)  # "student/assignment: why its timestamp.txt was not read"
+    grader_fingerprints: dict[str, dict] = field(default_factory=dict)  # assignment -> this machine's grader_fingerprint
+    grader_mismatches: list[str] = field(default_factory=list)  # workers whose grader fingerprint is not this machine's
 
     @property
     def exit_code(self) -> int:
@@ -203,14 +206,6 @@ def fingerprint(path: str | Path, problem: str = "") -> str:
         return "unreadable:" + digest.hexdigest()
 
 
-def grader_versions() -> dict[str, str]:
-    """What decides the drawn cases besides the rubric and the secret: Python's, Hypothesis's and NumPy's versions."""
-    import hypothesis
-    import numpy
-
-    return {"python": platform.python_version(), "hypothesis": hypothesis.__version__, "numpy": numpy.__version__}
-
-
 @functools.cache
 def machine_protections() -> dict[str, str]:
     """This machine's ``Sandbox.protections`` (one sandbox started, once per process)."""
@@ -248,6 +243,7 @@ def grade_job(job: Job, examples: int | None = None, secret: bytes | None = None
         result = _failed_result(job, "internal error", f"{type(error).__name__}: {error}")
         result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
     result.path = job.path
+    grader = _grader_record(spec, examples)
     return GradebookEntry(
         student=job.student,
         assignment=job.assignment,
@@ -260,17 +256,22 @@ def grade_job(job: Job, examples: int | None = None, secret: bytes | None = None
         error=result.error,
         result=result.to_dict(),
         secret_fingerprint=fingerprint_of(secret),
-        grader=_grader_record(),
+        grader=grader,
+        grader_fingerprint=grader.get("digest", ""),
     ).to_dict()
 
 
-def _grader_record() -> dict:
-    """What graded an entry, for ``GradebookEntry.grader``: versions, machine and its sandbox protections."""
+def _grader_record(spec, examples: int | None) -> dict:
+    """What graded an entry, for ``GradebookEntry.grader``: this process's grader fingerprint, machine and sandbox protections."""
     try:
         protections = machine_protections()
     except Exception as error:  # the sandbox does not start here: the entry says so, the grading itself did
         protections = {"sandbox": f"unavailable ({type(error).__name__}: {error})"}
-    return {**grader_versions(), "machine": socket.gethostname(), "protections": protections}
+    try:
+        fingerprint = grader_fingerprint(spec, examples=examples)
+    except Exception as error:  # no digest: the row is graded again by the next run, and says why
+        fingerprint = {"fingerprint": f"unavailable ({type(error).__name__}: {error})"}
+    return {**fingerprint, "machine": socket.gethostname(), "protections": protections}
 
 
 # --------------------------------------------------------------------------- run many
@@ -422,7 +423,8 @@ def grade_class(
     dask : str, optional
         Address of a Dask distributed scheduler to grade on instead of the local pool.
     regrade : bool
-        Grade again what the gradebook already holds for the same content, rubric and secret.
+        Grade again what the gradebook already holds for the same content, rubric, secret and grader
+        fingerprint (without it, only what differs in one of them is graded again).
     examples : int, optional
         Cases per check (default: the rubric's).
     export : bool
@@ -473,6 +475,8 @@ def grade_class(
             raise BatchError(str(error)) from None
 
     summary.secret_fingerprint = fingerprint_of(secret)
+    summary.grader_fingerprints = {name: grader_fingerprint(rubrics.get(name), examples=examples)
+                                   for name in sorted({job.assignment for job in jobs})}
     due_dates = _due_dates(due_dates or {})
     with Gradebook(db or out / "gradebook.db") as book:
         summary.db_url = book.url
@@ -485,7 +489,8 @@ def grade_class(
             book.set_assignment(name, iso(due_dates[name]) if name in due_dates else known.get(name, ""))
         todo = []
         for job in jobs:
-            if not regrade and _already_graded(book, job, summary.secret_fingerprint):
+            if not regrade and _already_graded(book, job, summary.secret_fingerprint,
+                                               summary.grader_fingerprints[job.assignment]["digest"]):
                 summary.skipped += 1
                 if progress:
                     progress("skipped", None)
@@ -505,6 +510,7 @@ def grade_class(
         for data in source:
             entry = GradebookEntry.from_dict(data)
             book.record(entry)
+            _note_mismatch(summary, entry)
             summary.graded += 1
             summary.ungradable += entry.status == "ungradable"
             summary.internal_errors += entry.status == "internal error"
@@ -560,9 +566,37 @@ def _date(book: Gradebook, jobs: list[Job], policy: PenaltyPolicy, extensions: d
             book.set_lateness(job.student, job.assignment, **values)
 
 
-def _already_graded(book: Gradebook, job: Job, secret_fingerprint: str) -> bool:
+def _already_graded(book: Gradebook, job: Job, secret_fingerprint: str, grader_digest: str) -> bool:
     version = rubrics.get(job.assignment).version
-    return book.is_graded(job.student, job.assignment, fingerprint(job.path, job.problem), version, secret_fingerprint)
+    return book.is_graded(job.student, job.assignment, fingerprint(job.path, job.problem), version, secret_fingerprint,
+                          grader_fingerprint=grader_digest)
+
+
+def _note_mismatch(summary: BatchSummary, entry: GradebookEntry) -> None:
+    """Note, once per machine and fingerprint, a worker that graded with another grader fingerprint than this machine's.
+
+    The row keeps the worker's fingerprint (what really drew its cases), so
+    the next run, which compares with this machine's, grades it again: a
+    cluster with mixed versions never passes for a consistent one.
+    """
+    expected = summary.grader_fingerprints.get(entry.assignment, {})
+    machine = entry.grader.get("machine", "a worker")
+    if not entry.grader_fingerprint:
+        if entry.grader.get("fingerprint"):  # the worker could not compute it: say so, or it would regrade silently
+            line = (f"{machine} could not compute its grader fingerprint for {entry.assignment} "
+                    f"({entry.grader['fingerprint']}): its submissions are graded again by every run")
+            if line not in summary.grader_mismatches:
+                summary.grader_mismatches.append(line)
+        return  # else a stand-in made here (the worker died): graded again anyway
+    if entry.grader_fingerprint == expected.get("digest"):
+        return
+    differences = ", ".join(f"{key} {entry.grader.get(key)} there, {expected.get(key)} here"
+                            for key in FINGERPRINT_KEYS[:-1] if entry.grader.get(key) != expected.get(key))
+    line = (f"{machine} graded {entry.assignment} with grader fingerprint {entry.grader_fingerprint}, this machine's is "
+            f"{expected.get('digest')} ({differences}): its cases may differ, and every run grades its submissions again "
+            f"until the workers have this machine's versions")
+    if line not in summary.grader_mismatches:
+        summary.grader_mismatches.append(line)
 
 
 def _protections(dask: str | None) -> dict[str, dict[str, str]]:

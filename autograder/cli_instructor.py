@@ -321,7 +321,7 @@ def _print_summary(summary) -> None:
     for problem in summary.timestamp_problems:
         console.out.print(f"[yellow]No timestamp:[/] {escape(problem)}", highlight=False)
     console.out.print(
-        f"Graded {summary.graded}, skipped {summary.skipped} already graded (same content, rubric and secret), "
+        f"Graded {summary.graded}, skipped {summary.skipped} already graded (same content, secret and grader fingerprint), "
         f"in {summary.seconds:.1f} s."
     )
     _print_grading_conditions(summary)
@@ -344,6 +344,8 @@ def _print_grading_conditions(summary) -> None:
         console.out.print(f"Sandbox on {machine}: {states}", markup=False)
     for machine, missing in summary.weak_sandbox.items():
         console.out.print(f"[yellow]Sandbox on {machine} lacks {', '.join(missing)} (graded anyway: --allow-weak-sandbox)[/]")
+    for line in summary.grader_mismatches:
+        console.out.print(f"[yellow]Grader differs:[/] {escape(line)}", highlight=False)
 
 
 def _short_state(state: str) -> str:

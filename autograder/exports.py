@@ -295,7 +295,12 @@ def grading_conditions(entries: list[GradebookEntry]) -> dict:
     Each is a list of the distinct values met, with how many submissions
     each covers: one item each when a class was graded in one go; more
     when reruns mixed secrets, versions or machines. The secret itself is
-    never recorded, only its fingerprint (``""``: public cases).
+    never recorded, only its fingerprint (``""``: public cases). An item of
+    ``versions`` is the grader's fingerprint
+    (:func:`autograder.fingerprint.grader_fingerprint`): ``rubric``
+    (``"<assignment> <version>"``), ``package``, ``hypothesis``, ``numpy``,
+    ``python``, ``examples`` and its digest as ``fingerprint`` (``""`` for
+    rows graded before fingerprints were recorded).
     """
     secrets: dict[str, int] = {}
     versions: dict[str, tuple[dict, int]] = {}
@@ -305,6 +310,9 @@ def grading_conditions(entries: list[GradebookEntry]) -> dict:
         grader = dict(entry.grader)
         machine_protections = {"machine": grader.pop("machine", ""), "protections": grader.pop("protections", {})}
         grader["rubric"] = f"{entry.assignment} {entry.rubric_version}"
+        grader.pop("assignment", None)  # in "rubric"
+        grader.pop("digest", None)  # the row's own, below
+        grader["fingerprint"] = entry.grader_fingerprint
         for seen, value in ((versions, grader), (protections, machine_protections)):
             key = json.dumps(value, sort_keys=True)
             seen[key] = (value, seen.get(key, (value, 0))[1] + 1)

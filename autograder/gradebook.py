@@ -2,10 +2,11 @@
 
 An SQLite file by default (``grades/gradebook.db``); any SQLAlchemy URL
 works. A row holds who and what was graded, the content hash of the files,
-the rubric version and the fingerprint of the course secret they were graded
-under (so a rerun can skip what is already graded, and regrades when the
-secret changes), the score, what graded it (versions that decide the cases,
-the sandbox's protections), the submission's timestamp (nbgrader's
+the rubric version, the fingerprint of the course secret and the grader's
+fingerprint (:mod:`autograder.fingerprint`: package, rubric, Hypothesis,
+NumPy and Python versions) they were graded under (so a rerun can skip what
+is already graded, and regrades when the secret or the grader changes), the
+score, what graded it (those versions, the machine, the sandbox's protections), the submission's timestamp (nbgrader's
 ``timestamp.txt``), due date, seconds late and late penalty, and the full
 result as JSON (every property's verdict, counterexample, hint and timing),
 from which all exports are made. Two more tables hold the class: the roster
@@ -52,6 +53,7 @@ _submissions = sa.Table(
     sa.Column("due_date", sa.String(40), nullable=False, server_default=""),  # ISO 8601 UTC, extension included
     sa.Column("seconds_late", sa.Float, nullable=False, server_default="0"),
     sa.Column("late_penalty", sa.Float, nullable=False, server_default="0"),
+    sa.Column("grader_fingerprint", sa.String(64), nullable=False, server_default=""),  # "": graded before fingerprints
 )
 # Columns added after the first gradebooks were written: (name, SQL type and default) for ALTER TABLE.
 _ADDED_COLUMNS = (
@@ -61,6 +63,7 @@ _ADDED_COLUMNS = (
     ("due_date", "VARCHAR(40) NOT NULL DEFAULT ''"),
     ("seconds_late", "FLOAT NOT NULL DEFAULT 0"),
     ("late_penalty", "FLOAT NOT NULL DEFAULT 0"),
+    ("grader_fingerprint", "VARCHAR(64) NOT NULL DEFAULT ''"),
 )
 _students = sa.Table(
     "students",
@@ -129,9 +132,11 @@ class GradebookEntry:
     """One graded submission: ``result`` is ``SubmissionResult.to_dict()`` (or a stand-in for an ungradable one).
 
     ``secret_fingerprint`` names the course secret its cases were drawn from
-    (``""``: public cases); ``grader`` records what else decides them and how
-    the code was confined: Python, Hypothesis and NumPy versions, and the
-    sandbox's ``protections`` on the machine that graded it.
+    (``""``: public cases); ``grader_fingerprint`` is the ``digest`` of the
+    grader's fingerprint (:func:`autograder.fingerprint.grader_fingerprint`:
+    what else decides them; ``""`` for a row graded before fingerprints, or
+    never graded); ``grader`` records that fingerprint whole and how the code
+    was confined: the machine, and the sandbox's ``protections`` there.
 
     ``timestamp`` is when the student submitted (nbgrader's ``timestamp.txt``,
     ISO 8601 UTC; ``""`` without one), not when it was graded (``graded_at``);
@@ -160,6 +165,7 @@ class GradebookEntry:
     due_date: str = ""
     seconds_late: float = 0.0
     late_penalty: float = 0.0
+    grader_fingerprint: str = ""
     first_name: str = ""
     last_name: str = ""
     email: str = ""
@@ -252,13 +258,20 @@ class Gradebook:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def is_graded(self, student: str, assignment: str, content_hash: str, rubric_version: str, secret_fingerprint: str = "") -> bool:
-        """Whether this exact content was already graded under this rubric version and course secret."""
-        columns = (_submissions.c.content_hash, _submissions.c.rubric_version, _submissions.c.secret_fingerprint)
+    def is_graded(self, student: str, assignment: str, content_hash: str, rubric_version: str, secret_fingerprint: str = "",
+                  *, grader_fingerprint: str) -> bool:
+        """Whether this exact content was already graded under this rubric version, course secret and grader fingerprint.
+
+        A row without a grader fingerprint (written before there were any)
+        is never graded: nothing says what drew its cases.
+        """
+        columns = (_submissions.c.content_hash, _submissions.c.rubric_version, _submissions.c.secret_fingerprint,
+                   _submissions.c.grader_fingerprint)
         query = sa.select(*columns).where(_submissions.c.student == student, _submissions.c.assignment == assignment)
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
-        return row is not None and tuple(row) == (content_hash, rubric_version, secret_fingerprint)
+        wanted = (content_hash, rubric_version, secret_fingerprint, grader_fingerprint)
+        return row is not None and bool(grader_fingerprint) and tuple(row) == wanted
 
     def record(self, entry: GradebookEntry) -> None:
         """Write one submission's result in its own transaction, replacing an older one."""
@@ -280,6 +293,7 @@ class Gradebook:
             "due_date": entry.due_date,
             "seconds_late": entry.seconds_late,
             "late_penalty": entry.late_penalty,
+            "grader_fingerprint": entry.grader_fingerprint,
         }
         key = (_submissions.c.student == entry.student) & (_submissions.c.assignment == entry.assignment)
         with self.engine.begin() as connection:
@@ -355,6 +369,7 @@ class Gradebook:
                 due_date=row["due_date"],
                 seconds_late=row["seconds_late"],
                 late_penalty=row["late_penalty"],
+                grader_fingerprint=row["grader_fingerprint"],
             )
             for row in rows
         ]

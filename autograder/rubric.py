@@ -36,10 +36,19 @@ Kinds and the properties they judge:
     measured ratio is reported either way. With ``forward`` set, the
     function is a backward: the student's forward makes each cache the
     backward is called with.
+
+An assignment's ``version`` is not written by hand: it is the first 12 hex
+digits of :func:`autograder.fingerprint.rubric_digest`, computed from the
+rubric's content (names, signatures, every check's data) and the source of
+the code that decides its cases and verdicts. Changing a point value, an
+``examples`` count, a strategy bound, a hint or the grading code gives a new
+version, and a class run grades again what was graded under the old one;
+nothing needs bumping.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,16 +125,22 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class Assignment:
-    """An assignment's rubric. Bump ``version`` whenever grading of the same code could change."""
+    """An assignment's rubric; ``version`` follows from its content (see the module's docstring)."""
 
     name: str
-    version: str
     functions: tuple[FunctionSpec, ...]
     title: str = ""
     extra: dict = field(default_factory=dict)
     #: The notebooks students receive (``assignments/<name>/``), relative to the assignment's folder;
     #: in a submission folder these are graded and nothing else. Default: ``<name>.ipynb``.
     notebooks: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def version(self) -> str:
+        """12 hex digits of :func:`autograder.fingerprint.rubric_digest`: a new one whenever grading could change."""
+        from .fingerprint import SHORT, rubric_digest
+
+        return rubric_digest(self)[:SHORT]
 
     @property
     def released_notebooks(self) -> tuple[str, ...]:

@@ -95,7 +95,6 @@ CONVNET_SHAPES = function(
 
 ASSIGNMENT = Assignment(
     name="conv_extras",
-    version="2",  # 2: a folder grades only the released notebook; .py files load per statement
     title="More convolutional layers: dilation, 1x1 convolution, correlation vs convolution, average pooling, network shapes",
     functions=(
         DILATED_CONV_FORWARD,

@@ -182,3 +182,31 @@ def test_a_gradebook_written_before_lateness_gains_its_columns(tmp_path):
     with Gradebook(path) as book:
         (alice,) = book.entries(missing=True)
     assert (alice.timestamp, alice.seconds_late, alice.late_penalty, alice.score) == ("", 0.0, 0.0, 33.0)
+
+
+def test_a_gradebook_written_before_grader_fingerprints_gains_the_column_and_its_rows_are_not_graded(tmp_path):
+    path = tmp_path / "gradebook.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:  # the table as it was just before grader_fingerprint
+        connection.exec_driver_sql(
+            "CREATE TABLE submissions (student VARCHAR(255), assignment VARCHAR(255), content_hash VARCHAR(64) NOT NULL, "
+            "rubric_version VARCHAR(64) NOT NULL, status VARCHAR(32) NOT NULL, error TEXT NOT NULL, points FLOAT NOT NULL, "
+            "max_points FLOAT NOT NULL, seconds FLOAT NOT NULL, graded_at VARCHAR(40) NOT NULL, result_json TEXT NOT NULL, "
+            "secret_fingerprint VARCHAR(64) NOT NULL DEFAULT '', grader_json TEXT NOT NULL DEFAULT '{}', "
+            "timestamp VARCHAR(40) NOT NULL DEFAULT '', due_date VARCHAR(40) NOT NULL DEFAULT '', "
+            "seconds_late FLOAT NOT NULL DEFAULT 0, late_penalty FLOAT NOT NULL DEFAULT 0, PRIMARY KEY (student, assignment))")
+        connection.exec_driver_sql("INSERT INTO submissions (student, assignment, content_hash, rubric_version, status, error, "
+                                   "points, max_points, seconds, graded_at, result_json, secret_fingerprint) "
+                                   "VALUES ('alice', 'conv_layers', 'h', 'v', 'graded', '', 33, 33, 1, 'x', '{}', 's')")
+    engine.dispose()
+    with Gradebook(path) as book:
+        (alice,) = book.entries()
+        assert (alice.grader_fingerprint, alice.points, alice.secret_fingerprint) == ("", 33.0, "s")
+        assert not book.is_graded("alice", "conv_layers", "h", "v", "s", grader_fingerprint="abc")
+        assert not book.is_graded("alice", "conv_layers", "h", "v", "s", grader_fingerprint="")  # "" never counts as graded
+        book.record(GradebookEntry("alice", "conv_layers", "h", "v", "graded", 30.0, 33.0, secret_fingerprint="s", grader_fingerprint="abc"))
+        assert book.is_graded("alice", "conv_layers", "h", "v", "s", grader_fingerprint="abc")
+        assert not book.is_graded("alice", "conv_layers", "h", "v", "s", grader_fingerprint="abd")
+        assert book.entries()[0].grader_fingerprint == "abc"
+    with Gradebook(path) as book:  # opened again: the column is there, nothing added twice
+        assert book.entries()[0].grader_fingerprint == "abc"

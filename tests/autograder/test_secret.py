@@ -261,9 +261,13 @@ def test_a_gradebook_from_before_the_secret_gains_its_columns(tmp_path):
     with Gradebook(path) as book:
         [entry] = book.entries()
         assert (entry.secret_fingerprint, entry.grader) == ("", {})
-        assert book.is_graded("ann", "conv_layers", "h", "1", "") and not book.is_graded("ann", "conv_layers", "h", "1", "abc")
-        book.record(GradebookEntry("bob", "conv_layers", "h", "1", "graded", 1, 33, secret_fingerprint="abc", grader={"numpy": "2"}))
+        # No grader fingerprint: nothing says what drew its cases, so it is graded again.
+        assert not book.is_graded("ann", "conv_layers", "h", "1", "", grader_fingerprint="f" * 12)
+        book.record(GradebookEntry("bob", "conv_layers", "h", "1", "graded", 1, 33, secret_fingerprint="abc", grader={"numpy": "2"},
+                                   grader_fingerprint="f" * 12))
         assert book.entries(student="bob")[0].grader == {"numpy": "2"}
+        assert book.is_graded("bob", "conv_layers", "h", "1", "abc", grader_fingerprint="f" * 12)
+        assert not book.is_graded("bob", "conv_layers", "h", "1", "", grader_fingerprint="f" * 12)
 
 
 def _processes_showing(marker: bytes, command: list[str]) -> set[tuple[str, str]]:
