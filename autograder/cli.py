@@ -15,8 +15,9 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from . import __version__, console
+from . import __version__, console, rubrics
 from .feedback import feedback_text, score_table
+from .fingerprint import fingerprint_differences, grader_fingerprint
 from .grading import grade
 from .identify import IdentifyError, identify_assignment, metadata_of
 from .sandbox.protections import summary_line
@@ -69,7 +70,7 @@ def check(file: Path, assignment: str | None, examples: int, engine: str, as_jso
             console.fail(f"{file.name} could not be graded: {unreadable}", next_step="fix the file, then check again")
         console.fail(str(error), next_step="run `autograder check FILE --assignment NAME`")
     if not as_json:
-        console.err.print(f"Checking {file.name} against {chosen.describe()}", highlight=False)
+        console.err.print(f"Checking {file.name} against {chosen.describe()}", highlight=False, soft_wrap=True)
         _warn_other_grader(file, chosen.name)
     with Progress(transient=True, console=console.err) as progress:
         task = progress.add_task("loading", total=None)
@@ -106,14 +107,9 @@ def _warn_other_grader(file: Path, assignment: str) -> None:
     course = metadata_of(file).get("grader")
     if not isinstance(course, dict):
         return
-    try:
-        from .fingerprint import fingerprint_differences, grader_fingerprint
-        from . import rubrics
-    except ImportError:  # pragma: no cover - the fingerprint module ships with every install
-        return
     differences = fingerprint_differences(course, grader_fingerprint(rubrics.get(assignment)))
     for line in differences:
-        console.err.print(f"[yellow]note:[/] {line}", highlight=False)
+        console.err.print(f"[yellow]note:[/] {line}", highlight=False, soft_wrap=True)
 
 
 def _instructor_commands() -> None:

@@ -120,3 +120,23 @@ def test_without_the_instructors_modules_their_commands_say_where_they_are():
     listing = run("--help")
     commands = listing.stdout.split("Commands:")[1].split()
     assert listing.returncode == 0 and commands[0] == "check" and "grade" not in commands
+
+
+def test_a_notebook_released_for_another_grader_says_what_differs(tmp_path):
+    import copy
+
+    from autograder import rubrics
+    from autograder.fingerprint import grader_fingerprint
+
+    released = json.loads((EXAMPLES.parents[1] / "assignments" / "conv_layers" / "conv_layers.ipynb").read_text())
+    same = tmp_path / "same.ipynb"
+    same.write_text(json.dumps(released))
+    assert "note:" not in _check(same).output
+    other = copy.deepcopy(released)
+    course = grader_fingerprint(rubrics.get("conv_layers"))
+    other["metadata"]["autograder"]["grader"] = {**course, "hypothesis": "6.151.0", "digest": "0" * 12}
+    path = tmp_path / "other.ipynb"
+    path.write_text(json.dumps(other))
+    result = _check(path)
+    assert "note: Hypothesis" in result.output and "6.151.0 in the course" in result.output
+    assert "pip install hypothesis==6.151.0" in result.output

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.release import normalize_notebook, notebook_text, source_assignments
+from autograder.release import ReleaseError, label_notebook, normalize_notebook, notebook_text, source_assignments
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = source_assignments(ROOT)
@@ -68,3 +68,45 @@ def test_normalize_notebook_strips_what_changes_between_runs():
     assert normalized["cells"][0]["execution_count"] is None and normalized["cells"][0]["outputs"] == []
     assert normalized["cells"][1] == notebook["cells"][1]
     assert notebook_text(normalized).endswith("}\n")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_released_notebooks_say_what_they_are_for(course, assignment):
+    from autograder import rubrics
+    from autograder.fingerprint import grader_fingerprint
+
+    label = course.released(assignment)["metadata"]["autograder"]
+    assert label["assignment"] == assignment
+    assert label["grader"] == grader_fingerprint(rubrics.get(assignment))
+    install = next(c for c in course.released(assignment)["cells"] if c.get("id") == "install-autograder")
+    assert f'AUTOGRADER_SOURCE = "{label["install"]}"' in course.source(install)
+
+
+def test_install_from_sets_the_install_cells_source(course):
+    notebook = label_notebook(course.solution("conv_layers"), "conv_layers", install_from="https://x.edu/a b/w.whl")
+    cell = next(c for c in notebook["cells"] if c.get("id") == "install-autograder")
+    assert 'AUTOGRADER_SOURCE = "https://x.edu/a b/w.whl"\n' in course.source(cell)
+    assert notebook["metadata"]["autograder"]["install"] == "https://x.edu/a b/w.whl"
+    # The rest of the cell is untouched, and it still compiles.
+    original = next(c for c in course.solution("conv_layers")["cells"] if c.get("id") == "install-autograder")
+    assert course.source(cell).replace("https://x.edu/a b/w.whl", "conv-autograder-student") == course.source(original)
+    compile(course.source(cell), "install", "exec")
+
+
+def test_install_from_without_an_install_cell_is_refused(course):
+    notebook = course.solution("conv_layers")
+    notebook["cells"] = [c for c in notebook["cells"] if c.get("id") != "install-autograder"]
+    with pytest.raises(ReleaseError, match="install cell"):
+        label_notebook(notebook, "conv_layers", install_from="pkg")
+    assert label_notebook(notebook, "conv_layers")["metadata"]["autograder"]["install"] is None
+
+
+def test_the_install_cell_never_runs_in_the_sandbox(course):
+    # Graded code leaves it out (it would try pip in there); a student's own try/import stays theirs.
+    from autograder.submission import strip_ours
+
+    install = next(c for c in course.solution("conv_layers")["cells"] if c.get("id") == "install-autograder")
+    stripped = strip_ours(course.source(install))
+    assert "pip" not in stripped and "import autograder" not in stripped
+    assert "AUTOGRADER_SOURCE = " in stripped  # a harmless assignment, kept on its line
+    assert strip_ours("try:\n    import scipy\nexcept ImportError:\n    pass\n") == "try:\n    import scipy\nexcept ImportError:\n    pass\n"

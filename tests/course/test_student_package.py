@@ -67,6 +67,7 @@ def test_check_grades_a_finished_notebook_at_full_marks_knowing_its_assignment(s
     spec = rubrics.get(assignment)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"against {assignment} (from the notebook's metadata)" in done.stderr
+    assert "note:" not in done.stderr, done.stderr  # the students' package is the grader the notebook was released for
     assert f"{spec.max_points:g} / {spec.max_points:g} points" in done.stdout
     assert "expected values from the torch oracle" in done.stdout
 
