@@ -46,6 +46,8 @@ __all__ = [
     "param_count_args",
     "FcCountArgs",
     "fc_param_count_args",
+    "SamePadArgs",
+    "same_pad_args",
     "Conv1x1Case",
     "conv1x1_cases",
     "ArchitectureCase",
@@ -222,6 +224,21 @@ class SizeArgs:
 
     def describe(self) -> str:
         return f"in_size={self.in_size}, filter_size={self.filter_size}, stride={self.stride}, pad={self.pad}, dilation={self.dilation}"
+
+
+@dataclass(frozen=True)
+class SamePadArgs:
+    """Arguments of ``same_pad``: a filter size and its dilation."""
+
+    filter_size: int
+    dilation: int = 1
+
+    @property
+    def args(self) -> tuple:
+        return (self.filter_size, self.dilation)
+
+    def describe(self) -> str:
+        return f"filter_size={self.filter_size}, dilation={self.dilation}"
 
 
 @dataclass(frozen=True)
@@ -581,6 +598,23 @@ def unfit_output_size_args(draw, **bounds) -> SizeArgs:
     else:  # stride 1 and padding covers the filter: make the filter wider than the padded input
         return SizeArgs(args.in_size, args.in_size + 2 * args.pad + 1, args.stride, args.pad, args.dilation)
     return SizeArgs(in_size, args.filter_size, args.stride, args.pad, args.dilation)
+
+
+@st.composite
+def same_pad_args(draw, *, odd_span: bool = True, max_filter_size: int = 31, max_dilation: int = 24) -> SamePadArgs:
+    """Arguments of ``same_pad`` whose span ``D(F - 1) + 1`` is odd (a "same" padding exists), or even.
+
+    An even span needs an even ``F`` and an odd ``D``; odd spans shrink toward
+    the lecture's ``F = 1, 3, 5, 7`` at ``D = 1``. The bounds (large kernels,
+    DeepLab's dilations up to 24) leave more than 100 distinct cases of each kind.
+    """
+    if odd_span:
+        dilation = draw(st.integers(1, max_dilation))
+        sizes = range(1, max_filter_size + 1) if dilation % 2 == 0 else range(1, max_filter_size + 1, 2)
+    else:
+        dilation = draw(st.sampled_from(range(1, max_dilation + 1, 2)))
+        sizes = range(2, max_filter_size + 1, 2)
+    return SamePadArgs(filter_size=draw(st.sampled_from(list(sizes))), dilation=dilation)
 
 
 @st.composite

@@ -1,5 +1,5 @@
-"""Rubric of ``conv_extras``: dilated and 1x1 convolution, correlation vs convolution, average
-pooling, parameter counts and the shapes of a whole ConvNet.
+"""Rubric of ``conv_extras``: dilated and 1x1 convolution, "same" padding, correlation vs
+convolution, average pooling, parameter counts and the shapes of a whole ConvNet.
 
 ``conv_param`` and ``pool_param`` hold plain ints, and ``conv_param`` always
 has ``dilation`` (1 included). Everything is judged against the reference
@@ -31,6 +31,13 @@ DILATED_CONV_BACKWARD = function(
     "dilated_conv_backward(dout, cache)",
     "conv_backward",
     backward_check(_DILATED_CASES, "dilated_conv_forward", CONV_BACKWARD_POINTS, hints=hints.DILATED_BACKWARD_HINTS),
+)
+
+SAME_PAD = function(
+    "same_pad(filter_size, dilation)",
+    "same_pad",
+    value_check(cases.same_pad_args(), {"value": 1}, description="filters with an odd span"),
+    raises_check(cases.same_pad_args(odd_span=False), {"raises ValueError": 1}, description="filters with an even span"),
 )
 
 CONV1X1_FORWARD = function(
@@ -99,6 +106,7 @@ ASSIGNMENT = Assignment(
     functions=(
         DILATED_CONV_FORWARD,
         DILATED_CONV_BACKWARD,
+        SAME_PAD,
         CONV1X1_FORWARD,
         CORRELATE2D,
         CONVOLVE2D,

@@ -41,6 +41,13 @@ def dilated_conv_backward(dout, cache):
     return dx, dw, db
 
 
+def same_pad(filter_size, dilation=1):
+    span = dilation * (filter_size - 1) + 1
+    if span % 2 == 0:
+        raise ValueError(f"a filter spanning {span} inputs has no symmetric 'same' padding")
+    return (span - 1) // 2
+
+
 def conv1x1_forward(x, w, b):
     # w is (F, C): at every pixel, out = w @ (the C channels) + b
     return (x.transpose(0, 2, 3, 1) @ w.T).transpose(0, 3, 1, 2) + b[None, :, None, None]

@@ -52,13 +52,13 @@ def _property(result, function: str, name: str) -> PropertyResult:
 def test_conv_extras_correct_submission_scores_full_marks_at_the_default_budget():
     result = grade(EXAMPLES / "conv_extras" / "correct.py", assignment="conv_extras", limits=LIMITS)
     assert result.status == "graded"
-    assert result.points == result.max_points == 53
+    assert result.points == result.max_points == 55
     assert all(p.examples >= 50 for f in result.functions for p in f.properties)
 
 
 def test_conv_extras_stub_scores_zero_and_says_it_is_the_stub():
     result = grade(EXAMPLES / "conv_extras" / "stub.py", assignment="conv_extras", examples=FAST, limits=LIMITS)
-    assert result.points == 0 and result.max_points == 53
+    assert result.points == 0 and result.max_points == 55
     assert all("still the stub" in p.message for f in result.functions for p in f.properties)
 
 
@@ -67,7 +67,7 @@ def test_conv_extras_each_mistake_loses_exactly_its_points_and_gets_its_hint(mut
     result = grade(EXTRAS.path_of(mutant), assignment="conv_extras", examples=FAST, limits=LIMITS)
     assert _failing(result) == set(mutant.failing)
     lost = sum(p.max_points for f in result.functions for p in f.properties if not p.passed)
-    assert result.points == 53 - lost
+    assert result.points == 55 - lost
     for function, prop in mutant.failing:
         failed = _property(result, function, prop)
         assert mutant.hint in failed.hint, failed.hint

@@ -132,3 +132,16 @@ def test_dilation_key_is_always_there_when_asked(case):
 @given(cases.fc_param_count_args())
 def test_fc_count_args_are_positive_ints(args):
     assert args.in_features >= 1 and args.out_features >= 1 and isinstance(args.bias, bool)
+
+
+@given(cases.same_pad_args())
+def test_same_pad_args_have_an_odd_span(args):
+    assert (args.dilation * (args.filter_size - 1) + 1) % 2 == 1
+    assert reference.same_pad(*args.args) >= 0
+
+
+@given(cases.same_pad_args(odd_span=False))
+def test_even_span_same_pad_args_have_no_same_padding(args):
+    assert (args.dilation * (args.filter_size - 1) + 1) % 2 == 0
+    with pytest.raises(ValueError, match="even filter span"):
+        reference.same_pad(*args.args)
