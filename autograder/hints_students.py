@@ -287,12 +287,19 @@ def _pool_swapped(context: HintContext) -> bool:
         variants = [_pool_backward(case, swapped=True)]
     else:
         variants = _swapped_forward(case)
+        got, want = context.got.get("out"), context.want["out"]
+        ph, pw, stride = (case.pool_param[k] for k in ("pool_height", "pool_width", "stride"))
+        swapped_shape = (*want.shape[:2], 1 + (case.x.shape[2] - pw) // stride, 1 + (case.x.shape[3] - ph) // stride)
+        if "negative dimensions are not allowed" in context.got.get("error", ""):
+            return min(swapped_shape[2:]) < 0  # np.zeros of the swapped output size
+        if isinstance(got, np.ndarray) and got.shape == swapped_shape != want.shape:
+            return True  # the output size alone shows it, even where a swapped window no longer fits
     return any(_mistaken(context, variant) for variant in variants)
 
 
 POOL_WINDOW_SWAPPED = Hint(
     "pool height and width swapped",
-    ("output shape", "output values", "dx"),
+    ("output shape", "output values", "inputs unchanged", "dx"),
     _pool_swapped,
     "Your result matches a pool_height x pool_width window laid the other way round: pool_height counts rows "
     "(axis 2, H) and pool_width columns (axis 3, W): window = x[n, c, i*stride:i*stride + pool_height, "
@@ -325,7 +332,11 @@ _SHAPES = re.compile(r"\(([\d, ]*)\)")
 def _cut_window(context: HintContext) -> bool:
     """A broadcast error between a full filter and a window cut at the border of the unpadded input."""
     error, case = context.got.get("error", ""), context.case
-    if case.conv_param["pad"] == 0 or "broadcast" not in error:
+    if case.conv_param["pad"] == 0:  # the minimal case needs padding to fail: the padding is where it goes wrong
+        return False
+    if "shape-mismatch for sum" in error:  # np.tensordot's words, without the shapes
+        return True
+    if "broadcast" not in error:
         return False
     hh, ww = case.w.shape[2:]
     shapes = [tuple(int(v) for v in group.split(",") if v.strip()) for group in _SHAPES.findall(error)]

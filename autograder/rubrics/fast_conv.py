@@ -1,7 +1,7 @@
 """Rubric of ``fast_conv``: a fast (im2col) convolution, forward and backward.
 
 Correctness is judged as for ``conv_layers``' convolution (the same cases and
-hints); the cache is the student's own business, since the backward always
+hints, plus im2col's own: N and F swapped in a reshape); the cache is the student's own business, since the backward always
 gets the cache of the student's forward. Speed is judged on the shapes of
 one fixed case (new values on every timed call), against the reference's
 vectorized op (see the ``speed`` kind in :mod:`autograder.rubric`).

@@ -148,3 +148,36 @@ def test_windows_cut_at_the_border_are_told_apart_from_other_broadcast_errors():
 
     assert "padded input" in hint(f"raised ValueError: operands could not be broadcast together with shapes ({c},{hh - 1},{ww}) ({c},{hh},{ww}) (line 9)")
     assert hint(f"raised ValueError: operands could not be broadcast together with shapes ({c + 1},{hh},{ww}) ({c},{hh},{ww}) (line 9)") == ""
+
+
+# The same mistakes written the vectorized way (correct.py with one edit): the hints must not depend on the loops.
+VECTORIZED = {
+    "pad:-pad": (("dx = dx_pad[:, :, pad : pad + x.shape[2], pad : pad + x.shape[3]]", "dx = dx_pad[:, :, pad:-pad, pad:-pad]"),
+                 ("conv_backward_naive", "dx"), "pad:pad + H"),
+    "dx assigned": (("dx_pad[:, :, rows, cols] += np.tensordot", "dx_pad[:, :, rows, cols] = np.tensordot"),
+                    ("conv_backward_naive", "dx"), "accumulated (+=)"),
+    "dw assigned": (("dw += np.tensordot", "dw = np.tensordot"), ("conv_backward_naive", "dw"), "accumulated (+=)"),
+    "pool window assigned": (("dx[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw] += mask",
+                              "dx[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw] = mask"),
+                             ("max_pool_backward_naive", "dx"), "accumulated (+=)"),
+    "no padding (tensordot)": (("    x_pad = zero_pad(x, pad)\n    out", "    x_pad = x\n    out"),
+                               ("conv_forward_naive", "output values"), "read from the padded input"),
+    "db averaged": (("    db = dout.sum(axis=(0, 2, 3))", "    db = dout.sum(axis=(0, 2, 3)) / x.shape[0]"),
+                    ("conv_backward_naive", "db"), "averaged over the batch"),
+    "pool sizes swapped": (("    H_out = 1 + (H - ph) // stride\n    W_out = 1 + (W - pw) // stride",
+                            "    H_out = 1 + (H - pw) // stride\n    W_out = 1 + (W - ph) // stride"),
+                           ("max_pool_forward_naive", "output shape"), "pool_height counts rows"),
+}
+
+
+@pytest.mark.parametrize("mistake", VECTORIZED)
+def test_the_same_mistakes_written_vectorized_get_the_same_hints(mistake, tmp_path):
+    (old, new), key, text = VECTORIZED[mistake]
+    source = (EXAMPLES / "conv_layers" / "correct.py").read_text()
+    assert source.count(old) == 1
+    path = tmp_path / "submission.py"
+    path.write_text(source.replace(old, new))
+    result = grade(path, examples=FAST, limits=LIMITS)
+    docked = {(f.name, p.property): p for f in result.functions for p in f.properties if not p.passed}
+    assert key in docked and text in docked[key].hint, docked.get(key)
+    assert {f for f, _ in docked} == {key[0]}  # the edit costs only its own function's points
