@@ -7,6 +7,8 @@ mistake raises). A variant that equals the expected value on the case is no
 diagnosis, so each hint also checks that the mistake changes the result there.
 The ``*_HINTS`` tuples at the end are what the rubrics attach to their checks:
 the older hints of :mod:`autograder.hints` first, then these, then the crash hints.
+Where each mistake was seen is in the docstring of its example,
+``examples/<assignment>/buggy_*.py``.
 """
 
 from __future__ import annotations
@@ -301,9 +303,10 @@ POOL_WINDOW_SWAPPED = Hint(
     "pool height and width swapped",
     ("output shape", "output values", "inputs unchanged", "dx"),
     _pool_swapped,
-    "Your result matches a pool_height x pool_width window laid the other way round: pool_height counts rows "
-    "(axis 2, H) and pool_width columns (axis 3, W): window = x[n, c, i*stride:i*stride + pool_height, "
-    "j*stride:j*stride + pool_width], and H' = 1 + (H - pool_height) // stride.",
+    lambda c: ("Your output size is computed with pool_height and pool_width swapped (negative here). "
+               if "error" in c.got else "Your result matches a pool_height x pool_width window laid the other way round. ")
+    + "pool_height counts rows (axis 2, H) and pool_width columns (axis 3, W): window = x[n, c, "
+    "i*stride:i*stride + pool_height, j*stride:j*stride + pool_width], and H' = 1 + (H - pool_height) // stride.",
 )
 
 
@@ -351,6 +354,16 @@ PAD_FORGOTTEN_CRASH = Hint(
     "A window came out smaller than the HH x WW filter: it ran past the border of x. The output size counts the "
     "padding, so the windows must be read from the padded input: x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), "
     "(pad, pad))), then window = x_pad[n, :, i*stride:i*stride + HH, j*stride:j*stride + WW].",
+)
+
+
+ARRAY_INTO_ONE_OUTPUT = Hint(
+    "an array assigned to one output",
+    EVERY_PROPERTY,
+    lambda c: "setting an array element with a sequence" in c.got.get("error", ""),
+    "out[n, f, i, j] is one number, but your code assigned it an array. Add only filter f's bias, b[f], not the "
+    "whole vector b (which holds all F biases), and sum the window's products into one number: "
+    "out[n, f, i, j] = np.sum(x_pad[n, :, i*stride:i*stride + HH, j*stride:j*stride + WW] * w[f]) + b[f].",
 )
 
 
@@ -407,7 +420,7 @@ def with_crash_hints(*groups) -> tuple:
     return tuple(hint for group in groups for hint in group) + CRASH_HINTS
 
 
-CONV_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (PAD_IGNORED, PAD_FORGOTTEN_CRASH))
+CONV_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (PAD_IGNORED, PAD_FORGOTTEN_CRASH, ARRAY_INTO_ONE_OUTPUT))
 CONV_BACKWARD_HINTS = with_crash_hints(
     known.CONV_BACKWARD_HINTS, (PAD_SLICE_EMPTY, PADDED_DX, CONV_OVERWRITES, GRADIENT_AVERAGED, DX_FLIPPED_FILTER))
 MAX_POOL_FORWARD_HINTS = with_crash_hints(known.MAX_POOL_FORWARD_HINTS, (POOL_WINDOW_SWAPPED,))

@@ -31,6 +31,7 @@ EXPECTED = {
         ("max_pool_backward_naive", "dx"): "pool_height counts rows",
     }),
     "buggy_pad_forgotten": ("conv_layers", 26, {("conv_forward_naive", p): "read from the padded input" for p in FORWARD}),
+    "buggy_bias_vector": ("conv_layers", 26, {("conv_forward_naive", p): "Add only filter f's bias, b[f]" for p in FORWARD}),
     "buggy_float_sizes": ("conv_layers", 21, {
         **{("conv_forward_naive", p): "use // for output sizes" for p in FORWARD},
         **{("max_pool_forward_naive", p): "use // for output sizes" for p in FORWARD},
