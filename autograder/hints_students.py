@@ -415,6 +415,16 @@ CRASH_HINTS = (
 )
 
 
+FLOAT_SIZE = Hint(
+    "size computed with /",
+    ("value",),
+    lambda c: isinstance(c.got.get("value"), (float, np.floating)) and c.got["value"] == c.want.get("value"),
+    lambda c: f"Your size is the float {c.got['value']!r}: in Python 3, / gives a float even when the division is exact "
+    "(CS231n's (H + 2*pad - HH) / stride + 1 was Python 2's integer division). Use //, exact whenever the filter fits, "
+    "so the size can be used as a shape and in range().",
+)
+
+
 def with_crash_hints(*groups) -> tuple:
     """The hints of ``groups``, then the crash hints: a check's whole tuple."""
     return tuple(hint for group in groups for hint in group) + CRASH_HINTS

@@ -40,14 +40,14 @@ CONV_OUTPUT_SIZE = function(
         cases.output_size_args(max_dilation=3),
         {"value": 2},
         arguments=_size_arguments,
-        hints=hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS),
+        hints=hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS, (hints_students.FLOAT_SIZE,)),
         description="configurations that fit",
     ),
     raises_check(
         cases.unfit_output_size_args(max_dilation=3),
         {"raises ValueError": 1},
         arguments=_size_arguments,
-        hints=hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS),
+        hints=hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS, (hints_students.FLOAT_SIZE,)),
         description="configurations that don't fit",
     ),
 )

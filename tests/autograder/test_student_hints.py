@@ -32,6 +32,7 @@ EXPECTED = {
     }),
     "buggy_pad_forgotten": ("conv_layers", 26, {("conv_forward_naive", p): "read from the padded input" for p in FORWARD}),
     "buggy_bias_vector": ("conv_layers", 26, {("conv_forward_naive", p): "Add only filter f's bias, b[f]" for p in FORWARD}),
+    "buggy_float_output_size": ("conv_layers", 31, {("conv_output_size", "value"): "in Python 3, / gives a float"}),
     "buggy_float_sizes": ("conv_layers", 21, {
         **{("conv_forward_naive", p): "use // for output sizes" for p in FORWARD},
         **{("max_pool_forward_naive", p): "use // for output sizes" for p in FORWARD},
@@ -88,6 +89,8 @@ def _load(path: Path):
 
 def _answers(function, check, case):
     """What a correct function returns on ``case``, named as the check's properties read it."""
+    if check.kind == "value":
+        return {"value": function(*check.arguments(case))}
     if check.kind == "forward":
         out, _ = function(*check.arguments(case))
         return {"out": out}
@@ -99,7 +102,7 @@ NEW_HINTS = [h for h in vars(hints_students).values() if isinstance(h, hints.Hin
 CORRECT = [
     (EXAMPLES / "conv_layers" / name, spec)
     for name in ("correct.py", "correct_loops.py")
-    for spec in (conv_layers.CONV_FORWARD, conv_layers.CONV_BACKWARD, conv_layers.MAX_POOL_FORWARD, conv_layers.MAX_POOL_BACKWARD)
+    for spec in conv_layers.ASSIGNMENT.functions
 ] + [(EXAMPLES / "fast_conv" / "correct.py", spec) for spec in (fast_conv.CONV_FORWARD_IM2COL, fast_conv.CONV_BACKWARD_IM2COL)]
 
 
@@ -114,11 +117,16 @@ def test_no_hint_fires_on_a_correct_function_across_the_drawn_cases(path, spec):
     """
     function = getattr(_load(path), spec.name)
     expected = expected_values()
-    [check] = [c for c in spec.checks if c.kind != "speed"]
+    [check] = [c for c in spec.checks if c.kind in ("value", "forward", "backward")]
     for case in drawn_cases(check, 300):
         got = _answers(function, check, case)
         want = expected(spec.reference, *check.arguments(case), *([case.cache] if check.kind == "backward" else []))
-        want = {"out": want[0]} if check.kind == "forward" else dict(zip(check.outputs, want if isinstance(want, tuple) else (want,)))
+        if check.kind == "value":
+            want = {"value": want}
+        elif check.kind == "forward":
+            want = {"out": want[0]}
+        else:
+            want = dict(zip(check.outputs, want if isinstance(want, tuple) else (want,)))
         for name in check.points:
             context = HintContext(case=case, property=name, got=got, want=want, expected=expected)
             assert first_matching_hint(check.hints, context) == "", (name, case.describe())
