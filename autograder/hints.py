@@ -58,18 +58,26 @@ def first_matching_hint(hints, context: HintContext) -> str:
     None when the value the property judges is the expected one (the
     property failed for another reason, e.g. the input was modified): a
     mistake's variant can coincide with the right answer on a case (a stride
-    that changes nothing, a 1x1 window), and must not be blamed then.
+    that changes nothing, a 1x1 window), and must not be blamed then. When a
+    second mistake gives the same result on this (small) case, it is named
+    too: one case cannot tell them apart.
     """
     if _answered_right(context):
         return ""
+    texts: list[str] = []
     for hint in hints:
         if context.property in hint.properties or hint.properties == EVERY_PROPERTY:
             try:
-                if hint.matches(context):
-                    return hint.message(context)
+                text = hint.message(context) if hint.matches(context) else ""
             except Exception:  # a hint must never break grading; it is only advice
                 continue
-    return ""
+            if text and text not in texts:
+                texts.append(text)
+                if len(texts) == 2:
+                    break
+    if len(texts) == 2:
+        return f"{texts[0]}\nThis small case fits another mistake too, which it cannot tell apart: {texts[1]}"
+    return texts[0] if texts else ""
 
 
 def _answered_right(context: HintContext) -> bool:

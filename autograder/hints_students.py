@@ -151,6 +151,28 @@ GRADIENT_AVERAGED = Hint(
 )
 
 
+_DB_AXES = ((0,), (2, 3), (0, 2), (0, 3), (1, 2, 3), (0, 1, 2, 3), (1,), (0, 1))
+
+
+def _db_axes(context: HintContext) -> str:
+    dout, got = context.case.dout, context.got.get("db")
+    if isinstance(got, (float, np.floating)) and dout.shape[1] > 1 and np.isclose(got, dout.sum(), rtol=1e-9, atol=0):
+        return "np.sum(dout), one number"
+    for axes in _DB_AXES:
+        if _mistaken(context, np.asarray(dout.sum(axis=axes))):
+            return f"dout.sum(axis={axes})"
+    return ""
+
+
+DB_AXES = Hint(
+    "db summed over the wrong axes",
+    ("db",),
+    lambda c: bool(_db_axes(c)),
+    lambda c: f"Your db matches {_db_axes(c)}: b[f] is added to every output of filter f, for every image and position, "
+    "so db[f] sums dout[n, f, i, j] over n, i and j: db = dout.sum(axis=(0, 2, 3)), shape (F,).",
+)
+
+
 def _flipped_filter(context: HintContext) -> bool:
     case = context.case
     if case.w.shape[2] * case.w.shape[3] == 1:
@@ -251,6 +273,28 @@ def _pool_overwrites(context: HintContext) -> bool:
     return any(_mistaken(context, variant) for variant in variants)
 
 
+def _pool_block_max(context: HintContext) -> bool:
+    """dx when the loops run over windows only and the mask takes the maximum of the whole (N, C) block."""
+    case = context.case
+    if case.x.shape[0] * case.x.shape[1] == 1:
+        return False
+    dx = np.zeros(case.x.shape)
+    for i, j, rows, cols in _pool_windows(case):
+        window = case.x[:, :, rows, cols]
+        dx[:, :, rows, cols] += (window == window.max()) * case.dout[:, :, i, j][:, :, None, None]
+    return _mistaken(context, dx)
+
+
+POOL_BLOCK_MAX = Hint(
+    "pool mask from the maximum of all images and channels",
+    ("dx",),
+    _pool_block_max,
+    "Your dx gives each window's gradient only where the largest value of the whole x[:, :, window] block is, across "
+    "all images and channels: each (n, c) has its own maximum. Take it per image and channel: "
+    "mask = window == window.max(axis=(2, 3), keepdims=True).",
+)
+
+
 POOL_OVERWRITES = Hint(
     "gradient assigned instead of accumulated (pool)",
     ("dx",),
@@ -319,6 +363,35 @@ def _pad_ignored(context: HintContext) -> bool:
         return False
     unpadded = context.variant("conv_forward", case.x, case.w, case.b, {**case.conv_param, "pad": 0})
     return unpadded is not None and _mistaken(context, unpadded[0])
+
+
+FORWARD_FLIPPED = Hint(
+    "filter flipped in the forward",
+    ("output values",),
+    lambda c: c.case.w.shape[2] * c.case.w.shape[3] > 1 and _mistaken(
+        c, (c.variant("conv_forward", c.case.x, c.case.w[:, :, ::-1, ::-1], c.case.b, c.case.conv_param) or (None,))[0]),
+    "Your output matches the filter flipped (rotated 180 degrees), signal processing's convolution. A CNN layer "
+    "computes the cross-correlation: out[n, f, i, j] = b[f] + sum x_pad[n, :, i*stride + k, j*stride + l] * w[f, :, k, l], "
+    "the window times w as it is.",
+)
+
+
+def _plus_one_forgotten(context: HintContext) -> bool:
+    got, want = context.got.get("out"), context.want["out"]
+    return (
+        isinstance(got, np.ndarray)
+        and got.shape == (*want.shape[:2], want.shape[2] - 1, want.shape[3] - 1)
+        and (got.size == 0 or same(got, want[:, :, :-1, :-1]))  # the windows it has are the right ones
+    )
+
+
+PLUS_ONE_FORGOTTEN = Hint(
+    "+ 1 forgotten in the output size",
+    ("output shape", "output values"),
+    _plus_one_forgotten,
+    "Your output misses the last row and column of windows: the output size is (N - F + 2P)/S + 1, the + 1 counting "
+    "the window at position 0: H' = 1 + (H + 2*pad - HH) // stride (for pooling, 1 + (H - pool_height) // stride).",
+)
 
 
 PAD_IGNORED = Hint(
@@ -430,12 +503,14 @@ def with_crash_hints(*groups) -> tuple:
     return tuple(hint for group in groups for hint in group) + CRASH_HINTS
 
 
-CONV_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (PAD_IGNORED, PAD_FORGOTTEN_CRASH, ARRAY_INTO_ONE_OUTPUT))
+CONV_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (
+    PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN_CRASH, ARRAY_INTO_ONE_OUTPUT))
 CONV_BACKWARD_HINTS = with_crash_hints(
-    known.CONV_BACKWARD_HINTS, (PAD_SLICE_EMPTY, PADDED_DX, CONV_OVERWRITES, GRADIENT_AVERAGED, DX_FLIPPED_FILTER))
-MAX_POOL_FORWARD_HINTS = with_crash_hints(known.MAX_POOL_FORWARD_HINTS, (POOL_WINDOW_SWAPPED,))
-MAX_POOL_BACKWARD_HINTS = with_crash_hints(known.MAX_POOL_BACKWARD_HINTS, (POOL_OVERWRITES, POOL_WINDOW_SWAPPED))
-IM2COL_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (IM2COL_NF_SWAPPED, PAD_IGNORED, PAD_FORGOTTEN_CRASH))
+    known.CONV_BACKWARD_HINTS, (PAD_SLICE_EMPTY, PADDED_DX, CONV_OVERWRITES, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES))
+MAX_POOL_FORWARD_HINTS = with_crash_hints(known.MAX_POOL_FORWARD_HINTS, (POOL_WINDOW_SWAPPED, PLUS_ONE_FORGOTTEN))
+MAX_POOL_BACKWARD_HINTS = with_crash_hints(known.MAX_POOL_BACKWARD_HINTS, (POOL_OVERWRITES, POOL_WINDOW_SWAPPED, POOL_BLOCK_MAX))
+IM2COL_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (
+    IM2COL_NF_SWAPPED, PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN_CRASH))
 IM2COL_BACKWARD_HINTS = with_crash_hints(known.CONV_BACKWARD_HINTS, (
-    IM2COL_NF_SWAPPED_BACKWARD, PAD_SLICE_EMPTY, PADDED_DX, GRADIENT_AVERAGED, DX_FLIPPED_FILTER))
+    IM2COL_NF_SWAPPED_BACKWARD, PAD_SLICE_EMPTY, PADDED_DX, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES))
 SPEED_HINTS = (NOT_TIMED, *known.SPEED_HINTS)
