@@ -430,6 +430,43 @@ PAD_FORGOTTEN_CRASH = Hint(
 )
 
 
+PAD_FORGOTTEN_BACKWARD_CRASH = Hint(
+    "backward windows in the unpadded input",
+    EVERY_PROPERTY,
+    _cut_window,
+    "A window came out smaller than the HH x WW filter: it ran past the border of x. In the backward too the windows "
+    "live in the padded input: read them from x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) for dw, "
+    "add into dx_pad = np.zeros_like(x_pad) for dx, then cut the padding off: dx = dx_pad[:, :, pad:pad + H, pad:pad + W].",
+)
+
+
+def _backward_stride_ignored(context: HintContext) -> bool:
+    case = context.case
+    stride = case.conv_param["stride"]
+    if stride == 1:
+        return False
+    xp = _padded(case)
+    dxp, dw = np.zeros(xp.shape), np.zeros(case.w.shape)
+    hh, ww = case.w.shape[2:]
+    for i in range(case.dout.shape[2]):
+        for j in range(case.dout.shape[3]):  # windows moved by 1, whatever the stride
+            dw += np.tensordot(case.dout[:, :, i, j], xp[:, :, i : i + hh, j : j + ww], axes=([0], [0]))
+            dxp[:, :, i : i + hh, j : j + ww] += np.tensordot(case.dout[:, :, i, j], case.w, axes=([1], [0]))
+    pad, (height, width) = case.conv_param["pad"], case.x.shape[2:]
+    variants = {"dx": dxp[:, :, pad : pad + height, pad : pad + width], "dw": dw}
+    return context.property in variants and _mistaken(context, variants[context.property])
+
+
+BACKWARD_STRIDE_IGNORED = Hint(
+    "stride ignored in the backward",
+    ("dx", "dw"),
+    _backward_stride_ignored,
+    "Your gradient matches windows moved by 1 whatever the stride: in the backward, output (i, j) read the window "
+    "starting at row i*stride and column j*stride, so its gradient goes back to x_pad[n, :, i*stride:i*stride + HH, "
+    "j*stride:j*stride + WW] (dx_pad) and comes from there (dw).",
+)
+
+
 ARRAY_INTO_ONE_OUTPUT = Hint(
     "an array assigned to one output",
     EVERY_PROPERTY,
@@ -506,11 +543,13 @@ def with_crash_hints(*groups) -> tuple:
 CONV_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (
     PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN_CRASH, ARRAY_INTO_ONE_OUTPUT))
 CONV_BACKWARD_HINTS = with_crash_hints(
-    known.CONV_BACKWARD_HINTS, (PAD_SLICE_EMPTY, PADDED_DX, CONV_OVERWRITES, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES))
+    known.CONV_BACKWARD_HINTS, (PAD_SLICE_EMPTY, PADDED_DX, CONV_OVERWRITES, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES,
+                                BACKWARD_STRIDE_IGNORED, PAD_FORGOTTEN_BACKWARD_CRASH))
 MAX_POOL_FORWARD_HINTS = with_crash_hints(known.MAX_POOL_FORWARD_HINTS, (POOL_WINDOW_SWAPPED, PLUS_ONE_FORGOTTEN))
 MAX_POOL_BACKWARD_HINTS = with_crash_hints(known.MAX_POOL_BACKWARD_HINTS, (POOL_OVERWRITES, POOL_WINDOW_SWAPPED, POOL_BLOCK_MAX))
 IM2COL_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (
     IM2COL_NF_SWAPPED, PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN_CRASH))
 IM2COL_BACKWARD_HINTS = with_crash_hints(known.CONV_BACKWARD_HINTS, (
-    IM2COL_NF_SWAPPED_BACKWARD, PAD_SLICE_EMPTY, PADDED_DX, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES))
+    IM2COL_NF_SWAPPED_BACKWARD, PAD_SLICE_EMPTY, PADDED_DX, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES,
+    BACKWARD_STRIDE_IGNORED))
 SPEED_HINTS = (NOT_TIMED, *known.SPEED_HINTS)
