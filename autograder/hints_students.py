@@ -89,8 +89,8 @@ def _windows(case):
             yield i, j, slice(i * stride, i * stride + hh), slice(j * stride, j * stride + ww)
 
 
-def _overwritten_dx(case, filters_outer: bool) -> np.ndarray:
-    """dx when each window's gradient is assigned (=) into dx_pad, with the loops in one common order."""
+def _overwritten_dx(case, filters_outer: bool) -> list[np.ndarray]:
+    """dx when each window's gradient is assigned (=) into dx_pad: loops over n and f (in one order), and over windows only."""
     xp = _padded(case)
     dxp = np.zeros(xp.shape)
     pad, (height, width) = case.conv_param["pad"], case.x.shape[2:]
