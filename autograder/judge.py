@@ -468,7 +468,7 @@ def _verdict_forward(function, check, case, want, outcome):
     args = check.arguments(case)
     want, _ = want
     if not outcome.ok:
-        return _all_fail(check, outcome_failure(function.name, outcome), expected={"out": want})
+        return _all_fail(check, outcome_failure(function.name, outcome), got=_raised(outcome), expected={"out": want})
     value = outcome.value
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
         return _all_fail(
@@ -490,7 +490,7 @@ def _verdict_backward(function, check, case, want, outcome):
     want = want if isinstance(want, tuple) else (want,)
     expected_named = dict(zip(check.outputs, want))
     if not outcome.ok:
-        return _all_fail(check, outcome_failure(function.name, outcome), expected=expected_named)
+        return _all_fail(check, outcome_failure(function.name, outcome), got=_raised(outcome), expected=expected_named)
     value = outcome.value
     if len(check.outputs) == 1:
         got = (value,)
@@ -519,7 +519,8 @@ def _verdict_raises(function, check, case, want, outcome):
             "(assert statements are skipped when Python runs with -O)"
         )
         return Trial({name: Verdict(False, message)})
-    return Trial({name: Verdict(False, outcome_failure(function.name, outcome).rstrip(".") + f"; expected it to raise {check.error}")})
+    return Trial({name: Verdict(False, outcome_failure(function.name, outcome).rstrip(".") + f"; expected it to raise {check.error}")},
+                 got=_raised(outcome))
 
 
 _VERDICTS = {"value": _verdict_value, "forward": _verdict_forward, "backward": _verdict_backward, "raises": _verdict_raises}

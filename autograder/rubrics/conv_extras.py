@@ -9,6 +9,7 @@ engine cross-checked by torch, on 100 drawn cases per check.
 from __future__ import annotations
 
 from .. import hints
+from ..hints_students import with_crash_hints
 from .. import strategies as cases
 from ..rubric import Assignment, backward_check, forward_check, function, raises_check, value_check
 from .conv_layers import CONV_BACKWARD_POINTS, CONV_FORWARD_POINTS
@@ -24,13 +25,13 @@ _ARRAY_POINTS = {"shape": 1, "values": 2, "inputs unchanged": 1}
 DILATED_CONV_FORWARD = function(
     "dilated_conv_forward(x, w, b, conv_param)",
     "conv_forward",
-    forward_check(_DILATED_CASES, CONV_FORWARD_POINTS, hints=hints.DILATED_FORWARD_HINTS),
+    forward_check(_DILATED_CASES, CONV_FORWARD_POINTS, hints=with_crash_hints(hints.DILATED_FORWARD_HINTS)),
 )
 
 DILATED_CONV_BACKWARD = function(
     "dilated_conv_backward(dout, cache)",
     "conv_backward",
-    backward_check(_DILATED_CASES, "dilated_conv_forward", CONV_BACKWARD_POINTS, hints=hints.DILATED_BACKWARD_HINTS),
+    backward_check(_DILATED_CASES, "dilated_conv_forward", CONV_BACKWARD_POINTS, hints=with_crash_hints(hints.DILATED_BACKWARD_HINTS)),
 )
 
 SAME_PAD = function(
@@ -43,49 +44,49 @@ SAME_PAD = function(
 CONV1X1_FORWARD = function(
     "conv1x1_forward(x, w, b)",
     "conv1x1_forward",
-    value_check(cases.conv1x1_cases(), {"shape": 1, "values": 3, "inputs unchanged": 1}, hints=hints.CONV1X1_HINTS),
+    value_check(cases.conv1x1_cases(), {"shape": 1, "values": 3, "inputs unchanged": 1}, hints=with_crash_hints(hints.CONV1X1_HINTS)),
 )
 
 CORRELATE2D = function(
     "correlate2d(image, kernel)",
     "correlate2d",
-    value_check(_CORRELATION_CASES, _ARRAY_POINTS, hints=hints.CORRELATE2D_HINTS),
+    value_check(_CORRELATION_CASES, _ARRAY_POINTS, hints=with_crash_hints(hints.CORRELATE2D_HINTS)),
 )
 
 CONVOLVE2D = function(
     "convolve2d(image, kernel)",
     "convolve2d",
-    value_check(_CORRELATION_CASES, _ARRAY_POINTS, hints=hints.CONVOLVE2D_HINTS),
+    value_check(_CORRELATION_CASES, _ARRAY_POINTS, hints=with_crash_hints(hints.CONVOLVE2D_HINTS)),
 )
 
 AVG_POOL_FORWARD = function(
     "avg_pool_forward(x, pool_param)",
     "avg_pool_forward",
-    forward_check(_POOL_CASES, {"output shape": 1, "output values": 3, "inputs unchanged": 1}, hints=hints.AVG_POOL_FORWARD_HINTS),
+    forward_check(_POOL_CASES, {"output shape": 1, "output values": 3, "inputs unchanged": 1}, hints=with_crash_hints(hints.AVG_POOL_FORWARD_HINTS)),
 )
 
 AVG_POOL_BACKWARD = function(
     "avg_pool_backward(dout, cache)",
     "avg_pool_backward",
-    backward_check(_POOL_CASES, "avg_pool_forward", {"dx": 4}, hints=hints.AVG_POOL_BACKWARD_HINTS),
+    backward_check(_POOL_CASES, "avg_pool_forward", {"dx": 4}, hints=with_crash_hints(hints.AVG_POOL_BACKWARD_HINTS)),
 )
 
 GLOBAL_AVG_POOL_FORWARD = function(
     "global_avg_pool_forward(x)",
     "global_avg_pool_forward",
-    forward_check(_GLOBAL_CASES, {"output shape": 1, "output values": 2, "inputs unchanged": 1}, hints=hints.GLOBAL_POOL_FORWARD_HINTS),
+    forward_check(_GLOBAL_CASES, {"output shape": 1, "output values": 2, "inputs unchanged": 1}, hints=with_crash_hints(hints.GLOBAL_POOL_FORWARD_HINTS)),
 )
 
 GLOBAL_AVG_POOL_BACKWARD = function(
     "global_avg_pool_backward(dout, cache)",
     "global_avg_pool_backward",
-    backward_check(_GLOBAL_CASES, "global_avg_pool_forward", {"dx": 3}, hints=hints.GLOBAL_POOL_BACKWARD_HINTS),
+    backward_check(_GLOBAL_CASES, "global_avg_pool_forward", {"dx": 3}, hints=with_crash_hints(hints.GLOBAL_POOL_BACKWARD_HINTS)),
 )
 
 FC_PARAM_COUNT = function(
     "fc_param_count(in_features, out_features, bias)",
     "fc_param_count",
-    value_check(cases.fc_param_count_args(), {"value": 2}, hints=hints.FC_PARAM_COUNT_HINTS),
+    value_check(cases.fc_param_count_args(), {"value": 2}, hints=with_crash_hints(hints.FC_PARAM_COUNT_HINTS)),
 )
 
 CONVNET_SHAPES = function(
@@ -94,7 +95,7 @@ CONVNET_SHAPES = function(
     value_check(
         cases.convnet_architectures(),
         {"shapes": 3, "parameter counts": 3},
-        hints=hints.CONVNET_HINTS,
+        hints=with_crash_hints(hints.CONVNET_HINTS),
         description="networks that fit",
     ),
     raises_check(cases.unfit_convnet_architectures(), {"raises ValueError": 1}, description="a layer that doesn't fit"),

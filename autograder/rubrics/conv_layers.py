@@ -9,7 +9,7 @@ draws 100 cases (the default of :class:`~autograder.rubric.Check`).
 
 from __future__ import annotations
 
-from .. import hints
+from .. import hints, hints_students
 from .. import strategies as cases
 from ..rubric import Assignment, backward_check, forward_check, function, raises_check, value_check
 
@@ -30,7 +30,7 @@ def _count_arguments(a: cases.ParamCountArgs) -> tuple:
 ZERO_PAD = function(
     "zero_pad(x, pad)",
     "zero_pad",
-    value_check(cases.pad_cases(), {"shape": 1, "values": 2, "inputs unchanged": 1}, hints=hints.ZERO_PAD_HINTS),
+    value_check(cases.pad_cases(), {"shape": 1, "values": 2, "inputs unchanged": 1}, hints=hints_students.with_crash_hints(hints.ZERO_PAD_HINTS)),
 )
 
 CONV_OUTPUT_SIZE = function(
@@ -40,14 +40,14 @@ CONV_OUTPUT_SIZE = function(
         cases.output_size_args(max_dilation=3),
         {"value": 2},
         arguments=_size_arguments,
-        hints=hints.OUTPUT_SIZE_HINTS,
+        hints=hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS, (hints_students.FLOAT_SIZE,)),
         description="configurations that fit",
     ),
     raises_check(
         cases.unfit_output_size_args(max_dilation=3),
         {"raises ValueError": 1},
         arguments=_size_arguments,
-        hints=hints.OUTPUT_SIZE_HINTS,
+        hints=hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS, (hints_students.FLOAT_SIZE,)),
         description="configurations that don't fit",
     ),
 )
@@ -55,31 +55,31 @@ CONV_OUTPUT_SIZE = function(
 CONV_PARAM_COUNT = function(
     "conv_param_count(in_channels, num_filters, filter_size, bias)",
     "conv_param_count",
-    value_check(cases.param_count_args(), {"value": 2}, arguments=_count_arguments, hints=hints.PARAM_COUNT_HINTS),
+    value_check(cases.param_count_args(), {"value": 2}, arguments=_count_arguments, hints=hints_students.with_crash_hints(hints.PARAM_COUNT_HINTS)),
 )
 
 CONV_FORWARD = function(
     "conv_forward_naive(x, w, b, conv_param)",
     "conv_forward",
-    forward_check(CONV_CASES, CONV_FORWARD_POINTS, hints=hints.CONV_FORWARD_HINTS),
+    forward_check(CONV_CASES, CONV_FORWARD_POINTS, hints=hints_students.CONV_FORWARD_HINTS),
 )
 
 CONV_BACKWARD = function(
     "conv_backward_naive(dout, cache)",
     "conv_backward",
-    backward_check(CONV_CASES, "conv_forward_naive", CONV_BACKWARD_POINTS, hints=hints.CONV_BACKWARD_HINTS),
+    backward_check(CONV_CASES, "conv_forward_naive", CONV_BACKWARD_POINTS, hints=hints_students.CONV_BACKWARD_HINTS),
 )
 
 MAX_POOL_FORWARD = function(
     "max_pool_forward_naive(x, pool_param)",
     "max_pool_forward",
-    forward_check(_POOL_CASES, {"output shape": 1, "output values": 3, "inputs unchanged": 1}, hints=hints.MAX_POOL_FORWARD_HINTS),
+    forward_check(_POOL_CASES, {"output shape": 1, "output values": 3, "inputs unchanged": 1}, hints=hints_students.MAX_POOL_FORWARD_HINTS),
 )
 
 MAX_POOL_BACKWARD = function(
     "max_pool_backward_naive(dout, cache)",
     "max_pool_backward",
-    backward_check(_POOL_CASES, "max_pool_forward_naive", {"dx": 4}, hints=hints.MAX_POOL_BACKWARD_HINTS),
+    backward_check(_POOL_CASES, "max_pool_forward_naive", {"dx": 4}, hints=hints_students.MAX_POOL_BACKWARD_HINTS),
 )
 
 ASSIGNMENT = Assignment(

@@ -1,7 +1,7 @@
 """Rubric of ``fast_conv``: a fast (im2col) convolution, forward and backward.
 
 Correctness is judged as for ``conv_layers``' convolution (the same cases and
-hints); the cache is the student's own business, since the backward always
+hints, plus im2col's own: N and F swapped in a reshape); the cache is the student's own business, since the backward always
 gets the cache of the student's forward. Speed is judged on the shapes of
 one fixed case (new values on every timed call), against the reference's
 vectorized op (see the ``speed`` kind in :mod:`autograder.rubric`).
@@ -9,7 +9,7 @@ vectorized op (see the ``speed`` kind in :mod:`autograder.rubric`).
 
 from __future__ import annotations
 
-from .. import hints
+from .. import hints_students
 from .. import strategies as cases
 from ..rubric import Assignment, Check, backward_check, forward_check, function
 from .conv_layers import CONV_BACKWARD_POINTS, CONV_CASES, CONV_FORWARD_POINTS
@@ -38,14 +38,14 @@ TIMING_DESCRIPTION = "timed on x (8, 16, 16, 16), w (16, 16, 3, 3), stride 1, pa
 CONV_FORWARD_IM2COL = function(
     "conv_forward_im2col(x, w, b, conv_param)",
     "conv_forward",
-    forward_check(CONV_CASES, CONV_FORWARD_POINTS, hints=hints.CONV_FORWARD_HINTS),
+    forward_check(CONV_CASES, CONV_FORWARD_POINTS, hints=hints_students.IM2COL_FORWARD_HINTS),
     Check(
         kind="speed",
         case=TIMING_CASE,
         arguments=lambda c: c.args,
         points={"speed": SPEED_POINTS},
         max_ratio=MAX_RATIO,
-        hints=hints.SPEED_HINTS,
+        hints=hints_students.SPEED_HINTS,
         description=TIMING_DESCRIPTION,
     ),
 )
@@ -53,7 +53,7 @@ CONV_FORWARD_IM2COL = function(
 CONV_BACKWARD_IM2COL = function(
     "conv_backward_im2col(dout, cache)",
     "conv_backward",
-    backward_check(CONV_CASES, "conv_forward_im2col", CONV_BACKWARD_POINTS, hints=hints.CONV_BACKWARD_HINTS),
+    backward_check(CONV_CASES, "conv_forward_im2col", CONV_BACKWARD_POINTS, hints=hints_students.IM2COL_BACKWARD_HINTS),
     Check(
         kind="speed",
         case=TIMING_CASE,
@@ -64,7 +64,7 @@ CONV_BACKWARD_IM2COL = function(
         outputs=("dx", "dw", "db"),
         points={"speed": SPEED_POINTS},
         max_ratio=MAX_RATIO,
-        hints=hints.SPEED_HINTS,
+        hints=hints_students.SPEED_HINTS,
         description=TIMING_DESCRIPTION,
     ),
 )

@@ -1,7 +1,9 @@
 """A correct conv_layers submission, vectorized the way a strong student writes it.
 
 Grading this file must give full marks. The other examples in this folder are
-this file with one known mistake each (see mutants.py) or hostile code.
+this file with one known mistake each (see mutants.py) or hostile code; the
+buggy_*.py files mutants.py does not list are correct_loops.py with one mistake
+found in real student code each.
 """
 
 import numpy as np

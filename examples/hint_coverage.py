@@ -1,0 +1,37 @@
+"""How many docked properties of the buggy examples carry a hint.
+
+Grades each ``examples/<assignment>/buggy_*.py`` (or the files given) at 25
+cases per check and prints, per file, the docked properties and how many have
+a hint, then the total fraction.
+
+Run: ``python examples/hint_coverage.py [FILE ...]`` (with the repository on PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from autograder import grade
+from autograder.sandbox import Limits
+
+HERE = Path(__file__).resolve().parent
+
+
+def coverage(paths: list[Path]) -> tuple[int, int]:
+    """Print each file's docked and hinted properties; return the totals (docked, hinted)."""
+    docked = hinted = 0
+    for path in paths:
+        result = grade(path, assignment=path.parent.name, examples=25, limits=Limits(call_timeout=2.0, budget=60.0))
+        failed = [(f.name, p) for f in result.functions for p in f.properties if not p.passed]
+        with_hint = [(name, p) for name, p in failed if p.hint]
+        docked, hinted = docked + len(failed), hinted + len(with_hint)
+        missing = ", ".join(f"{name}:{p.property}" for name, p in failed if not p.hint)
+        print(f"{path.parent.name}/{path.name}: {len(with_hint)}/{len(failed)} docked properties hinted" + (f" (none for {missing})" if missing else ""))
+    return docked, hinted
+
+
+if __name__ == "__main__":
+    files = [Path(a).resolve() for a in sys.argv[1:]] or sorted(HERE.glob("*/buggy_*.py"))
+    docked, hinted = coverage(files)
+    print(f"total: {hinted}/{docked} = {hinted / max(docked, 1):.0%} of docked properties carry a hint")
