@@ -4,7 +4,8 @@ Grades each ``examples/<assignment>/buggy_*.py`` (or the files given) at 25
 cases per check and prints, per file, the docked properties and how many have
 a hint, then the total fraction.
 
-Run: ``python examples/hint_coverage.py [FILE ...]`` (with the repository on PYTHONPATH).
+Run: ``.venv/bin/python bench/hint_coverage.py [FILE ...]``; a folder of real students' files works too
+(each file graded against the assignment its folder is named after).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from autograder import grade
 from autograder.sandbox import Limits
 
-HERE = Path(__file__).resolve().parent
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def coverage(paths: list[Path]) -> tuple[int, int]:
@@ -32,6 +33,6 @@ def coverage(paths: list[Path]) -> tuple[int, int]:
 
 
 if __name__ == "__main__":
-    files = [Path(a).resolve() for a in sys.argv[1:]] or sorted(HERE.glob("*/buggy_*.py"))
+    files = [Path(a).resolve() for a in sys.argv[1:]] or sorted(EXAMPLES.glob("*/buggy_*.py"))
     docked, hinted = coverage(files)
     print(f"total: {hinted}/{docked} = {hinted / max(docked, 1):.0%} of docked properties carry a hint")
