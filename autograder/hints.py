@@ -558,6 +558,42 @@ GLOBAL_POOL_NOT_DIVIDED = Hint(
 GLOBAL_POOL_BACKWARD_HINTS = (GLOBAL_POOL_NOT_DIVIDED,)
 
 
+# --------------------------------------------------------------------------- same padding
+
+
+def _same_pad_mistake(context: HintContext) -> str:
+    args, got, want = context.case, context.got.get("value"), context.want.get("value")
+    f, d = args.filter_size, args.dilation
+    span = d * (f - 1) + 1
+    mistakes = [
+        ("the dilation is ignored: a dilated filter spans F' = D*(F - 1) + 1 inputs, and F' takes the place of F", (f - 1) // 2),
+        ("it is not halved: the padding goes on both sides, (F' - 1)/2 on each", span - 1),
+        ("it rounds up: (F' + 1)/2 adds one row too many; (F' - 1)/2 is exact for an odd span", (span + 1) // 2),
+        ("it is the span itself: the padding is (F' - 1)/2, not F'", span),
+    ]
+    for text, value in mistakes:
+        if isinstance(got, (int, np.integer)) and value == got and value != want:
+            return text
+    return ""
+
+
+SAME_PAD_VALUE = Hint(
+    "same padding",
+    ("value",),
+    lambda c: bool(_same_pad_mistake(c)),
+    lambda c: f"Your padding matches one where {_same_pad_mistake(c)}. With stride 1 the output size is "
+              "N - F' + 2P + 1, which is N when P = (F' - 1)/2 (F = 3, 5, 7 -> P = 1, 2, 3).",
+)
+SAME_PAD_EVEN = Hint(
+    "same padding of an even span",
+    ("raises ValueError",),
+    lambda c: "value" in c.got,
+    "An even span F' has no middle tap: (F' - 1)/2 is not a whole number, so no padding keeps the size "
+    "with as many zeros on each side. Raise ValueError and say so, as conv_output_size does when a filter doesn't fit.",
+)
+SAME_PAD_HINTS = (SAME_PAD_VALUE, SAME_PAD_EVEN)
+
+
 # --------------------------------------------------------------------------- fully connected parameters
 
 

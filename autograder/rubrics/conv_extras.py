@@ -37,8 +37,9 @@ DILATED_CONV_BACKWARD = function(
 SAME_PAD = function(
     "same_pad(filter_size, dilation)",
     "same_pad",
-    value_check(cases.same_pad_args(), {"value": 1}, description="filters with an odd span"),
-    raises_check(cases.same_pad_args(odd_span=False), {"raises ValueError": 1}, description="filters with an even span"),
+    value_check(cases.same_pad_args(), {"value": 1}, description="filters with an odd span", hints=hints.SAME_PAD_HINTS),
+    raises_check(cases.same_pad_args(odd_span=False), {"raises ValueError": 1}, description="filters with an even span",
+                 hints=hints.SAME_PAD_HINTS),
 )
 
 CONV1X1_FORWARD = function(

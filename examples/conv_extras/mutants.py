@@ -101,6 +101,20 @@ _UNBOUND = (
         "flattened",
     ),
     Mutant(
+        "same_pad_dilation_ignored",
+        "same_pad halves the filter size, not the span of the dilated filter.",
+        (("    return (span - 1) // 2\n", "    return (filter_size - 1) // 2\n"),),
+        (("same_pad", "value"),),
+        "dilation is ignored",
+    ),
+    Mutant(
+        "same_pad_even_span",
+        "same_pad returns a padding for an even span instead of raising ValueError.",
+        (("    if span % 2 == 0:\n        raise ValueError(f\"a filter spanning {span} inputs has no symmetric 'same' padding\")\n", ""),),
+        (("same_pad", "raises ValueError"),),
+        "no middle tap",
+    ),
+    Mutant(
         "convnet_pool_parameters",
         "convnet_shapes counts weights in the pooling layers.",
         (("                shape = (C, H2, W2)\n", "                shape = (C, H2, W2)\n                params = F * F * C\n"),),
