@@ -46,9 +46,12 @@ from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
-__all__ = ["KINDS", "Check", "FunctionSpec", "Assignment", "function", "value_check", "forward_check", "backward_check", "raises_check"]
+__all__ = ["KINDS", "SIDE_CONDITIONS", "Check", "FunctionSpec", "Assignment", "function", "value_check", "forward_check", "backward_check", "raises_check"]
 
 KINDS = ("value", "forward", "backward", "raises", "speed")
+#: Properties that check a side condition, not the output: they pay only when the function returned
+#: an output of the right type and shape on some case (the untouched template earns nothing).
+SIDE_CONDITIONS = frozenset({"inputs unchanged"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Check:
     forward: str | None = None  # backward: the student's forward that makes the cache
     forward_arguments: Callable[[Any], tuple] | None = None
     standard_cache: Callable[[Any], Any] | None = None  # backward: the course's cache, when the forward fails
+    forward_reference: str = ""  # backward: the forward's reference op (default: the backward's, "_backward" -> "_forward")
     outputs: tuple[str, ...] = ()  # backward: names of the returned gradients
     error: str = "ValueError"  # raises: the exception class name expected
     hints: tuple = ()  # autograder.hints.Hint, tried on the minimal failing case
