@@ -20,8 +20,13 @@ Kinds and the properties they judge:
 ``backward``
     The student's own forward runs first, and its cache is passed to
     ``f(*args, cache)`` without leaving the sandbox (the course's standard
-    cache when that forward fails). One property per returned gradient,
-    named in ``outputs`` (``"dx"``, ``"dw"``, ``"db"``).
+    cache when that forward fails; tried too where the backward fails and
+    that forward was wrong, see :mod:`autograder.cascade`). One property
+    per returned gradient, named in ``outputs`` (``"dx"``, ``"dw"``, ``"db"``).
+
+A call that raises on some valid cases is judged on the others and charged
+once (:func:`autograder.search.search_check`); the properties in
+:data:`SIDE_CONDITIONS` pay only alongside an output of the right type and shape.
 ``raises``
     ``f(*args)`` must raise ``error``: the property ``"raises <error>"``.
 ``speed``
