@@ -2,14 +2,18 @@
 
 A backward is called with the cache of the student's own forward (it never
 leaves the sandbox, see `autograder.judge`). When that forward is wrong on a
-case (its output or its inputs changed; a cache holding x transposed, or x
-perturbed, usually shows there), a right backward fails too. So, on a case
-where the backward fails with the student's cache *and* the forward was wrong
-on that case, the backward is called again with the course's standard cache
-(ours, trusted): each property that holds there holds on that case. A
-backward wrong with both caches still fails, and one whose forward was right
-is never tried again (its own cache is the one it must work with, whatever
-its layout). Only failures pay for this: a passing backward costs nothing.
+case, a right backward usually fails there too. So, on a case where the
+backward fails with the student's cache *and* the forward was wrong on that
+case, the backward is called again with the course's standard cache (ours,
+trusted): each property that holds there holds on that case. The forward was
+wrong on a case if the forward check failed it there (its output, or its
+inputs changed), or if, being wrong on other cases, the cache it returns on
+this one visibly holds a wrong x (channels-last, or perturbed): an output can
+be right by chance (a 1x1 output is the same in NHWC) while the cache is not.
+A backward wrong with both caches still fails, and one whose forward was
+right everywhere is never tried again (its own forward's cache is the one it
+must work with, whatever its layout). Only failures pay for this: a passing
+backward costs nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from .judge import (
 )
 from .rubric import Check, FunctionSpec
 
-__all__ = ["rescue_backwards", "forward_reference", "describe_cache"]
+__all__ = ["rescue_backwards", "forward_reference", "describe_cache", "cache_problems"]
 
 
 def forward_reference(function: FunctionSpec, check: Check) -> str:
@@ -36,13 +40,13 @@ def forward_reference(function: FunctionSpec, check: Check) -> str:
     return check.forward_reference or function.reference.replace("_backward", "_forward")
 
 
-def _forward_wrong(box, function: FunctionSpec, check: Check, case, forward, expected: ExpectedValues) -> bool:
-    """Was the student's forward wrong on ``case``?
+def _forward_wrong(box, function: FunctionSpec, check: Check, case, forward, expected: ExpectedValues) -> bool | None:
+    """Was the student's forward wrong on ``case``? ``None``: right here but wrong elsewhere (look at its cache).
 
     Wrong: the forward check failed it there (its output, or its inputs
     changed), or, for a case that check did not see, its output on this call
     is wrong. A forward wrong on other cases is also wrong here if the cache it
-    returns here visibly holds a wrong x (:func:`describe_cache`): its output
+    returns here visibly holds a wrong x (:func:`cache_problems`): its output
     can be right by chance (a 1x1 output is the same in NHWC) while its cache
     is not. A forward right everywhere is never looked into: its cache is the
     one its backward must work with.
@@ -53,9 +57,7 @@ def _forward_wrong(box, function: FunctionSpec, check: Check, case, forward, exp
     known = known if isinstance(known, dict) else {}
     if key not in known:
         known[key] = _output_wrong(function, check, args, forward, expected)
-    if known[key]:
-        return True
-    return any(known.values()) and bool(describe_cache(box, check, case))
+    return True if known[key] else (None if any(known.values()) else False)
 
 
 def _output_wrong(function: FunctionSpec, check: Check, args: tuple, forward, expected: ExpectedValues) -> bool:
@@ -74,11 +76,13 @@ def _output_wrong(function: FunctionSpec, check: Check, args: tuple, forward, ex
 def rescue_backwards(box, function: FunctionSpec, check: Check, cases: list, wants: list, trials: list,
                      forwards: list, expected: ExpectedValues, limits: list[int]) -> None:
     """Replace, in ``trials``, each failing case whose forward was wrong by its verdicts with either cache."""
-    again = [
-        index for index, trial in enumerate(trials)
-        if isinstance(trial, Trial) and not trial.passed and forwards[index] is not None
-        and _forward_wrong(box, function, check, cases[index], forwards[index], expected)
-    ]
+    failing = [index for index, trial in enumerate(trials)
+               if isinstance(trial, Trial) and not trial.passed and forwards[index] is not None]
+    wrong = {index: _forward_wrong(box, function, check, cases[index], forwards[index], expected) for index in failing}
+    look = [index for index in failing if wrong[index] is None]
+    for index, problem in zip(look, cache_problems(box, check, [cases[index] for index in look])):
+        wrong[index] = bool(problem)
+    again = [index for index in failing if wrong[index]]
     if not again:
         return
     calls = [((*check.arguments(cases[i]), check.standard_cache(cases[i])), {}) for i in again]
@@ -116,24 +120,38 @@ def _merged(own: Trial, standard: Trial, check: Check) -> Trial:
 
 
 def describe_cache(box, check: Check, case) -> str:
-    """What is wrong with the cache the student's forward returns on ``case``, where it can be told; else ``""``.
+    """What is wrong with the cache the student's forward returns on ``case``, where it can be told; else ``""``."""
+    return cache_problems(box, check, [case])[0]
 
-    Only words for the feedback: the cache comes from the student's process
-    and decides nothing (the verdicts were decided on the course's cache).
+
+def cache_problems(box, check: Check, cases: list) -> list[str]:
+    """For each case, what is visibly wrong with the cache the student's forward returns (one batch of calls).
+
+    Visibly wrong: x is not in it as given, but x channels-last is, or an
+    array of x's shape that is not x. Anything else (x_pad, im2col columns,
+    a mask) says nothing. The cache comes from the student's process, so it
+    only ever decides whether the backward is *also* tried with the course's
+    cache, which credits nothing but a backward right on the course's cache.
     """
-    args = check.forward_arguments(case)
-    x = getattr(case, "x", None)
-    if not isinstance(x, np.ndarray):
-        return ""
+    problems = [""] * len(cases)
+    arguments = [check.forward_arguments(case) for case in cases]
+    if not cases:
+        return problems
     try:
-        [outcome] = box.call_many(check.forward, [(args, {})], stop_after={"timeout"}, arguments_after=False,
-                                  max_reply_bytes=reply_limit(args, check.standard_cache(case)))
+        outcomes = box.call_many(check.forward, [(args, {}) for args in arguments], stop_after={"timeout"},
+                                 arguments_after=False,
+                                 max_reply_bytes=[reply_limit(args, check.standard_cache(case)) for args, case in zip(arguments, cases)])
     except Exception:  # words only: a failure to fetch them costs no verdict
-        return ""
-    value = getattr(outcome, "value", None) if getattr(outcome, "ok", False) else None
-    if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        return ""
-    arrays = [a for a in _arrays_in(value[1], depth=3) if a.dtype.kind in "biuf"]
+        return problems
+    for index, (case, outcome) in enumerate(zip(cases, outcomes)):
+        value = getattr(outcome, "value", None) if getattr(outcome, "ok", False) else None
+        x = getattr(case, "x", None)
+        if isinstance(x, np.ndarray) and isinstance(value, (tuple, list)) and len(value) == 2:
+            problems[index] = _what_is_wrong(x, [a for a in _arrays_in(value[1], depth=3) if a.dtype.kind in "biuf"])
+    return problems
+
+
+def _what_is_wrong(x: np.ndarray, arrays: list[np.ndarray]) -> str:
     if any(a.shape == x.shape and np.array_equal(a, x) for a in arrays):
         return ""  # x is there as given: nothing to say about it
     if x.ndim == 4:

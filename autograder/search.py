@@ -349,8 +349,9 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
 
     - A call that raises on valid input is judged as an error of its own: each
       property is judged on the cases where the call returned. If it raised on
-      every case, every property fails with the error (no points for no work).
-      If it raised on some, the error is one more result,
+      more than half the drawn cases, every property fails with the error (no
+      points for no work: the stub, or a table of known answers that raises on
+      the others). If it raised on fewer, the error is one more result,
       :data:`~autograder.judge.ERROR_PROPERTY` (0 points, its own minimal
       case, shown once), and it costs the points of the most valuable property
       that held where the call returned (the first in the rubric's order among
@@ -382,6 +383,11 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
         failure = search.run((name,), draws_needed(check, examples))  # shrink this property's failure
         case, trial = failure[1:] if failure else search.first_failure[name]
         found[name] = case, search.explained(name, case, trial)
+    # An error on more than half the drawn cases is no corner case: nothing is judged around it
+    # (a table of known answers that raises on every other call earns nothing).
+    screened = [trial for case in drawn if (trial := search.trials.get(_case_key(case))) is not None]
+    raised = sum(not trial.verdicts[ERROR_PROPERTY].passed for trial in screened if ERROR_PROPERTY in trial.verdicts)
+    mostly_raised = ERROR_PROPERTY in found and 2 * raised > len(screened)
     results = {}
     for name, points in check.points.items():
         judged = sum(trial.verdicts[name].judged for trial in search.trials.values())
@@ -398,17 +404,17 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
         elif search.internal_error:
             result.internal_error = True
             result.message = f"internal error of the grader (not your fault): {search.internal_error}"
-        elif ERROR_PROPERTY in found and not judged:  # raised on every case: no points for no work
+        elif ERROR_PROPERTY in found and (mostly_raised or not judged):  # no points for no work
             _explain(result, function, check, expected, ERROR_PROPERTY, *found[ERROR_PROPERTY], property_name=name)
         elif name in SIDE_CONDITIONS and search.trials and not any(trial.usable for trial in search.trials.values()):
             result.passed = False
             result.message = _no_output(function, check, found)
         results[name] = result
     ordered = list(results.values())
-    judged = [trial for trial in search.trials.values() if ERROR_PROPERTY in trial.verdicts]
-    returned = sum(trial.verdicts[ERROR_PROPERTY].passed for trial in judged)
-    if ERROR_PROPERTY in found and returned:
-        ordered.insert(0, _charge_error(function, check, expected, results, found[ERROR_PROPERTY], len(judged) - returned, len(judged)))
+    calls = [trial for trial in search.trials.values() if ERROR_PROPERTY in trial.verdicts]
+    returned = sum(trial.verdicts[ERROR_PROPERTY].passed for trial in calls)
+    if ERROR_PROPERTY in found and returned and not mostly_raised:
+        ordered.insert(0, _charge_error(function, check, expected, results, found[ERROR_PROPERTY], len(calls) - returned, len(calls)))
     rescued = [case for case in drawn if (trial := search.trials.get(_case_key(case))) is not None and trial.rescued]
     if rescued:
         _say_rescued(box, function, check, results, rescued)
@@ -461,8 +467,9 @@ def _say_rescued(box, function: FunctionSpec, check: Check, results: dict, rescu
     if held is None:
         return
     why = describe_cache(box, check, rescued[0])
+    who = "your backward is right" if all(result.passed for result in results.values()) else "where it held, your backward is right"
     held.message = (
-        f"your backward is right: on the {_cases(len(rescued))} where it failed with the cache of {check.forward}, "
+        f"{who}: on the {_cases(len(rescued))} where it failed with the cache of {check.forward}, "
         f"which was wrong there, it was judged with the course's standard cache and was right; "
         + (why or f"fix {check.forward}, and check what its cache holds") + "."
     )

@@ -91,6 +91,17 @@ def test_an_error_on_every_case_fails_every_property_with_it(tmp_path):
     assert section.count("KeyError") == 1 and section.count("Same failure as above") == 2
 
 
+def test_an_error_on_most_cases_earns_nothing_around_it(tmp_path):
+    # Right only where pad == 3 (a table of known answers looks like this): no corner case, no credit.
+    path = _edited(tmp_path, ("    x, w, b, conv_param = cache\n",
+                              "    x, w, b, conv_param = cache\n    if conv_param['pad'] != 3:\n        raise ValueError('only pad 3')\n"))
+    result = grade(path, examples=FAST, limits=LIMITS)
+    backward = result.function("conv_backward_naive")
+    assert [p.property for p in backward.properties] == ["dx", "dw", "db"]
+    assert backward.points == 0 and all("only pad 3" in p.message for p in backward.properties)
+    assert result.points == 25
+
+
 # --------------------------------------------------------------------------- no cascade from forward to backward
 
 
