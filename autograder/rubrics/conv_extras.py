@@ -95,7 +95,7 @@ CONVNET_SHAPES = function(
 
 ASSIGNMENT = Assignment(
     name="conv_extras",
-    version="2",  # 2: a folder grades only the released notebook; .py files load per statement
+    version="3",  # 3: an error charged once, side conditions only alongside an output, no forward-to-backward cascade
     title="More convolutional layers: dilation, 1x1 convolution, correlation vs convolution, average pooling, network shapes",
     functions=(
         DILATED_CONV_FORWARD,

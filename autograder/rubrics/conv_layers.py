@@ -84,7 +84,7 @@ MAX_POOL_BACKWARD = function(
 
 ASSIGNMENT = Assignment(
     name="conv_layers",
-    version="2",  # 2: a folder grades only the released notebook; .py files load per statement
+    version="3",  # 3: an error charged once, side conditions only alongside an output, no forward-to-backward cascade
     title="Convolutional layers: padding, output size, parameters, convolution and max pooling",
     functions=(ZERO_PAD, CONV_OUTPUT_SIZE, CONV_PARAM_COUNT, CONV_FORWARD, CONV_BACKWARD, MAX_POOL_FORWARD, MAX_POOL_BACKWARD),
 )

@@ -71,7 +71,7 @@ CONV_BACKWARD_IM2COL = function(
 
 ASSIGNMENT = Assignment(
     name="fast_conv",
-    version="2",  # 2: a folder grades only the released notebook; .py files load per statement
+    version="3",  # 3: an error charged once, side conditions only alongside an output, no forward-to-backward cascade
     title="Fast convolution: im2col forward and backward, correct and within 5x the reference's time",
     functions=(CONV_FORWARD_IM2COL, CONV_BACKWARD_IM2COL),
 )
