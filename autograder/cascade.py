@@ -40,37 +40,43 @@ def forward_reference(function: FunctionSpec, check: Check) -> str:
     return check.forward_reference or function.reference.replace("_backward", "_forward")
 
 
-def _forward_wrong(box, function: FunctionSpec, check: Check, case, forward, expected: ExpectedValues) -> bool | None:
+def _forward_wrong(box, function: FunctionSpec, check: Check, case, expected: ExpectedValues) -> bool | None:
     """Was the student's forward wrong on ``case``? ``None``: right here but wrong elsewhere (look at its cache).
 
     Wrong: the forward check failed it there (its output, or its inputs
-    changed), or, for a case that check did not see, its output on this call
-    is wrong. A forward wrong on other cases is also wrong here if the cache it
-    returns here visibly holds a wrong x (:func:`cache_problems`): its output
-    can be right by chance (a 1x1 output is the same in NHWC) while its cache
-    is not. A forward right everywhere is never looked into: its cache is the
-    one its backward must work with.
+    changed), or, for a case that check did not see (a case met while
+    shrinking), the forward called again on it now is. A forward wrong on
+    other cases is also wrong here if the cache it returns here visibly holds
+    a wrong x (:func:`cache_problems`): its output can be right by chance (a
+    1x1 output is the same in NHWC) while its cache is not. A forward right
+    everywhere is never looked into: its cache is the one its backward must
+    work with.
     """
     args = check.forward_arguments(case)
     key = _forward_key(check.forward, args)
     known = getattr(box, "forward_wrong", None)
     known = known if isinstance(known, dict) else {}
     if key not in known:
-        known[key] = _output_wrong(function, check, args, forward, expected)
+        if known and not any(known.values()):
+            return False  # right on every case the forward check judged: its cache is the backward's to work with
+        known[key] = _called_wrong(box, function, check, args, expected)
     return True if known[key] else (None if any(known.values()) else False)
 
 
-def _output_wrong(function: FunctionSpec, check: Check, args: tuple, forward, expected: ExpectedValues) -> bool:
-    value = getattr(forward, "value", None)
-    if not (isinstance(value, (tuple, list)) and len(value) == 2) or value[0] is None:
-        return False  # an earlier call's, not judged: nothing to tell it by
+def _called_wrong(box, function: FunctionSpec, check: Check, args: tuple, expected: ExpectedValues) -> bool:
+    """The forward called on ``args`` now: is its output wrong, or its inputs changed?"""
     try:
         want = expected(forward_reference(function, check), *args)
     except Exception:  # no expected forward here (a grader problem): the backward keeps its verdict
         return False
     want = want[0] if isinstance(want, tuple) else want
+    [forward] = box.call_many(check.forward, [(args, {})], stop_after={"timeout"}, value_items=(0,),
+                              max_reply_bytes=reply_limit(want, args))
+    value = forward.value if forward.ok else None
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        return False  # it did not return (out, cache) now: the backward was given the course's cache then, or keeps its verdict
     _, values = compare_arrays("out", value[0], want, check.rtol)
-    return not values.passed or (bool(forward.args_after) and not inputs_unchanged((), args, forward.args_after).passed)
+    return not values.passed or not inputs_unchanged((), args, forward.args_after).passed
 
 
 def rescue_backwards(box, function: FunctionSpec, check: Check, cases: list, wants: list, trials: list,
@@ -78,7 +84,7 @@ def rescue_backwards(box, function: FunctionSpec, check: Check, cases: list, wan
     """Replace, in ``trials``, each failing case whose forward was wrong by its verdicts with either cache."""
     failing = [index for index, trial in enumerate(trials)
                if isinstance(trial, Trial) and not trial.passed and forwards[index] is not None]
-    wrong = {index: _forward_wrong(box, function, check, cases[index], forwards[index], expected) for index in failing}
+    wrong = {index: _forward_wrong(box, function, check, cases[index], expected) for index in failing}
     look = [index for index in failing if wrong[index] is None]
     for index, problem in zip(look, cache_problems(box, check, [cases[index] for index in look])):
         wrong[index] = bool(problem)

@@ -417,20 +417,15 @@ def _usable_forward(outcome) -> bool:
 
 
 def _forwards(box, check: Check, cases: list, *, reuse: bool) -> tuple[list, list[bool]]:
-    """The student's forward outcome for each case, and whether it was an earlier call's.
-
-    A new call sends back ``out`` and the arguments (small: the cases are
-    small), so that, should the backward fail on that case, whether the
-    forward was wrong there can be told without calling it again.
-    """
+    """The student's forward outcome for each case, and whether it was an earlier call's."""
     kept = getattr(box, "forwards", None) if reuse else None
     arguments = [check.forward_arguments(case) for case in cases]
     found = [kept.get(_forward_key(check.forward, args)) if kept is not None else None for args in arguments]
     missing = [index for index, outcome in enumerate(found) if outcome is None]
-    if missing:  # out and the shape of (out, cache): its cache is passed on by Ref
-        limits = [2 * reply_limit(arguments[i]) for i in missing]
+    if missing:  # only the shape of (out, cache) is needed here: its cache is passed on by Ref
+        limits = [reply_limit(arguments[i]) for i in missing]
         called = box.call_many(check.forward, [(arguments[i], {}) for i in missing], stop_after={"timeout"},
-                               value_items=(0,), max_reply_bytes=limits)
+                               value_items=(), arguments_after=False, max_reply_bytes=limits)
         for index, outcome in zip(missing, called):
             found[index] = outcome
     reused = [True] * len(cases)
