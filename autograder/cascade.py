@@ -163,7 +163,7 @@ def _what_is_wrong(x: np.ndarray, arrays: list[np.ndarray]) -> str:
     if x.ndim == 4:
         nhwc = x.transpose(0, 2, 3, 1)
         if any(a.shape == nhwc.shape and np.array_equal(a, nhwc) for a in arrays):
-            return "the cache your forward returns holds x in NHWC (channels last), where the course's holds x as given, (N, C, H, W)"
+            return "the cache your forward returns holds x in NHWC (channels last): cache x as given, (N, C, H, W)"
     if any(a.shape == x.shape for a in arrays):
         return "the cache your forward returns holds an array of x's shape that is not x: cache x itself, unchanged"
     return ""

@@ -453,7 +453,8 @@ def _charge_error(function: FunctionSpec, check: Check, expected, results: dict,
             f"charged for the error above: {charged.property} held on the {_cases(charged.examples)} where "
             f"{function.name} returned, but an error raised on valid input costs its most valuable property that held"
         )
-        error.message += f"; it costs the {charged.max_points:g} points of {charged.property}"
+        error.message += (f"; it costs the {charged.max_points:g} points of {charged.property}, which come back once "
+                          f"{function.name} returns on every valid case")
     else:
         error.message += "; every property already failed where it returned, so it costs nothing more"
     return error
