@@ -56,14 +56,22 @@ def feedback_text(result: SubmissionResult, *, failures_only: bool = False) -> s
         if function.note and not function.passed:
             lines += [function.note, ""]
             continue
+        shown: set[tuple[str, str]] = set()
         for prop in function.properties:
             status = "ok" if prop.passed else ("internal error, not counted" if prop.internal_error else "FAILED")
             where = f", {prop.check}" if prop.check else ""
-            lines.append(f"- {prop.property}{where}: {status} ({_points(prop.points)}/{_points(prop.max_points)} points, {_cases(prop.examples)})")
+            if prop.max_points or prop.passed:
+                lines.append(f"- {prop.property}{where}: {status} ({_points(prop.points)}/{_points(prop.max_points)} points, {_cases(prop.examples)})")
+            else:  # an error raised on some valid cases: its cost is charged to a property below
+                lines.append(f"- {prop.property}{where}: {status}")
             if prop.passed:
                 if prop.message:  # e.g. a speed check's measured ratio
                     lines.append(f"  {prop.message}")
                 continue
+            if prop.counterexample and (prop.counterexample, prop.message) in shown:  # one failure shown once
+                lines += ["  Same failure as above (same smallest call, same error).", ""]
+                continue
+            shown.add((prop.counterexample, prop.message))
             if prop.counterexample:
                 lines += ["", "  Smallest failing call:", *("  " + line if line else line for line in _code_block(prop.counterexample))]
             if prop.message:
@@ -90,5 +98,6 @@ def score_table(result: SubmissionResult) -> Table:
         for prop in function.properties:
             verdict = "[green]ok[/]" if prop.passed else ("[yellow]internal[/]" if prop.internal_error else "[red]FAILED[/]")
             name = prop.property + (f" ({prop.check})" if prop.check else "")
-            table.add_row(function.name, name, str(prop.examples), f"{_points(prop.points)}/{_points(prop.max_points)}", verdict)
+            points = f"{_points(prop.points)}/{_points(prop.max_points)}" if prop.max_points or prop.passed else "-"
+            table.add_row(function.name, name, str(prop.examples), points, verdict)
     return table

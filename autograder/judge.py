@@ -26,9 +26,14 @@ from .sandbox import CallOutcome, Opaque, Ref
 from .sandbox import protocol
 from .secret import derived_seed
 
-__all__ = ["Verdict", "Trial", "judge", "judge_many", "judge_speed", "reference_seconds", "fresh_cases", "describe_value", "outcome_failure"]
+__all__ = ["Verdict", "Trial", "ERROR_PROPERTY", "judge", "judge_many", "judge_speed", "reference_seconds", "fresh_cases",
+           "describe_value", "outcome_failure"]
 
 TINY = 16  # arrays with at most this many entries are shown in full
+#: The verdict every trial of a value, forward or backward check also holds: did the call return?
+#: A call that raised fails it, and leaves the check's own properties not judged on that case
+#: (see `autograder.search` for how the error is charged).
+ERROR_PROPERTY = "no error on valid input"
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,11 @@ class Verdict:
 
     passed: bool
     message: str = ""
+    judged: bool = True  # False: not judged on this case (the call raised): it neither holds nor fails there
 
 
 PASS = Verdict(True)
+SKIP = Verdict(True, judged=False)
 
 
 @dataclass
@@ -51,6 +58,8 @@ class Trial:
     expected: dict[str, Any] = field(default_factory=dict)
     note: str = ""  # e.g. that the backward was given the standard cache
     values_dropped: bool = False  # got and expected were let go (see `without_values`)
+    usable: bool = False  # the call returned an output of the right type and shape (side conditions pay only then)
+    rescued: bool = False  # a backward right only with the course's standard cache, its forward being wrong here
 
     @property
     def passed(self) -> bool:
@@ -63,7 +72,8 @@ class Trial:
         The student's values can be as large as a reply may be; a check that
         kept every case's would hold them all until it ends.
         """
-        return Trial(self.verdicts, note=self.note, values_dropped=bool(self.got or self.expected))
+        return Trial(self.verdicts, note=self.note, values_dropped=bool(self.got or self.expected), usable=self.usable,
+                     rescued=self.rescued)
 
 
 # --------------------------------------------------------------------------- describing values
@@ -272,8 +282,9 @@ def judge_many(box, function: FunctionSpec, check: Check, cases: list, expected:
     wants = [_expected_or_error(function, check, case, expected) for case in cases]
     limits = [_case_reply_limit(check, case, want) for case, want in zip(cases, wants)]
     notes = [""] * len(cases)
+    forwards: list = []
     if check.kind == "backward":
-        outcomes = _run_backward(box, function, check, cases, notes, limits)
+        outcomes, forwards = _run_backward(box, function, check, cases, notes, limits)
     else:
         calls = [(check.arguments(case), _keywords(check, case)) for case in cases]
         value_items = (0,) if check.kind == "forward" else None  # a forward's cache need not travel
@@ -290,6 +301,12 @@ def judge_many(box, function: FunctionSpec, check: Check, cases: list, expected:
         trial = _VERDICTS[check.kind](function, check, case, want, outcome)
         trial.note = trial.note or (note if not trial.passed else "")
         trials.append(trial)
+    if check.kind == "forward":
+        _remember_forward_verdicts(box, function.name, [check.arguments(case) for case in cases], trials)
+    if check.kind == "backward" and any(isinstance(t, Trial) and not t.passed for t in trials):
+        from .cascade import rescue_backwards  # only on failures: a passing backward costs nothing more
+
+        rescue_backwards(box, function, check, cases, wants, trials, forwards, expected, limits)
     return trials
 
 
@@ -385,6 +402,16 @@ def _remember_forwards(box, function_name: str, arguments: list[tuple], outcomes
                 outcome, value=(None, None), args_after=(), kwargs_after={}, output="")
 
 
+def _remember_forward_verdicts(box, function_name: str, arguments: list[tuple], trials: list) -> None:
+    """Whether the forward was wrong on each case: a backward failing with its cache there is tried on the course's."""
+    wrong = getattr(box, "forward_wrong", None)
+    if wrong is None:
+        return
+    for args, trial in zip(arguments, trials):
+        if isinstance(trial, Trial):
+            wrong[_forward_key(function_name, args)] = not trial.passed
+
+
 def _usable_forward(outcome) -> bool:
     return outcome.ok and isinstance(outcome.value, (tuple, list)) and len(outcome.value) == 2 and outcome.ref is not None
 
@@ -407,8 +434,12 @@ def _forwards(box, check: Check, cases: list, *, reuse: bool) -> tuple[list, lis
     return found, reused
 
 
-def _run_backward(box, function: FunctionSpec, check: Check, cases: list, notes: list[str], limits: list[int]) -> list:
-    """Call the student's backward on each case with the cache of the student's forward (or the course's)."""
+def _run_backward(box, function: FunctionSpec, check: Check, cases: list, notes: list[str], limits: list[int]) -> tuple[list, list]:
+    """Call the student's backward on each case with the cache of the student's forward (or the course's).
+
+    Returns the backward's outcomes and, per case, the forward's outcome
+    whose cache it was given (None where it was given the course's).
+    """
 
     def run(indices: list[int], reuse: bool) -> list:
         forwards, reused = _forwards(box, check, [cases[i] for i in indices], reuse=reuse)
@@ -422,18 +453,48 @@ def _run_backward(box, function: FunctionSpec, check: Check, cases: list, notes:
             calls.append(((*check.arguments(cases[index]), cache), {}))
         outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, arguments_after=False,
                                  max_reply_bytes=[limits[index] for index in indices])  # a backward's inputs are not judged
-        return [(outcome, was_reused) for outcome, was_reused in zip(outcomes, reused)]
+        return [(outcome, was_reused, forward if _usable_forward(forward) else None)
+                for outcome, was_reused, forward in zip(outcomes, reused, forwards)]
 
     results = run(list(range(len(cases))), reuse=True)
-    again = [i for i, (outcome, was_reused) in enumerate(results) if was_reused and outcome.status == "stale"]
+    again = [i for i, (outcome, was_reused, _) in enumerate(results) if was_reused and outcome.status == "stale"]
     if again:
-        for index, (outcome, _) in zip(again, run(again, reuse=False)):
-            results[index] = (outcome, False)
-    return [outcome for outcome, _ in results]
+        for index, result in zip(again, run(again, reuse=False)):
+            results[index] = result
+    return [outcome for outcome, _, _ in results], [forward for _, _, forward in results]
 
 
 def _all_fail(check: Check, message: str, **material) -> Trial:
     return Trial({name: Verdict(False, message) for name in check.points}, **material)
+
+
+def _not_returned(function: FunctionSpec, check: Check, outcome: CallOutcome, **material) -> Trial:
+    """A call that did not return: if it raised, nothing is judged on this case but the error itself.
+
+    An exception raised on valid input is the student's error, charged once
+    for the whole check (`autograder.search`), not once per property it hides.
+    A call that hung, ran out of memory or broke the protocol fails every
+    property as before: the function is not run again after it.
+    """
+    message = outcome_failure(function.name, outcome)
+    if outcome.status != "raised":
+        trial = _all_fail(check, message, **material)
+        trial.verdicts[ERROR_PROPERTY] = PASS
+        return trial
+    verdicts = {name: SKIP for name in check.points}
+    verdicts[ERROR_PROPERTY] = Verdict(False, message)
+    return Trial(verdicts, **material)
+
+
+def _usable_array(got, want: np.ndarray) -> bool:
+    """An output of the right type and shape, or a reshape away from it (NHWC, keepdims): work a side condition may pay with."""
+    return isinstance(got, np.ndarray) and got.dtype.kind in "biuf" and (got.shape == want.shape or got.size == want.size > 0)
+
+
+def _with_returned(verdicts: dict, check: Check, **material) -> Trial:
+    trial = Trial({k: verdicts[k] for k in check.points}, **material)
+    trial.verdicts[ERROR_PROPERTY] = PASS
+    return trial
 
 
 def _keywords(check: Check, case) -> dict:
@@ -452,45 +513,47 @@ def _raised(outcome: CallOutcome) -> dict:
 def _verdict_value(function, check, case, want, outcome):
     args = check.arguments(case)
     if not outcome.ok:
-        return _all_fail(check, outcome_failure(function.name, outcome), got=_raised(outcome), expected={"value": want})
+        return _not_returned(function, check, outcome, got=_raised(outcome), expected={"value": want})
     verdicts = {}
     if isinstance(want, np.ndarray):
         verdicts["shape"], verdicts["values"] = compare_arrays("the result", outcome.value, want, check.rtol)
+        usable = _usable_array(outcome.value, want)
     elif isinstance(want, list):  # a table, one (shape, param_count) per layer
         verdicts["shapes"], verdicts["parameter counts"] = compare_layers(outcome.value, want, _layer_labels(args))
+        usable = verdicts["shapes"].passed
     else:
         verdicts["value"] = compare_int("the result", outcome.value, want)
+        usable = _is_int(outcome.value)
     verdicts["inputs unchanged"] = inputs_unchanged(argument_names(function.signature), args, outcome.args_after)
-    return Trial({k: verdicts[k] for k in check.points}, got={"value": outcome.value}, expected={"value": want})
+    return _with_returned(verdicts, check, got={"value": outcome.value}, expected={"value": want}, usable=usable)
 
 
 def _verdict_forward(function, check, case, want, outcome):
     args = check.arguments(case)
     want, _ = want
     if not outcome.ok:
-        return _all_fail(check, outcome_failure(function.name, outcome), got=_raised(outcome), expected={"out": want})
+        return _not_returned(function, check, outcome, got=_raised(outcome), expected={"out": want})
     value = outcome.value
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        return _all_fail(
-            check,
-            f"{function.name} returned {describe_value(value)}; expected the tuple (out, cache): end with `return out, cache`",
-            got={"out": value},
-            expected={"out": want},
-        )
+        failed = Verdict(
+            False, f"{function.name} returned {describe_value(value)}; expected the tuple (out, cache): end with `return out, cache`")
+        verdicts = {name: failed for name in check.points}
+        verdicts["inputs unchanged"] = inputs_unchanged(argument_names(function.signature), args, outcome.args_after)
+        return _with_returned(verdicts, check, got={"out": value}, expected={"out": want})
     shape, values = compare_arrays("out", value[0], want, check.rtol)
     verdicts = {
         "output shape": shape,
         "output values": values,
         "inputs unchanged": inputs_unchanged(argument_names(function.signature), args, outcome.args_after),
     }
-    return Trial({k: verdicts[k] for k in check.points}, got={"out": value[0]}, expected={"out": want})
+    return _with_returned(verdicts, check, got={"out": value[0]}, expected={"out": want}, usable=_usable_array(value[0], want))
 
 
 def _verdict_backward(function, check, case, want, outcome):
     want = want if isinstance(want, tuple) else (want,)
     expected_named = dict(zip(check.outputs, want))
     if not outcome.ok:
-        return _all_fail(check, outcome_failure(function.name, outcome), got=_raised(outcome), expected=expected_named)
+        return _not_returned(function, check, outcome, got=_raised(outcome), expected=expected_named)
     value = outcome.value
     if len(check.outputs) == 1:
         got = (value,)
@@ -498,12 +561,15 @@ def _verdict_backward(function, check, case, want, outcome):
         got = tuple(value)
     else:
         names = ", ".join(check.outputs)
-        return _all_fail(check, f"{function.name} returned {describe_value(value)}; expected the tuple ({names})", expected=expected_named)
+        trial = _all_fail(check, f"{function.name} returned {describe_value(value)}; expected the tuple ({names})", expected=expected_named)
+        trial.verdicts[ERROR_PROPERTY] = PASS
+        return trial
     verdicts = {}
     for name, mine, theirs in zip(check.outputs, got, want):
         shape, values = compare_arrays(name, mine, theirs, check.rtol)
         verdicts[name] = shape if not shape.passed else values
-    return Trial(verdicts, got=dict(zip(check.outputs, got)), expected=expected_named)
+    usable = all(verdict.passed or "has shape" not in verdict.message for verdict in verdicts.values())
+    return _with_returned(verdicts, check, got=dict(zip(check.outputs, got)), expected=expected_named, usable=usable)
 
 
 def _verdict_raises(function, check, case, want, outcome):

@@ -30,6 +30,7 @@ class PropertyResult:
     hint: str = ""  # a known mistake this failure matches, and its fix
     internal_error: bool = False  # our fault: scored as passed, reported to the instructor
     check: str = ""  # which check of the rubric (e.g. "configurations that fit")
+    charged_for_error: bool = False  # held where the call returned; failed to pay for an error raised on other valid cases
 
     @property
     def points(self) -> float:

@@ -20,8 +20,13 @@ Kinds and the properties they judge:
 ``backward``
     The student's own forward runs first, and its cache is passed to
     ``f(*args, cache)`` without leaving the sandbox (the course's standard
-    cache when that forward fails). One property per returned gradient,
-    named in ``outputs`` (``"dx"``, ``"dw"``, ``"db"``).
+    cache when that forward fails; tried too where the backward fails and
+    that forward was wrong, see :mod:`autograder.cascade`). One property
+    per returned gradient, named in ``outputs`` (``"dx"``, ``"dw"``, ``"db"``).
+
+A call that raises on some valid cases is judged on the others and charged
+once (:func:`autograder.search.search_check`); the properties in
+:data:`SIDE_CONDITIONS` pay only alongside an output of the right type and shape.
 ``raises``
     ``f(*args)`` must raise ``error``: the property ``"raises <error>"``.
 ``speed``
@@ -55,9 +60,12 @@ from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
-__all__ = ["KINDS", "Check", "FunctionSpec", "Assignment", "function", "value_check", "forward_check", "backward_check", "raises_check"]
+__all__ = ["KINDS", "SIDE_CONDITIONS", "Check", "FunctionSpec", "Assignment", "function", "value_check", "forward_check", "backward_check", "raises_check"]
 
 KINDS = ("value", "forward", "backward", "raises", "speed")
+#: Properties that check a side condition, not the output: they pay only when the function returned
+#: an output of the right type and shape on some case (the untouched template earns nothing).
+SIDE_CONDITIONS = frozenset({"inputs unchanged"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class Check:
     forward: str | None = None  # backward: the student's forward that makes the cache
     forward_arguments: Callable[[Any], tuple] | None = None
     standard_cache: Callable[[Any], Any] | None = None  # backward: the course's cache, when the forward fails
+    forward_reference: str = ""  # backward: the forward's reference op (default: the backward's, "_backward" -> "_forward")
     outputs: tuple[str, ...] = ()  # backward: names of the returned gradients
     error: str = "ValueError"  # raises: the exception class name expected
     hints: tuple = ()  # autograder.hints.Hint, tried on the minimal failing case

@@ -34,9 +34,9 @@ from hypothesis.errors import Flaky
 from .cache import hypothesis_storage
 from .expected import ExpectedValues, InternalError, array_digest
 from .hints import HintContext, first_matching_hint
-from .judge import TINY, Trial, judge_many, judge_speed
+from .judge import ERROR_PROPERTY, TINY, Trial, judge_many, judge_speed
 from .results import PropertyResult
-from .rubric import Check, FunctionSpec
+from .rubric import SIDE_CONDITIONS, Check, FunctionSpec
 from .secret import current_secret, derived_seed
 
 __all__ = ["search_check", "speed_check", "describe_call", "drawn_cases", "HangGuard"]
@@ -57,6 +57,9 @@ class HangGuard:
         # Forward calls that worked, by function and arguments: a backward check reuses their
         # caches, still kept in the child, instead of calling the forward again (see judge.py).
         self.forwards: dict[str, object] = {}
+        # Whether the forward was wrong on a case, by the same key: a backward that fails with
+        # the cache of a wrong forward is tried again with the course's standard cache (cascade.py).
+        self.forward_wrong: dict[str, bool] = {}
 
     @property
     def submission(self):
@@ -340,14 +343,35 @@ def _drawn(check: Check, examples: int) -> tuple[object, list, int]:
 
 
 def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedValues, *, examples: int | None = None) -> list[PropertyResult]:
-    """Judge every property of ``check``; a failing one comes with its minimal counterexample and hint."""
+    """Judge every property of ``check``; a failing one comes with its minimal counterexample and hint.
+
+    The rules that keep partial credit fair (README, "How a submission is judged"):
+
+    - A call that raises on valid input is judged as an error of its own: each
+      property is judged on the cases where the call returned. If it raised on
+      more than half the drawn cases, every property fails with the error (no
+      points for no work: the stub, or a table of known answers that raises on
+      the others). If it raised on fewer, the error is one more result,
+      :data:`~autograder.judge.ERROR_PROPERTY` (0 points, its own minimal
+      case, shown once), and it costs the points of the most valuable property
+      that held where the call returned (the first in the rubric's order among
+      equals), which fails with a message pointing at the error. Raising on
+      the cases where one property would fail never earns more than failing it.
+    - A side condition (:data:`~autograder.rubric.SIDE_CONDITIONS`, "inputs
+      unchanged") pays only if the function returned an output of the right
+      type and shape on at least one case.
+    - A backward right with the course's standard cache where its forward was
+      wrong holds there (see `autograder.cascade`); the first passing
+      property says so.
+    """
     if check.kind == "speed":
         return speed_check(box, function, check, expected)
     examples = examples or check.examples
     search = _Search(box, function, check, expected)
-    search.evaluate_many(drawn_cases(check, examples))  # screening: the drawn cases, in batches of calls
+    drawn = drawn_cases(check, examples)
+    search.evaluate_many(drawn)  # screening: the drawn cases, in batches of calls
     found: dict[str, tuple] = {}
-    for name in check.points:
+    for name in (*check.points, ERROR_PROPERTY):
         if name not in search.first_failure:
             continue
         # A minimal case already found for another property that fails this one too serves
@@ -359,27 +383,101 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
         failure = search.run((name,), draws_needed(check, examples))  # shrink this property's failure
         case, trial = failure[1:] if failure else search.first_failure[name]
         found[name] = case, search.explained(name, case, trial)
-    results = []
+    # An error on more than half the drawn cases is no corner case: nothing is judged around it
+    # (a table of known answers that raises on every other call earns nothing).
+    screened = [trial for case in drawn if (trial := search.trials.get(_case_key(case))) is not None]
+    raised = sum(not trial.verdicts[ERROR_PROPERTY].passed for trial in screened if ERROR_PROPERTY in trial.verdicts)
+    mostly_raised = ERROR_PROPERTY in found and 2 * raised > len(screened)
+    results = {}
     for name, points in check.points.items():
+        judged = sum(trial.verdicts[name].judged for trial in search.trials.values())
         result = PropertyResult(
             function=function.name,
             property=name,
             max_points=float(points),
             passed=name not in found,
-            examples=len(search.trials),
+            examples=judged or len(search.trials),
             check=check.description,
         )
         if name in found:
-            case, trial = found[name]
-            result.message = trial.verdicts[name].message + (f" ({trial.note})" if trial.note else "")
-            result.counterexample = describe_call(function, check, case)
-            context = HintContext(case=case, property=name, got=trial.got, want=trial.expected, expected=expected)
-            result.hint = first_matching_hint(check.hints, context)
+            _explain(result, function, check, expected, name, *found[name])
         elif search.internal_error:
             result.internal_error = True
             result.message = f"internal error of the grader (not your fault): {search.internal_error}"
-        results.append(result)
-    return results
+        elif ERROR_PROPERTY in found and (mostly_raised or not judged):  # no points for no work
+            _explain(result, function, check, expected, ERROR_PROPERTY, *found[ERROR_PROPERTY], property_name=name)
+        elif name in SIDE_CONDITIONS and search.trials and not any(trial.usable for trial in search.trials.values()):
+            result.passed = False
+            result.message = _no_output(function, check, found)
+        results[name] = result
+    ordered = list(results.values())
+    calls = [trial for trial in search.trials.values() if ERROR_PROPERTY in trial.verdicts]
+    returned = sum(trial.verdicts[ERROR_PROPERTY].passed for trial in calls)
+    if ERROR_PROPERTY in found and returned and not mostly_raised:
+        ordered.insert(0, _charge_error(function, check, expected, results, found[ERROR_PROPERTY], len(calls) - returned, len(calls)))
+    rescued = [case for case in drawn if (trial := search.trials.get(_case_key(case))) is not None and trial.rescued]
+    if rescued:
+        _say_rescued(box, function, check, results, rescued)
+    return ordered
+
+
+def _explain(result: PropertyResult, function: FunctionSpec, check: Check, expected, name: str, case, trial,
+             property_name: str = "") -> None:
+    """Fill a failing result with its minimal call, the message and the hint, from the trial of ``name``."""
+    result.passed = False
+    result.message = trial.verdicts[name].message + (f" ({trial.note})" if trial.note else "")
+    result.counterexample = describe_call(function, check, case)
+    context = HintContext(case=case, property=property_name or name, got=trial.got, want=trial.expected, expected=expected)
+    result.hint = first_matching_hint(check.hints, context)
+
+
+def _no_output(function: FunctionSpec, check: Check, found: dict) -> str:
+    first = next((trial.verdicts[name].message for name, (_, trial) in found.items() if name not in SIDE_CONDITIONS
+                  and name != ERROR_PROPERTY), "")
+    why = f" ({first})" if first else ""
+    return (f"not credited: {function.name} returned no output of the right type and shape on any case{why}; "
+            "this property earns its points only alongside an output")
+
+
+def _charge_error(function: FunctionSpec, check: Check, expected, results: dict, found: tuple, raised: int, tried: int) -> PropertyResult:
+    """The error raised on some valid cases, as a result of its own; it costs the most valuable property that held."""
+    error = PropertyResult(function=function.name, property=ERROR_PROPERTY, max_points=0.0, passed=False,
+                           examples=tried, check=check.description)
+    _explain(error, function, check, expected, ERROR_PROPERTY, *found, property_name=next(iter(check.points)))
+    error.message = f"{error.message.rstrip('.')} (raised on {raised} of {_cases(tried)}; the others were judged)"
+    held = [result for result in results.values() if result.passed and not result.internal_error]
+    if held:
+        charged = max(held, key=lambda result: result.max_points)  # max keeps the first of equals: the rubric's order
+        charged.passed, charged.charged_for_error = False, True
+        charged.message = (
+            f"charged for the error above: {charged.property} held on the {_cases(charged.examples)} where "
+            f"{function.name} returned, but an error raised on valid input costs its most valuable property that held"
+        )
+        error.message += (f"; it costs the {charged.max_points:g} points of {charged.property}, which come back once "
+                          f"{function.name} returns on every valid case")
+    else:
+        error.message += "; every property already failed where it returned, so it costs nothing more"
+    return error
+
+
+def _say_rescued(box, function: FunctionSpec, check: Check, results: dict, rescued: list) -> None:
+    """The first passing property says that it held thanks to the course's cache, and why, where that can be told."""
+    from .cascade import describe_cache
+
+    held = next((result for result in results.values() if result.passed and not result.internal_error), None)
+    if held is None:
+        return
+    why = describe_cache(box, check, rescued[0])
+    who = "your backward is right" if all(result.passed for result in results.values()) else "where it held, your backward is right"
+    held.message = (
+        f"{who}: on the {_cases(len(rescued))} where it failed with the cache of {check.forward}, "
+        f"which was wrong there, it was judged with the course's standard cache and was right; "
+        + (why or f"fix {check.forward}, and check what its cache holds") + "."
+    )
+
+
+def _cases(count: int) -> str:
+    return f"{count} case" if count == 1 else f"{count} cases"
 
 
 def speed_check(box, function: FunctionSpec, check: Check, expected: ExpectedValues) -> list[PropertyResult]:

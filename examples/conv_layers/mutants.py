@@ -109,6 +109,32 @@ _UNBOUND = (
         (("max_pool_backward_naive", "dx"),),
         "only the maximum",
     ),
+    Mutant(
+        "backward_crashes_without_pad",
+        "the convolution backward crops its padding with pad:-pad, so it raises when pad == 0 (right elsewhere).",
+        (
+            (
+                "    dx = dx_pad[:, :, pad : pad + x.shape[2], pad : pad + x.shape[3]]",
+                "    dx = dx_pad[:, :, pad:-pad, pad:-pad].reshape(x.shape)",
+            ),
+        ),
+        # The error is charged once: the points of dx, the most valuable gradient right where it returned.
+        (("conv_backward_naive", "no error on valid input"), ("conv_backward_naive", "dx")),
+        "",
+    ),
+    Mutant(
+        "forward_cache_transposed",
+        "the convolution forward returns out and caches x channels-last (NHWC); its backward is right.",
+        (
+            (
+                "    cache = (x, w, b, conv_param)\n    return out, cache",
+                "    cache = (x.transpose(0, 2, 3, 1), w, b, conv_param)\n    return out.transpose(0, 2, 3, 1), cache",
+            ),
+        ),
+        # The backward is judged with the course's cache where this forward is wrong: no cascade.
+        (("conv_forward_naive", "output shape"), ("conv_forward_naive", "output values")),
+        "NHWC",
+    ),
 )
 MUTANTS = tuple(mutant.bind(HERE) for mutant in _UNBOUND)
 

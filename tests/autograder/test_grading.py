@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from autograder import grade
+from autograder.judge import ERROR_PROPERTY
 from autograder.sandbox import Limits
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conv_layers"
@@ -52,6 +53,9 @@ def test_each_mistake_loses_exactly_its_points_and_gets_its_hint(mutant):
     assert result.points == 33 - lost
     for function, prop in mutant.failing:
         [failed] = [p for p in result.function(function).properties if p.property == prop]
+        if failed.charged_for_error:  # it held where the call returned: the error row explains it, once
+            assert failed.message.startswith("charged for the error above") and not failed.counterexample
+            [failed] = [p for p in result.function(function).properties if p.property == ERROR_PROPERTY]
         assert mutant.hint in failed.hint, failed.hint
         assert failed.counterexample.startswith(function)
 

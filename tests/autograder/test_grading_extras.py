@@ -13,6 +13,7 @@ from autograder import grade, hints
 from autograder import strategies as cases
 from autograder.expected import expected_values
 from autograder.feedback import feedback_text
+from autograder.judge import ERROR_PROPERTY
 from autograder.results import FunctionResult, PropertyResult, SubmissionResult
 from autograder.rubric import Check
 from autograder.rubrics import fast_conv
@@ -70,6 +71,9 @@ def test_conv_extras_each_mistake_loses_exactly_its_points_and_gets_its_hint(mut
     assert result.points == 55 - lost
     for function, prop in mutant.failing:
         failed = _property(result, function, prop)
+        if failed.charged_for_error:  # it held where the call returned: the error row explains it, once
+            assert failed.message.startswith("charged for the error above") and not failed.counterexample
+            [failed] = [p for p in result.function(function).properties if p.property == ERROR_PROPERTY]
         assert mutant.hint in failed.hint, failed.hint
         assert failed.counterexample.startswith(function)
 

@@ -28,6 +28,8 @@ CLASS = {  # student -> (status, points)
     "buggy_bias_forgotten": ("graded", 29),
     "buggy_nhwc": ("graded", 27),  # a notebook, cells shuffled
     "stub": ("graded", 0),
+    "template_returns_none": ("graded", 0),  # the untouched CS231n template: no points for no work
+    "buggy_backward_crashes_without_pad": ("graded", 30),  # its error charged once: dx's 3 points
     "hostile_memory_hog": ("graded", 26),
     "unreadable_notebook": ("ungradable", 0),
     "empty_folder": ("ungradable", 0),
@@ -89,7 +91,7 @@ def test_every_student_gets_the_expected_score(clean_run):
 def test_the_run_ends_with_a_summary_and_where_results_went(clean_run):
     out, completed = clean_run
     assert "Class summary" in completed.stdout
-    assert "Graded 8, skipped 0" in completed.stdout
+    assert f"Graded {len(CLASS)}, skipped 0" in completed.stdout
     for name in ("gradebook.db", "grades.csv", "grades.json", "report.html"):
         assert name in completed.stdout and (out / name).exists()
 
@@ -125,7 +127,7 @@ def test_rerun_skips_what_is_graded(clean_run, submissions, secret_file):
     out, _ = clean_run
     again = _autograder("grade", submissions, "--out", out, "--examples", EXAMPLES, "--secret-file", secret_file)
     assert again.returncode == 0
-    assert "Graded 0, skipped 8" in again.stdout
+    assert f"Graded 0, skipped {len(CLASS)}" in again.stdout
 
 
 def test_sigkill_then_resume_equals_a_clean_run(clean_run, submissions, tmp_path, secret_file):
@@ -135,7 +137,7 @@ def test_sigkill_then_resume_equals_a_clean_run(clean_run, submissions, tmp_path
     deadline = time.time() + 300
     recorded = 0
     while time.time() < deadline and recorded < 3:
-        # The class grades from 1 to 8 recorded in about 0.4 s (stub and unreadable ones are quick):
+        # The class grades from 1 to len(CLASS) recorded in about 0.4 s (stub and unreadable ones are quick):
         # a poll every 0.2 s could miss the whole window, one every 20 ms (an open is 3-15 ms) does not.
         time.sleep(0.02)
         if (out / "gradebook.db").exists():
