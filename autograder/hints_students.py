@@ -394,6 +394,37 @@ PLUS_ONE_FORGOTTEN = Hint(
 )
 
 
+def _windows_from_x(context: HintContext) -> bool:
+    """The padded output's positions, each window sliced from x itself (the padding forgotten).
+
+    Replayed as NumPy runs it: a window past the border of x comes out cut
+    (or empty), and its product with the filter broadcasts where it can; the
+    case where it cannot is the crash that PAD_FORGOTTEN_CRASH explains.
+    """
+    case, got = context.case, context.got.get("out")
+    if case.conv_param["pad"] == 0 or not isinstance(got, np.ndarray) or got.shape != context.want["out"].shape:
+        return False
+    stride, (hh, ww) = case.conv_param["stride"], case.w.shape[2:]
+    out = np.empty(got.shape)
+    try:
+        for n, f, i, j in np.ndindex(*got.shape):
+            window = case.x[n, :, i * stride : i * stride + hh, j * stride : j * stride + ww]
+            out[n, f, i, j] = np.sum(window * case.w[f]) + case.b[f]
+    except ValueError:
+        return False
+    return _mistaken(context, out)
+
+
+PAD_FORGOTTEN = Hint(
+    "windows read from the unpadded input",
+    ("output values",),
+    _windows_from_x,
+    "Your output matches windows read from x itself, starting at its corner. The output size counts the padding, "
+    "so the windows must be read from the padded input: x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))), "
+    "then window = x_pad[n, :, i*stride:i*stride + HH, j*stride:j*stride + WW].",
+)
+
+
 PAD_IGNORED = Hint(
     "padding ignored",
     ("output shape", "output values"),
@@ -437,6 +468,33 @@ PAD_FORGOTTEN_BACKWARD_CRASH = Hint(
     "A window came out smaller than the HH x WW filter: it ran past the border of x. In the backward too the windows "
     "live in the padded input: read them from x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) for dw, "
     "add into dx_pad = np.zeros_like(x_pad) for dx, then cut the padding off: dx = dx_pad[:, :, pad:pad + H, pad:pad + W].",
+)
+
+
+def _backward_windows_unpadded(context: HintContext) -> bool:
+    """dw summed over windows sliced from x itself (not x_pad), replayed as NumPy runs it (see `_windows_from_x`)."""
+    case = context.case
+    if context.property != "dw" or case.conv_param["pad"] == 0:
+        return False
+    stride, (hh, ww) = case.conv_param["stride"], case.w.shape[2:]
+    dw = np.zeros(case.w.shape)
+    try:
+        for i in range(case.dout.shape[2]):
+            for j in range(case.dout.shape[3]):
+                window = case.x[:, :, i * stride : i * stride + hh, j * stride : j * stride + ww]
+                dw += np.tensordot(case.dout[:, :, i, j], window, axes=([0], [0]))
+    except ValueError:
+        return False  # the crash PAD_FORGOTTEN_BACKWARD_CRASH explains
+    return _mistaken(context, dw)
+
+
+PAD_FORGOTTEN_BACKWARD = Hint(
+    "backward windows read from x",
+    ("dw",),
+    _backward_windows_unpadded,
+    "Your dw matches windows read from x itself. In the backward too the windows live in the padded input: "
+    "dw[f] += dout[n, f, i, j] * x_pad[n, :, i*stride:i*stride + HH, j*stride:j*stride + WW], with "
+    "x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).",
 )
 
 
@@ -541,14 +599,14 @@ def with_crash_hints(*groups) -> tuple:
 
 
 CONV_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (
-    PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN_CRASH, ARRAY_INTO_ONE_OUTPUT))
+    PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN, PAD_FORGOTTEN_CRASH, ARRAY_INTO_ONE_OUTPUT))
 CONV_BACKWARD_HINTS = with_crash_hints(
     known.CONV_BACKWARD_HINTS, (PAD_SLICE_EMPTY, PADDED_DX, CONV_OVERWRITES, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES,
-                                BACKWARD_STRIDE_IGNORED, PAD_FORGOTTEN_BACKWARD_CRASH))
+                                BACKWARD_STRIDE_IGNORED, PAD_FORGOTTEN_BACKWARD, PAD_FORGOTTEN_BACKWARD_CRASH))
 MAX_POOL_FORWARD_HINTS = with_crash_hints(known.MAX_POOL_FORWARD_HINTS, (POOL_WINDOW_SWAPPED, PLUS_ONE_FORGOTTEN))
 MAX_POOL_BACKWARD_HINTS = with_crash_hints(known.MAX_POOL_BACKWARD_HINTS, (POOL_OVERWRITES, POOL_WINDOW_SWAPPED, POOL_BLOCK_MAX))
 IM2COL_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (
-    IM2COL_NF_SWAPPED, PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN_CRASH))
+    IM2COL_NF_SWAPPED, PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN, PAD_FORGOTTEN_CRASH))
 IM2COL_BACKWARD_HINTS = with_crash_hints(known.CONV_BACKWARD_HINTS, (
     IM2COL_NF_SWAPPED_BACKWARD, PAD_SLICE_EMPTY, PADDED_DX, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES,
     BACKWARD_STRIDE_IGNORED))
