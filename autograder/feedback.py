@@ -7,6 +7,8 @@ prints.
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.table import Table
 
 from .results import SubmissionResult
@@ -78,7 +80,7 @@ def feedback_text(result: SubmissionResult, *, failures_only: bool = False) -> s
                 first, *rest = prop.message.splitlines()
                 lines.append(f"  What went wrong: {first}")
                 if rest:
-                    lines += ["  " + line if line else line for line in _code_block("\n".join(r.strip() for r in rest))]
+                    lines += ["  " + line if line else line for line in _code_block(textwrap.dedent("\n".join(rest)).strip("\n"))]
             if prop.hint:
                 lines.append(f"  Hint: {prop.hint}")
             lines.append("")

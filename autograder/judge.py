@@ -138,9 +138,16 @@ def _numeric_array(name: str, got) -> tuple[np.ndarray | None, str]:
     return None, f"{name} is {describe_value(got)}; expected a numpy array"
 
 
-def _show(name: str, array: np.ndarray) -> str:
+def _show(label: str, array: np.ndarray) -> str:
+    """``label`` and the array, its continuation lines indented under its first bracket.
+
+    >>> print(_show("  got dx = ", np.eye(2)))
+      got dx = [[1., 0.],
+                [0., 1.]]
+    """
     text = np.array2string(np.asarray(array), precision=4, suppress_small=True, separator=", ")
-    return f"{name} = " + "\n".join(line for line in text.splitlines() if line.strip())
+    first, *rest = [line for line in text.splitlines() if line.strip()]
+    return "\n".join([label + first, *(" " * len(label) + line for line in rest)])
 
 
 def compare_arrays(name: str, got, expected: np.ndarray, rtol: float) -> tuple[Verdict, Verdict]:
@@ -164,7 +171,7 @@ def compare_arrays(name: str, got, expected: np.ndarray, rtol: float) -> tuple[V
         f"(largest absolute error {d.max_abs:.3g}; relative to the largest expected value, {error:.3g})"
     )
     if expected.size <= TINY:
-        message += f"\n  expected {_show(name, expected)}\n  got      {_show(name, array)}"
+        message += f"\n{_show(f'  expected {name} = ', expected)}\n{_show(f'  got      {name} = ', array)}"
     return PASS, Verdict(False, message)
 
 

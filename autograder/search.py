@@ -159,7 +159,8 @@ def describe_call(function: FunctionSpec, check: Check, case) -> str:
         shown = [(name, array) for name, array in _arrays_of(case) if name in used]
     if shown and all(array.size <= TINY for _, array in shown):
         for name, array in shown:
-            text += f"\n  {name} = " + _array_text(array).replace("\n", "\n    ")
+            label = f"  {name} = "
+            text += "\n" + label + _array_text(array).replace("\n", "\n" + " " * len(label))  # under the first bracket
     return text
 
 

@@ -143,3 +143,14 @@ def test_a_passing_backward_is_never_called_again(monkeypatch):
     monkeypatch.setattr(cascade, "rescue_backwards", refuse)
     result = grade(EXAMPLES / "conv_layers" / "correct.py", examples=FAST, limits=LIMITS)
     assert (result.status, result.points) == ("graded", 33)
+
+
+def test_expected_and_got_arrays_keep_their_shape_in_the_feedback():
+    # Continuation lines of a multi-row array stay under its first bracket (in the message and in the feedback).
+    result = grade(EXAMPLES / "conv_layers" / "buggy_pad_forgotten.py", assignment="conv_layers", examples=25)
+    lines = feedback_text(result).splitlines()
+    for label in ("expected out = ", "got      out = "):
+        at = next(i for i, line in enumerate(lines) if label in line)
+        column = lines[at].index(label) + len(label)
+        assert lines[at][column:].startswith("[[[[")
+        assert lines[at + 1].startswith(" " * (column + 3) + "[") and not lines[at + 1][column + 3 - 1].strip()
