@@ -611,7 +611,7 @@ def _protections(dask: str | None) -> dict[str, dict[str, str]]:
     with Client(dask, set_as_default=False) as client:
         reported = client.run(_probe)
     machines: dict[str, dict[str, str]] = {}
-    for worker, protections in sorted(reported.items()):
+    for _worker, protections in sorted(reported.items()):
         machine = protections.pop("machine")
         machines.setdefault(machine, protections)  # per machine: its workers share its kernel
     return machines

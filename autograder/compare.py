@@ -6,8 +6,8 @@ notebooks expect about 1e-8 or less for forward and gradient checks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -13,7 +13,7 @@ out = Console(highlight=False, width=_WIDTH)
 err = Console(stderr=True, highlight=False, width=_WIDTH)
 
 
-def fail(message: str, *, next_step: str, code: int = 2) -> "NoReturn":  # noqa: F821
+def fail(message: str, *, next_step: str, code: int = 2) -> NoReturn:  # noqa: F821
     """Print an error and the next step to take on stderr, then exit with ``code``."""
     err.print(f"[bold red]error:[/] {message}")
     err.print(f"[bold]next:[/] {next_step}")

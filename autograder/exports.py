@@ -35,7 +35,7 @@ import csv
 import json
 import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import rubrics
@@ -283,7 +283,7 @@ def summary(entries: list[GradebookEntry], *, generated_at: str | None = None) -
     return {
         "count": sum(entry.status != "missing" for entry in entries),
         "missing": sum(entry.status == "missing" for entry in entries),
-        "generated_at": generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),
         "assignments": assignments,
         "grading": grading_conditions(entries),
     }

@@ -25,7 +25,7 @@ import csv
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -160,7 +160,7 @@ class GradebookEntry:
     result: dict = field(default_factory=dict)
     secret_fingerprint: str = ""
     grader: dict = field(default_factory=dict)
-    graded_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    graded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     timestamp: str = ""
     due_date: str = ""
     seconds_late: float = 0.0

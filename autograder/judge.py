@@ -22,8 +22,7 @@ from threadpoolctl import threadpool_limits
 from .compare import largest_discrepancy, normwise_error
 from .expected import ExpectedValues, InternalError, content_digest
 from .rubric import Check, FunctionSpec
-from .sandbox import CallOutcome, Opaque, Ref
-from .sandbox import protocol
+from .sandbox import CallOutcome, Opaque, Ref, protocol
 from .secret import derived_seed
 
 __all__ = ["Verdict", "Trial", "ERROR_PROPERTY", "judge", "judge_many", "judge_speed", "reference_seconds", "fresh_cases",

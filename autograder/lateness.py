@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -131,7 +131,7 @@ def read_timestamp(folder: str | Path) -> tuple[datetime | None, str]:
 
 def iso(stamp: datetime | None) -> str:
     """A naive UTC time as ISO 8601 with its offset (``2024-03-01T12:00:00+00:00``), ``""`` for None."""
-    return "" if stamp is None else stamp.replace(tzinfo=timezone.utc).isoformat()
+    return "" if stamp is None else stamp.replace(tzinfo=UTC).isoformat()
 
 
 class PenaltyPolicy(Protocol):

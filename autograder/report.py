@@ -28,7 +28,7 @@ import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import rubrics
@@ -717,7 +717,7 @@ def write_report(entries: list[GradebookEntry], path: str | Path, *, title: str 
         by_assignment[entry.assignment].append(entry)
     names = sorted(by_assignment)
     title = title or ("Grading report: " + ", ".join(names) if names else "Grading report")
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     missing = sum(entry.status == "missing" for entry in entries)
     submitted = len(entries) - missing
     page = [

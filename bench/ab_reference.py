@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ab-reference-") as tmp:
         extract_base(args.base, Path(tmp))
         sys.path.insert(0, tmp)
-        import reference as new
         import reference_base as base
+
+        import reference as new
 
         print(f"base: {args.base} (git archive); new: the working tree {new.__file__}")
         print(f"{args.rounds} rounds, samples of at least {args.sample_ms:g} ms, {args.threads} threads")

@@ -43,8 +43,8 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 DEFAULT_THREADS = 2  # the cores of the course machines
 SETTLE_SECONDS = 0.3  # long enough for idle BLAS and OpenMP threads to stop spinning

@@ -245,7 +245,7 @@ class Listener(threading.Thread):
                     connection, _ = sock.accept()
                     self.connections += 1
                     connection.close()
-                except (OSError, socket.timeout):
+                except (TimeoutError, OSError):
                     pass
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ and a plain-loop twin named ``<op>_naive``; both take and return what the
 CS231n assignment does (``(out, cache)`` forwards, gradient tuples backwards).
 """
 
+from ._parallel import get_num_threads, limited_threads, set_num_threads
 from .conv import (
     conv1x1_forward,
     conv1x1_forward_naive,
@@ -40,7 +41,6 @@ from .pool import (
     max_pool_forward,
     max_pool_forward_naive,
 )
-from ._parallel import get_num_threads, limited_threads, set_num_threads
 from .shapes import conv_param_count, convnet_shapes, fc_param_count, output_size, same_pad
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in {"conv", "correlation", "layers", "pool", "shapes"}]

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 __all__ = ["get_num_threads", "set_num_threads", "limited_threads", "partition", "run_parts"]
 

@@ -9,8 +9,8 @@ engine cross-checked by torch, on 100 drawn cases per check.
 from __future__ import annotations
 
 from .. import hints
-from ..hints_students import with_crash_hints
 from .. import strategies as cases
+from ..hints_students import with_crash_hints
 from ..rubric import Assignment, backward_check, forward_check, function, raises_check, value_check
 from .conv_layers import CONV_BACKWARD_POINTS, CONV_FORWARD_POINTS
 

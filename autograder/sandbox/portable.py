@@ -48,10 +48,10 @@ from autograder.sandbox.parent import (
     CHILD_SCRIPT,
     CallStatus,
     _Child,
+    _child_environment,
     _ChildDied,
     _DeadlineReached,
     _OutputCapture,
-    _child_environment,
 )
 from autograder.sandbox.protocol import Message
 from autograder.sandbox.simulate import VARIABLE, simulated_platform

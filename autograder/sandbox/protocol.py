@@ -39,8 +39,9 @@ import math
 import re
 import struct
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ ALLOWED_DTYPES = frozenset(
 # Every NumPy scalar type whose dtype is allowed, including C aliases such as
 # np.longlong that are distinct type objects from np.int64.
 _SCALAR_TYPES = frozenset(np.dtype(code).type for code in "?bBhHiIlLqQefdFD")
-_INT_TEXT = re.compile(r"-?[0-9]{1,%d}" % MAX_INT_DIGITS)
+_INT_TEXT = re.compile(rf"-?[0-9]{{1,{MAX_INT_DIGITS}}}")
 
 # Read a class's name without running a metaclass property the student may
 # have defined: these are the slots of `type` itself.

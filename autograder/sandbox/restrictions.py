@@ -61,7 +61,8 @@ import signal
 import stat
 import struct
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 #: Top-level modules the student may not import (their submodules neither).
 BLOCKED_MODULES = ("torch", "scipy", "reference", "autograder", "solutions")

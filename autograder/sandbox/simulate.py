@@ -85,7 +85,7 @@ def hide_platform(platform: str) -> None:
     if names:
         # The standard library's own platform switches (shutil imports posix where os.name is "posix"):
         # imported first, with what they need, as on the real platform they import their Windows half.
-        import shutil, subprocess, tempfile  # noqa: E401, F401
+        import shutil  # noqa: E401, F401
 
         for name in names:
             sys.modules.pop(name, None)

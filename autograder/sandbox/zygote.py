@@ -41,7 +41,7 @@ import os
 import select
 import signal
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 #: The first argument of ``child.py`` that makes it a zygote.
 ZYGOTE_FLAG = "--zygote"

@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from autograder.sandbox import CallOutcome, Limits, LoadReport, Opaque, Ref, Sandbox, default_forbidden_paths
-from autograder.sandbox import parent, restrictions
-from autograder.submission import read_submission
 from processes import is_running, wait_until_gone
+
+from autograder.sandbox import CallOutcome, Limits, LoadReport, Opaque, Ref, Sandbox, default_forbidden_paths, parent, restrictions
+from autograder.submission import read_submission
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = Limits(call_timeout=1.0, budget=30.0, memory_bytes=512 * 2**20, output_bytes=2000)

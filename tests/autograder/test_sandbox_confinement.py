@@ -20,11 +20,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from processes import is_running, wait_until_gone
 
 from autograder import grade
 from autograder.sandbox import Limits, Sandbox, parent, self_test
 from autograder.submission import read_submission
-from processes import is_running, wait_until_gone
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = REPO / "examples" / "conv_layers" / "hostile_escapes_the_sandbox.py"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder import grade
-from autograder.sandbox import Limits, Sandbox, missing_kernel_protections
+from autograder.sandbox import Limits, Sandbox
 from autograder.sandbox.protections import KERNEL_PROTECTIONS, summary_line
 from autograder.sandbox.simulate import simulated_platform
 from autograder.submission import read_submission
@@ -45,13 +45,13 @@ GRADE_MANY = """
     from autograder.sandbox import Limits
     out = {}
     for path in sys.argv[1:]:
-        result = grade(path, examples=%d, limits=Limits(call_timeout=2.0, budget=60.0))
+        result = grade(path, examples=FAST_EXAMPLES, limits=Limits(call_timeout=2.0, budget=60.0))
         out[path] = {"status": result.status, "points": result.points, "notes": result.notes,
                      "properties": [[f.name, p.property, p.passed, p.points, p.message]
                                     for f in result.functions for p in f.properties],
                      "protections": result.protections}
     print(json.dumps(out))
-""" % FAST
+""".replace("FAST_EXAMPLES", str(FAST))
 
 
 def _verdicts(result) -> dict:

@@ -6,9 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import grade, hints_students
+from autograder import grade, hints, hints_students
 from autograder.expected import expected_values
-from autograder import hints
 from autograder.hints import EVERY_PROPERTY, HintContext, first_matching_hint
 from autograder.rubrics import conv_layers, fast_conv
 from autograder.sandbox import Limits

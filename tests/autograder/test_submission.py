@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from autograder.submission import (
-    content_hash, MAX_SPLIT_LINES, MAX_STATEMENT_UNITS, MAX_SUBMISSION_BYTES, Cell, SubmissionError, graded_files, read_submission, split_statements)
+    MAX_SPLIT_LINES,
+    MAX_STATEMENT_UNITS,
+    MAX_SUBMISSION_BYTES,
+    Cell,
+    SubmissionError,
+    content_hash,
+    graded_files,
+    read_submission,
+    split_statements,
+)
 
 
 def notebook(tmp_path: Path, *cells: dict, name: str = "hw.ipynb") -> Path:

@@ -27,10 +27,9 @@ from traitlets.utils.importstring import import_item
 
 import autograder
 from autograder import nbgrader_execute, notebook, rubrics
-from autograder.grading import failed_result
 from autograder.gradebook import Gradebook
-from autograder.nbgrader_execute import (AUTOGRADE_PREPROCESSORS, SandboxedExecute, SandboxedExecuteError,
-                                         course_grades_in_sandbox, write_outputs)
+from autograder.grading import failed_result
+from autograder.nbgrader_execute import AUTOGRADE_PREPROCESSORS, SandboxedExecute, SandboxedExecuteError, course_grades_in_sandbox, write_outputs
 from autograder.nbgrader_sync import course_db_url
 from autograder.release import ReleaseError, release
 
@@ -208,7 +207,7 @@ def _hostile(name: str, root: Path) -> dict:
 def _tree(folder: Path, *, leave_out: tuple[str, ...] = ()) -> dict[str, str]:
     """Every file under ``folder`` and its SHA-256 (but those under ``leave_out``; the grader creates the course secret on first use)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.relative_to(folder).parts[0] in leave_out}
+            if p.is_file() and p.relative_to(folder).parts[0] not in leave_out}
 
 
 def _course_with(course, released_course, tmp_path, submissions: dict[str, object]) -> Path:

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from student_package import load_builder
 
 from autograder import rubrics

@@ -155,7 +155,7 @@ def test_pool_backwards_match_finite_differences(path, case):
     ):
         with max_pool_path(path):
             analytic = backward(case.dout, (x, case.pool_param))
-        numeric = numerical_gradient(lambda v: forward(v, case.pool_param)[0], x, case.dout)
+        numeric = numerical_gradient(lambda v, forward=forward: forward(v, case.pool_param)[0], x, case.dout)
         assert normwise_error(analytic, numeric) < 1e-8
 
 
