@@ -63,6 +63,17 @@ PAD_SLICE_EMPTY = Hint(
 )
 
 
+PAD_SLICE_EMPTY_CRASH = Hint(
+    "padding cut with pad:-pad, then reshaped or used",
+    EVERY_PROPERTY,
+    lambda c: c.case.conv_param["pad"] == 0 and bool(re.search(r"array of size 0|\(\d+, ?\d+, ?0, ?0\)|shape \(\d+,\d+,0,0\)",
+                                                               c.got.get("error", ""))),
+    "Your code failed on an empty array on a case with pad = 0: dx_pad[:, :, pad:-pad, pad:-pad] is "
+    "dx_pad[:, :, 0:0, 0:0] then (-0 is 0), so dx is empty. Cut the padding with explicit ends: "
+    "dx = dx_pad[:, :, pad:pad + H, pad:pad + W].",
+)
+
+
 def _padded_dx(context: HintContext) -> bool:
     case = context.case
     if case.conv_param["pad"] == 0:
@@ -601,13 +612,13 @@ def with_crash_hints(*groups) -> tuple:
 CONV_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (
     PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN, PAD_FORGOTTEN_CRASH, ARRAY_INTO_ONE_OUTPUT))
 CONV_BACKWARD_HINTS = with_crash_hints(
-    known.CONV_BACKWARD_HINTS, (PAD_SLICE_EMPTY, PADDED_DX, CONV_OVERWRITES, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES,
+    known.CONV_BACKWARD_HINTS, (PAD_SLICE_EMPTY, PAD_SLICE_EMPTY_CRASH, PADDED_DX, CONV_OVERWRITES, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES,
                                 BACKWARD_STRIDE_IGNORED, PAD_FORGOTTEN_BACKWARD, PAD_FORGOTTEN_BACKWARD_CRASH))
 MAX_POOL_FORWARD_HINTS = with_crash_hints(known.MAX_POOL_FORWARD_HINTS, (POOL_WINDOW_SWAPPED, PLUS_ONE_FORGOTTEN))
 MAX_POOL_BACKWARD_HINTS = with_crash_hints(known.MAX_POOL_BACKWARD_HINTS, (POOL_OVERWRITES, POOL_WINDOW_SWAPPED, POOL_BLOCK_MAX))
 IM2COL_FORWARD_HINTS = with_crash_hints(known.CONV_FORWARD_HINTS, (
     IM2COL_NF_SWAPPED, PAD_IGNORED, FORWARD_FLIPPED, PLUS_ONE_FORGOTTEN, PAD_FORGOTTEN, PAD_FORGOTTEN_CRASH))
 IM2COL_BACKWARD_HINTS = with_crash_hints(known.CONV_BACKWARD_HINTS, (
-    IM2COL_NF_SWAPPED_BACKWARD, PAD_SLICE_EMPTY, PADDED_DX, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES,
+    IM2COL_NF_SWAPPED_BACKWARD, PAD_SLICE_EMPTY, PAD_SLICE_EMPTY_CRASH, PADDED_DX, GRADIENT_AVERAGED, DX_FLIPPED_FILTER, DB_AXES,
     BACKWARD_STRIDE_IGNORED))
 SPEED_HINTS = (NOT_TIMED, *known.SPEED_HINTS)

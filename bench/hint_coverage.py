@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from autograder import grade
+from autograder.judge import ERROR_PROPERTY
 from autograder.sandbox import Limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -25,9 +26,11 @@ def coverage(paths: list[Path]) -> tuple[int, int]:
     for path in paths:
         result = grade(path, assignment=path.parent.name, examples=25, limits=Limits(call_timeout=2.0, budget=60.0))
         failed = [(f.name, p) for f in result.functions for p in f.properties if not p.passed]
-        with_hint = [(name, p) for name, p in failed if p.hint]
+        # A property charged for an error is explained by the error's own line (no error on valid input).
+        error_hinted = {f.name for f in result.functions for p in f.properties if p.property == ERROR_PROPERTY and p.hint}
+        with_hint = [(name, p) for name, p in failed if p.hint or (p.charged_for_error and name in error_hinted)]
         docked, hinted = docked + len(failed), hinted + len(with_hint)
-        missing = ", ".join(f"{name}:{p.property}" for name, p in failed if not p.hint)
+        missing = ", ".join(f"{name}:{p.property}" for name, p in failed if (name, p) not in with_hint)
         print(f"{path.parent.name}/{path.name}: {len(with_hint)}/{len(failed)} docked properties hinted" + (f" (none for {missing})" if missing else ""))
     return docked, hinted
 

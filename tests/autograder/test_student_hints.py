@@ -29,6 +29,9 @@ EXPECTED = {
         ("max_pool_forward_naive", "output values"): "pool_height counts rows",
         ("max_pool_backward_naive", "dx"): "pool_height counts rows",
     }),
+    # pad:-pad with pad = 0 makes dx empty; reshaping it raises: charged once, on the error's line.
+    "buggy_backward_crashes_without_pad": ("conv_layers", 30, {("conv_backward_naive", p): "dx_pad[:, :, 0:0, 0:0]"
+                                                               for p in ("no error on valid input", "dx")}),
     # It raises where a window runs past the border (charged once, on its own line) and is wrong where windows fit.
     "buggy_pad_forgotten": ("conv_layers", 27, {("conv_forward_naive", p): "read from the padded input"
                                                 for p in ("output shape", "output values", "no error on valid input")}),
