@@ -7,8 +7,9 @@ returns zeros.  A grader that computes the expected value, or judges, from
 the arguments as they are after the call (for example arguments shared with
 the child in memory and read back afterwards) would accept it.  The child's
 "inputs unchanged" fingerprint is forged as in forge_inputs_unchanged.py.
-The other functions are honest (the backward gets the zeroed cache, so dw
-may fail: that is the attack's own cost).
+The other functions are honest (the backward gets the zeroed cache; where its
+gradients are wrong with it, the grader judges it again with the course's
+standard cache, so the honest backward keeps its points).
 
 Attack worked if: more than 24/33 (sound grader: forward values 4 + unchanged
 1 and pool values 3 + unchanged 1 are lost).
