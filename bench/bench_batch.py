@@ -491,10 +491,12 @@ def examples_by_function(result: dict) -> dict[str, int]:
     return counts
 
 
-def run_ours(class_root: Path, out: Path, workers: int, examples: int | None) -> Run:
+def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *, dask: str | None = None) -> Run:
     from autograder.gradebook import Gradebook
 
     command = [str(BIN / "autograder"), "grade", str(class_root), "--out", str(out), "--workers", str(workers)]
+    if dask:
+        command += ["--dask", dask]
     if examples:
         command += ["--examples", str(examples)]
     out.mkdir(parents=True)
@@ -516,7 +518,7 @@ def run_ours(class_root: Path, out: Path, workers: int, examples: int | None) ->
             per_function.setdefault(name, []).append(count)
         per_submission.append(sum(counts.values()))
     return Run(
-        "autograder grade",
+        "autograder grade --dask" if dask else "autograder grade",
         workers,
         len(entries),
         seconds,
@@ -526,6 +528,20 @@ def run_ours(class_root: Path, out: Path, workers: int, examples: int | None) ->
         seconds_per_submission={e.student: e.seconds for e in entries},
         notes={"internal errors": sum(e.status == "internal error" for e in entries), "ungradable": sum(e.status == "ungradable" for e in entries)},
     )
+
+
+def run_on_dask(class_root: Path, out: Path, workers: int, examples: int | None) -> Run:
+    """``autograder grade --dask`` on a `distributed.LocalCluster` of ``workers`` one-thread processes, started first.
+
+    The cluster's own start is not timed (the command grades on an existing
+    scheduler); the workers' warm-up (imports, cases, expected values) is,
+    as the local pool's is.
+    """
+    from distributed import LocalCluster
+
+    _say(f"LocalCluster of {workers} worker(s)")
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        return run_ours(class_root, out, workers, examples, dask=cluster.scheduler_address)
 
 
 # --------------------------------------------------------------------------- the report
@@ -588,7 +604,7 @@ def agreement(runs: list[Run], students: list[Student], markdown: bool) -> list[
     shown = [r for r in runs if r.tool.startswith("nbgrader")] + [r for r in runs if not r.tool.startswith("nbgrader")][:1]
     header = ["variant", "students"]
     for run in shown:
-        name = "nbgrader" if run.tool.startswith("nbgrader") else f"ours (workers {run.workers})"
+        name = "nbgrader" if run.tool.startswith("nbgrader") else f"{'ours on Dask' if 'dask' in run.tool else 'ours'} (workers {run.workers})"
         header += [f"{name} mean score", f"{name} marked down", f"{name} s/submission"]
     rows = []
     for variant in sorted(by_variant, key=lambda v: (v != "correct", v)):
@@ -626,6 +642,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200, help="submissions in the class (default 200)")
     parser.add_argument("--workers-list", type=_workers_list, default=[1, 2], help="our grader's worker counts to time (default 1,2)")
+    parser.add_argument("--dask-workers-list", type=_workers_list, default=[],
+                        help="also time `autograder grade --dask` on a LocalCluster of each of these worker counts (e.g. 1,2)")
     parser.add_argument("--examples", type=int, default=None, help="our cases per check (default: the rubric's)")
     parser.add_argument("--skip-nbgrader", action="store_true", help="time only our grader (quick iterations)")
     parser.add_argument("--keep", type=Path, default=None, help="build everything in DIR (created, must be empty) and keep it")
@@ -658,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"autograder grade --workers {workers}")
             runs.append(run_ours(class_root, work / f"out_w{workers}", workers, args.examples))
             _say(f"autograder grade --workers {workers}: {runs[-1].seconds:.1f} s")
+        for workers in args.dask_workers_list:
+            runs.append(run_on_dask(class_root, work / f"out_dask{workers}", workers, args.examples))
+            _say(f"autograder grade --dask (LocalCluster of {workers}): {runs[-1].seconds:.1f} s")
     except (RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         print(f"next: look at the logs under {work} (kept), fix, and run again", file=sys.stderr)
