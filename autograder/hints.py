@@ -101,6 +101,15 @@ def same(got, target, tolerance: float = 1e-6) -> bool:
     )
 
 
+def _explained_by(mistakes, context: HintContext) -> str:
+    """The text of the first ``(text, value)`` whose value is the student's answer and not the right one.
+
+    A slip that changes nothing on this case (its value is the right one) explains nothing.
+    """
+    got, want = context.got.get("value"), context.want["value"]
+    return next((text for text, value in mistakes if value == got and value != want), "")
+
+
 # --------------------------------------------------------------------------- convolution forward
 
 
@@ -238,10 +247,7 @@ def _size_mistake(context: HintContext) -> str:
         ("the stride is ignored: divide by S", _formula(args, stride=1)),
         ("the dilation is ignored: a dilated filter spans D*(F - 1) + 1 inputs", _formula(args, dilation=1)),
     )
-    for text, value in mistakes:
-        if value == got and value != context.want["value"]:  # a slip that changes nothing here explains nothing
-            return text
-    return ""
+    return _explained_by(mistakes, context)
 
 
 SIZE_FORMULA = Hint(
@@ -271,7 +277,7 @@ OUTPUT_SIZE_HINTS = (SIZE_FORMULA, FLOORED)
 
 
 def _count_mistake(context: HintContext) -> str:
-    args, got = context.case, context.got.get("value")
+    args = context.case
     height, width = args.filter_size if isinstance(args.filter_size, tuple) else (args.filter_size,) * 2
     k, c = args.num_filters, args.in_channels
     mistakes = []
@@ -283,10 +289,7 @@ def _count_mistake(context: HintContext) -> str:
         ("the input channels are missing: each filter spans all C channels, HH*WW*C weights", k * (height * width + int(args.bias))),
         ("the filter is taken as square: HH*WW, not HH*HH", k * (height * height * c + int(args.bias))),
     ]
-    for text, value in mistakes:
-        if value == got and value != context.want["value"]:
-            return text
-    return ""
+    return _explained_by(mistakes, context)
 
 
 PARAM_COUNT = Hint(
@@ -562,7 +565,7 @@ GLOBAL_POOL_BACKWARD_HINTS = (GLOBAL_POOL_NOT_DIVIDED,)
 
 
 def _same_pad_mistake(context: HintContext) -> str:
-    args, got, want = context.case, context.got.get("value"), context.want.get("value")
+    args, got = context.case, context.got.get("value")
     f, d = args.filter_size, args.dilation
     span = d * (f - 1) + 1
     mistakes = [
@@ -571,10 +574,7 @@ def _same_pad_mistake(context: HintContext) -> str:
         ("it rounds up: (F' + 1)/2 adds one row too many; (F' - 1)/2 is exact for an odd span", (span + 1) // 2),
         ("it is the span itself: the padding is (F' - 1)/2, not F'", span),
     ]
-    for text, value in mistakes:
-        if isinstance(got, (int, np.integer)) and value == got and value != want:
-            return text
-    return ""
+    return _explained_by(mistakes, context) if isinstance(got, (int, np.integer)) else ""
 
 
 SAME_PAD_VALUE = Hint(
@@ -598,7 +598,7 @@ SAME_PAD_HINTS = (SAME_PAD_VALUE, SAME_PAD_EVEN)
 
 
 def _fc_count_mistake(context: HintContext) -> str:
-    args, got = context.case, context.got.get("value")
+    args = context.case
     d, m = args.in_features, args.out_features
     mistakes = [
         ("the biases are missing: each of the out_features units has one, + 1 per unit", d * m)
@@ -607,10 +607,7 @@ def _fc_count_mistake(context: HintContext) -> str:
         ("one bias is counted for the whole layer: there is one per unit", d * m + 1),
         ("in and out are swapped: the biases belong to the out_features units", d * (m + 1)),
     ]
-    for text, value in mistakes:
-        if value == got and value != context.want["value"]:
-            return text
-    return ""
+    return _explained_by(mistakes, context)
 
 
 FC_PARAM_COUNT = Hint(
