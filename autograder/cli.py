@@ -30,10 +30,6 @@ CHECK_EXAMPLES = 30
 INSTRUCTOR_COMMANDS = ("grade", "release", "gradescope", "export", "report", "demo")
 
 
-def _default(function, name: str):
-    return function.__kwdefaults__[name]
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="autograder")
 def main() -> None:
@@ -48,7 +44,7 @@ def main() -> None:
 @click.option(
     "--engine",
     type=click.Choice(["auto", "reference", "oracle"]),
-    default=_default(grade, "engine"),
+    default=console.api_default(grade, "engine"),
     show_default=True,
     help="Where expected values come from; 'auto' falls back to the torch oracle where the reference engine is not installed.",
 )

@@ -35,12 +35,8 @@ def register(group: click.Group) -> None:
         group.add_command(command, name)
 
 
-def _default(function, name: str):
-    return function.__kwdefaults__[name]
-
-
 @commands.command()
-@click.option("--examples", default=_default(crosscheck, "examples"), show_default=True, help="Drawn cases per op.")
+@click.option("--examples", default=console.api_default(crosscheck, "examples"), show_default=True, help="Drawn cases per op.")
 @click.option("--op", "ops", multiple=True, help="Only this op (repeatable).")
 def demo(examples: int, ops: tuple[str, ...]) -> None:
     """Cross-check the NumPy reference engine against the torch oracle on drawn cases."""
@@ -86,7 +82,7 @@ def demo(examples: int, ops: tuple[str, ...]) -> None:
 @click.option("--assignment", default=None, help="Grade only this assignment.")
 @click.option("--student", default=None, help="Grade only this student.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Grading processes (default: the number of cores).")
-@click.option("--out", type=click.Path(path_type=Path), default=_default(grade_class, "out"), show_default=True, help="Folder for the gradebook, exports and report.")
+@click.option("--out", type=click.Path(path_type=Path), default=console.api_default(grade_class, "out"), show_default=True, help="Folder for the gradebook, exports and report.")
 @click.option("--db", default=None, help="Gradebook path or SQLAlchemy URL (default: OUT/gradebook.db).")
 @click.option("--regrade", is_flag=True, help="Grade again what the gradebook already holds for the same content, rubric and secret.")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS", help="Grade on an existing Dask distributed scheduler.")
@@ -355,7 +351,7 @@ def _short_state(state: str) -> str:
 
 @commands.command("release")
 @click.option("--assignment", default=None, help="Only this assignment (default: every folder of solutions/).")
-@click.option("--course", "course_root", type=click.Path(file_okay=False, path_type=Path), default=_default(release, "course_root"), show_default=True, help="The course root: the folder of nbgrader_config.py, solutions/ and assignments/.")
+@click.option("--course", "course_root", type=click.Path(file_okay=False, path_type=Path), default=console.api_default(release, "course_root"), show_default=True, help="The course root: the folder of nbgrader_config.py, solutions/ and assignments/.")
 @click.option("--install-from", default=None, metavar="SOURCE",
               help="Where the notebooks' first cell installs the students' package from when it is missing "
                    "(a URL or path of the wheel `./dev wheel` builds, or a package name); default: what the solution notebook says.")
@@ -373,7 +369,7 @@ def release_command(assignment, course_root, install_from) -> None:
 
 @commands.command("gradescope")
 @click.argument("assignment")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=_default(build_bundle, "out"), show_default=True, help="Folder the zip is written to.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=console.api_default(build_bundle, "out"), show_default=True, help="Folder the zip is written to.")
 @click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help=f"Bundle this course secret (e.g. {COURSE_SECRET_FILE} of the course root), so Gradescope draws your grading's cases; by default the bundle gets a secret of its own.")
 def gradescope_command(assignment, out, secret_file) -> None:
@@ -395,7 +391,7 @@ def gradescope_command(assignment, out, secret_file) -> None:
 
 
 @commands.command("export")
-@click.option("--out", type=click.Path(path_type=Path), default=_default(grade_class, "out"), show_default=True, help="Folder of the gradebook; exports are written here.")
+@click.option("--out", type=click.Path(path_type=Path), default=console.api_default(grade_class, "out"), show_default=True, help="Folder of the gradebook; exports are written here.")
 @click.option("--db", default=None, help="Gradebook path or SQLAlchemy URL (default: OUT/gradebook.db).")
 @click.option("--assignment", default=None, help="Only this assignment.")
 def export_command(out, db, assignment) -> None:
@@ -408,7 +404,7 @@ def export_command(out, db, assignment) -> None:
 
 
 @commands.command("report")
-@click.option("--out", type=click.Path(path_type=Path), default=_default(grade_class, "out"), show_default=True, help="Folder of the gradebook; report.html is written here.")
+@click.option("--out", type=click.Path(path_type=Path), default=console.api_default(grade_class, "out"), show_default=True, help="Folder of the gradebook; report.html is written here.")
 @click.option("--db", default=None, help="Gradebook path or SQLAlchemy URL (default: OUT/gradebook.db).")
 @click.option("--assignment", default=None, help="Only this assignment.")
 def report_command(out, db, assignment) -> None:

@@ -1,4 +1,4 @@
-"""The one place terminal output goes through: results to stdout, errors to stderr."""
+"""The one place terminal output goes through (results to stdout, errors to stderr), and the CLI's shared helpers."""
 
 from __future__ import annotations
 
@@ -18,3 +18,8 @@ def fail(message: str, *, next_step: str, code: int = 2) -> NoReturn:  # noqa: F
     err.print(f"[bold red]error:[/] {message}")
     err.print(f"[bold]next:[/] {next_step}")
     sys.exit(code)
+
+
+def api_default(function, name: str):
+    """The default of ``function``'s keyword-only ``name``: a CLI option takes it from the API, so the two cannot drift."""
+    return function.__kwdefaults__[name]
