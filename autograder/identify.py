@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import rubrics
+from .submission import SubmissionError, read_submission
 
 __all__ = ["Identified", "IdentifyError", "identify_assignment", "metadata_of"]
 
@@ -118,24 +119,13 @@ def _from_name(name: str) -> str | None:
 def _defined_functions(path: Path) -> set[str]:
     """Names of the top-level functions of a ``.py`` file or of a notebook's code cells (read, never run)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        units = read_submission(path).cells  # magics and shell lines already made `pass`, as grading reads them
+    except SubmissionError:
         return set()
-    if path.suffix.lower() == ".ipynb":
-        try:
-            cells = json.loads(text).get("cells", [])
-            sources = ["".join(c["source"]) if isinstance(c.get("source"), list) else str(c.get("source", ""))
-                       for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
-        except (ValueError, AttributeError, TypeError):
-            return set()
-    else:
-        sources = [text]
     names: set[str] = set()
-    for source in sources:
-        # Magics and shell lines (``%time``, ``!pip``) do not parse: blank them, as grading does.
-        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    for unit in units:
         try:
-            tree = ast.parse(source)
+            tree = ast.parse(unit.source)
         except (SyntaxError, ValueError):
             continue
         names |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
