@@ -99,6 +99,17 @@ ATTACKER, VICTIM, CLASSMATE = "attacker", "zz_victim", "classmate"
 # --------------------------------------------------------------------------- the corpus
 
 
+def _submitted(grades) -> dict:
+    """``student -> row`` of grades.json, from the rows of what each student submitted.
+
+    A class's roster lists every student for every assignment: a classmate who
+    submitted conv_layers also has a "missing" fast_conv row, which is not
+    their submission and must not stand in for it.
+    """
+    rows = grades.get("entries", []) if type(grades) is dict else grades
+    return {row.get("student"): row for row in rows if row.get("status") != "missing"}
+
+
 @dataclass
 class Attack:
     name: str
@@ -398,8 +409,7 @@ class Run:
                               timeout=600)
         if done.returncode != 0 or not (template / "out" / "grades.json").exists():
             raise SystemExit(f"could not grade the template class:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        self.template_entries = {entry["student"]: entry for entry in
-                                 json.loads((template / "out" / "grades.json").read_text())["entries"]}
+        self.template_entries = _submitted(json.loads((template / "out" / "grades.json").read_text()))
         self.template_hashes = self._hashes(template / "submissions")
 
     @staticmethod
@@ -480,7 +490,7 @@ class Run:
         grades = out / "grades.json"
         if grades.exists():
             data = json.loads(grades.read_text())
-            entries = {entry.get("student"): entry for entry in (data.get("entries", []) if type(data) is dict else data)}
+            entries = _submitted(data)
         mine_entry = entries.get(ATTACKER)
         if mine_entry:
             outcome.points, outcome.max_points = mine_entry.get("points"), mine_entry.get("max_points")
@@ -587,7 +597,8 @@ class Run:
             found = []
             out = self.root / attack.name / "out"
             report = _read(str(out / "report.html")) or ""
-            if "<script>rt_xss" in report or "onerror=rt_xss" in report:
+            # A live element only: escaped text (&lt;img ... onerror=rt_xss()&gt;) shows the student's string, harmlessly.
+            if "<script>rt_xss" in report or re.search(r"<[A-Za-z][^<>]*\sonerror=rt_xss", report):
                 found.append("report.html")
             for path in (out / "gradescope" / ATTACKER).rglob("*.json") if (out / "gradescope" / ATTACKER).exists() else ():
                 data = json.loads(path.read_text())
