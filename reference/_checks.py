@@ -76,3 +76,48 @@ def same_shape(value: np.ndarray, expected: tuple[int, ...], name: str, why: str
         raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
     if value.shape != tuple(expected):
         raise ValueError(f"{name} must have shape {tuple(expected)} ({why}), got {value.shape}")
+
+
+# --------------------------------------------------------------------------- checks, remembered
+
+# Checking the arguments takes longer than convolving or pooling a small
+# input. The checks read nothing but the arrays' types, dtypes and shapes and
+# the parameter dicts' entries, so the vectorized ops remember the checks that
+# passed, keyed by exactly those. Anything the key cannot tell apart from an
+# accepted value (a bool, a float or a numpy integer where an int is expected,
+# a list, another type) is checked every time, and a failed check raises as
+# usual.
+_PASSED_CHECKS: dict = {}
+_MAX_PASSED_CHECKS = 256
+
+
+def _is_plain(value) -> bool:
+    return type(value) in (int, str) or (type(value) is tuple and all(type(item) is int for item in value))
+
+
+def _check_key(values) -> tuple | None:
+    """What the checks see of ``values``, hashable; None if there is anything unusual."""
+    key = []
+    for value in values:
+        if type(value) is np.ndarray:
+            key.append((value.dtype, value.shape))
+        elif type(value) is dict and all(_is_plain(item) for item in value.values()):
+            key.append(frozenset(value.items()))
+        else:
+            return None
+    return tuple(key)
+
+
+def remembered(check, *args):
+    """``check(*args)``, or the result of an earlier call with arguments it cannot tell apart."""
+    key = _check_key(args)
+    if key is None:
+        return check(*args)
+    key = (check, *key)
+    result = _PASSED_CHECKS.get(key)
+    if result is None:
+        result = check(*args)
+        if len(_PASSED_CHECKS) >= _MAX_PASSED_CHECKS:
+            _PASSED_CHECKS.clear()
+        _PASSED_CHECKS[key] = result
+    return result

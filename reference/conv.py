@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _checks
 from ._workspace import scratch
-from .shapes import dilated_size, output_size
+from .shapes import axis_output_size, dilated_size
 
 __all__ = [
     "zero_pad",
@@ -95,13 +95,6 @@ class ConvGeometry:
     out_size: tuple[int, int]
 
 
-def _axis_output_size(axis: str, in_size, filter_size, stride, pad, dilation) -> int:
-    try:
-        return output_size(in_size, filter_size, stride, pad, dilation)
-    except ValueError as error:
-        raise ValueError(f"{axis}: {error}") from None
-
-
 def conv_geometry(x, w, b, conv_param) -> ConvGeometry:
     """Check the arguments of a convolution and work out its output size.
 
@@ -124,55 +117,10 @@ def conv_geometry(x, w, b, conv_param) -> ConvGeometry:
     if min(filter_size) < 1 or min(x.shape[2:]) < 1:
         raise ValueError(f"x and w need H, W, HH, WW >= 1, got x.shape={x.shape}, w.shape={w.shape}")
     out_size = (
-        _axis_output_size("height", x.shape[2], filter_size[0], stride[0], pad[0], dilation[0]),
-        _axis_output_size("width", x.shape[3], filter_size[1], stride[1], pad[1], dilation[1]),
+        axis_output_size("height", x.shape[2], filter_size[0], stride[0], pad[0], dilation[0]),
+        axis_output_size("width", x.shape[3], filter_size[1], stride[1], pad[1], dilation[1]),
     )
     return ConvGeometry(stride, pad, dilation, filter_size, out_size)
-
-
-# --------------------------------------------------------------------------- checks, remembered
-
-# Checking the arguments takes longer than convolving or pooling a small
-# input. The checks read nothing but the arrays' types, dtypes and shapes and
-# the parameter dicts' entries, so the vectorized ops remember the checks that
-# passed, keyed by exactly those. Anything the key cannot tell apart from an
-# accepted value (a bool, a float or a numpy integer where an int is expected,
-# a list, another type) is checked every time, and a failed check raises as
-# usual.
-_PASSED_CHECKS: dict = {}
-_MAX_PASSED_CHECKS = 256
-
-
-def _is_plain(value) -> bool:
-    return type(value) in (int, str) or (type(value) is tuple and all(type(item) is int for item in value))
-
-
-def _check_key(values) -> tuple | None:
-    """What the checks see of ``values``, hashable; None if there is anything unusual."""
-    key = []
-    for value in values:
-        if type(value) is np.ndarray:
-            key.append((value.dtype, value.shape))
-        elif type(value) is dict and all(_is_plain(item) for item in value.values()):
-            key.append(frozenset(value.items()))
-        else:
-            return None
-    return tuple(key)
-
-
-def _checked(check, *args):
-    """``check(*args)``, or the result of an earlier call with arguments it cannot tell apart."""
-    key = _check_key(args)
-    if key is None:
-        return check(*args)
-    key = (check, *key)
-    result = _PASSED_CHECKS.get(key)
-    if result is None:
-        result = check(*args)
-        if len(_PASSED_CHECKS) >= _MAX_PASSED_CHECKS:
-            _PASSED_CHECKS.clear()
-        _PASSED_CHECKS[key] = result
-    return result
 
 
 # --------------------------------------------------------------------------- im2col helpers
@@ -348,7 +296,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
     array([[10., 18.],
            [42., 50.]])
     """
-    g = _checked(conv_geometry, x, w, b, conv_param)
+    g = _checks.remembered(conv_geometry, x, w, b, conv_param)
     layout = _im2col_layout(x.shape, g)
     (n, c), f, (oh, ow) = x.shape[:2], w.shape[0], g.out_size
     dtype = np.result_type(x, w)
@@ -411,7 +359,7 @@ def _backward_geometry(dout, x, w, b, conv_param) -> ConvGeometry:
 def _checked_backward_inputs(dout, cache):
     """:func:`_backward_inputs`, with the checks remembered."""
     if type(cache) is tuple and len(cache) == 4:
-        return cache[0], cache[1], _checked(_backward_geometry, dout, *cache)
+        return cache[0], cache[1], _checks.remembered(_backward_geometry, dout, *cache)
     return _backward_inputs(dout, cache)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _checks, _parallel
 from ._workspace import scratch
-from .conv import _axis_output_size, _checked
+from .shapes import axis_output_size
 
 __all__ = [
     "max_pool_forward",
@@ -62,8 +62,8 @@ def pool_geometry(x, pool_param) -> PoolGeometry:
     )
     stride = _checks.as_pair(_checks.param(pool_param, "stride", "pool_param"), "pool_param['stride']", minimum=1)
     out_size = (
-        _axis_output_size("height", x.shape[2], window[0], stride[0], 0, 1),
-        _axis_output_size("width", x.shape[3], window[1], stride[1], 0, 1),
+        axis_output_size("height", x.shape[2], window[0], stride[0], 0, 1),
+        axis_output_size("width", x.shape[3], window[1], stride[1], 0, 1),
     )
     return PoolGeometry(window, stride, out_size)
 
@@ -84,7 +84,7 @@ def _backward_geometry(dout, x, pool_param) -> PoolGeometry:
 def _checked_backward_inputs(dout, cache):
     """:func:`_backward_inputs`, with the checks remembered (see :mod:`reference.conv`)."""
     if type(cache) is tuple and len(cache) == 2:
-        return cache[0], _checked(_backward_geometry, dout, *cache)
+        return cache[0], _checks.remembered(_backward_geometry, dout, *cache)
     return _backward_inputs(dout, cache)
 
 
@@ -221,7 +221,7 @@ def max_pool_forward(x: np.ndarray, pool_param: dict):
     array([[ 5.,  7.],
            [13., 15.]])
     """
-    g = _checked(pool_geometry, x, pool_param)
+    g = _checks.remembered(pool_geometry, x, pool_param)
     plan = _plan(x.shape, g)
     out = np.empty((*x.shape[:2], *g.out_size), dtype=x.dtype)
     xs, outs = _planes(x), _planes(out)
@@ -358,7 +358,7 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict):
     array([[ 2.5,  4.5],
            [10.5, 12.5]])
     """
-    g = _checked(pool_geometry, x, pool_param)
+    g = _checks.remembered(pool_geometry, x, pool_param)
     plan = _plan(x.shape, g)
     dtype = np.result_type(x, np.float64)
     out = np.empty((*x.shape[:2], *g.out_size), dtype=dtype)

@@ -241,3 +241,11 @@ def convnet_shapes(input_shape, layers) -> list[tuple[tuple[int, ...], int]]:
             shape = (units,)
         summary.append((shape, params))
     return summary
+
+
+def axis_output_size(axis: str, in_size, filter_size, stride, pad, dilation) -> int:
+    """`output_size` along one axis, its error naming the axis (``"height: ..."``)."""
+    try:
+        return output_size(in_size, filter_size, stride, pad, dilation)
+    except ValueError as error:
+        raise ValueError(f"{axis}: {error}") from None
