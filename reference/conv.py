@@ -95,21 +95,26 @@ class ConvGeometry:
     out_size: tuple[int, int]
 
 
+def _check_layer_arrays(x, w, b, w_layout: str, w_verb: str, w_rule: str) -> None:
+    """x is (N, C, H, W), w is ``w_layout`` over the same C, b holds one bias per filter."""
+    _checks.array(x, "x", ndim=4, layout="(N, C, H, W)")
+    _checks.array(w, "w", ndim=w_layout.count(",") + 1, layout=w_layout)
+    _checks.array(b, "b", ndim=1, layout="(F,)")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"channel mismatch: x has C={x.shape[1]} channels (x.shape={x.shape}) but w {w_verb} "
+            f"C={w.shape[1]} (w.shape={w.shape}); w must be {w_layout}{w_rule}"
+        )
+    if b.shape[0] != w.shape[0]:
+        raise ValueError(f"b must have one bias per filter: expected shape ({w.shape[0]},), got {b.shape}")
+
+
 def conv_geometry(x, w, b, conv_param) -> ConvGeometry:
     """Check the arguments of a convolution and work out its output size.
 
     Raises ``TypeError`` or ``ValueError`` naming the argument at fault.
     """
-    _checks.array(x, "x", ndim=4, layout="(N, C, H, W)")
-    _checks.array(w, "w", ndim=4, layout="(F, C, HH, WW)")
-    _checks.array(b, "b", ndim=1, layout="(F,)")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"channel mismatch: x has C={x.shape[1]} channels (x.shape={x.shape}) but w expects "
-            f"C={w.shape[1]} (w.shape={w.shape}); w must be (F, C, HH, WW) with the same C as x (N, C, H, W)"
-        )
-    if b.shape[0] != w.shape[0]:
-        raise ValueError(f"b must have one bias per filter: expected shape ({w.shape[0]},), got {b.shape}")
+    _check_layer_arrays(x, w, b, "(F, C, HH, WW)", "expects", " with the same C as x (N, C, H, W)")
     stride = _checks.as_pair(_checks.param(conv_param, "stride", "conv_param"), "conv_param['stride']", minimum=1)
     pad = _checks.as_pair(_checks.param(conv_param, "pad", "conv_param"), "conv_param['pad']", minimum=0)
     dilation = _checks.as_pair(conv_param.get("dilation", 1), "conv_param['dilation']", minimum=1)
@@ -454,16 +459,7 @@ def conv_backward_naive(dout: np.ndarray, cache: tuple):
 
 
 def _conv1x1_check(x, w, b) -> None:
-    _checks.array(x, "x", ndim=4, layout="(N, C, H, W)")
-    _checks.array(w, "w", ndim=2, layout="(F, C)")
-    _checks.array(b, "b", ndim=1, layout="(F,)")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"channel mismatch: x has C={x.shape[1]} channels (x.shape={x.shape}) but w mixes "
-            f"C={w.shape[1]} (w.shape={w.shape}); w must be (F, C), one row per output channel"
-        )
-    if b.shape[0] != w.shape[0]:
-        raise ValueError(f"b must have one bias per filter: expected shape ({w.shape[0]},), got {b.shape}")
+    _check_layer_arrays(x, w, b, "(F, C)", "mixes", ", one row per output channel")
 
 
 def conv1x1_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -236,16 +236,21 @@ def max_pool_forward(x: np.ndarray, pool_param: dict):
     return out, (x, pool_param)
 
 
-def max_pool_forward_naive(x: np.ndarray, pool_param: dict):
-    """Loop twin of :func:`max_pool_forward`."""
+def _pool_forward_naive(x: np.ndarray, pool_param: dict, reduce, dtype):
+    """Each output pixel is ``reduce`` of its window, in loops over samples, channels and positions."""
     g = pool_geometry(x, pool_param)
-    out = np.zeros((*x.shape[:2], *g.out_size), dtype=x.dtype)
+    out = np.zeros((*x.shape[:2], *g.out_size), dtype=dtype)
     for n in range(x.shape[0]):
         for c in range(x.shape[1]):
             for i in range(g.out_size[0]):
                 for j in range(g.out_size[1]):
-                    out[n, c, i, j] = np.max(x[(n, c, *g.window_at(i, j))])
+                    out[n, c, i, j] = reduce(x[(n, c, *g.window_at(i, j))])
     return out, (x, pool_param)
+
+
+def max_pool_forward_naive(x: np.ndarray, pool_param: dict):
+    """Loop twin of :func:`max_pool_forward`."""
+    return _pool_forward_naive(x, pool_param, np.max, x.dtype)
 
 
 def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
@@ -377,14 +382,7 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict):
 
 def avg_pool_forward_naive(x: np.ndarray, pool_param: dict):
     """Loop twin of :func:`avg_pool_forward`."""
-    g = pool_geometry(x, pool_param)
-    out = np.zeros((*x.shape[:2], *g.out_size), dtype=np.result_type(x, np.float64))
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            for i in range(g.out_size[0]):
-                for j in range(g.out_size[1]):
-                    out[n, c, i, j] = np.mean(x[(n, c, *g.window_at(i, j))])
-    return out, (x, pool_param)
+    return _pool_forward_naive(x, pool_param, np.mean, np.result_type(x, np.float64))
 
 
 def avg_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
