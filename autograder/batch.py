@@ -629,10 +629,7 @@ def _refuse_weak_sandbox(summary: BatchSummary, allowed: bool) -> None:
 
 
 def write_outputs(entries: list[GradebookEntry], out: Path) -> dict[str, str]:
-    """Exports and the class report from the gradebook; ``{what: path}``."""
-    from .exports import export_all
-    from .report import write_report
+    """Every output of :data:`autograder.exports.WRITERS` (the exports, the class report) from the gradebook; ``{what: path}``."""
+    from .exports import WRITERS, export_all
 
-    outputs = {name: str(path) for name, path in export_all(entries, out).items()}
-    outputs["report"] = str(write_report(entries, out / "report.html"))
-    return outputs
+    return {name: str(path) for name, path in export_all(entries, out, formats=tuple(WRITERS)).items()}
