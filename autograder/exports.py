@@ -42,7 +42,7 @@ from pathlib import Path
 
 from . import rubrics
 from .class_statistics import class_statistics
-from .feedback import feedback_text, function_sections
+from .feedback import feedback_text, function_sections, not_graded
 from .gradebook import GradebookEntry, submission_result
 from .lateness import parse_timestamp
 from .results import FunctionResult, Status, SubmissionResult
@@ -344,10 +344,8 @@ def function_feedback(function: FunctionResult) -> str:
 def _gradescope_output(result: SubmissionResult) -> str:
     """The short text above the tests: the score and what failed, or why nothing was graded."""
     score = f"{_points(result.points)} / {_points(result.max_points)} points"
-    if result.status == Status.UNGRADABLE:
-        lines = [f"Your submission could not be graded: {result.error}"]
-    elif result.status == Status.INTERNAL_ERROR:
-        lines = [f"The grader itself failed on your submission (not your fault; your instructor has been told): {result.error}"]
+    if not_graded(result):
+        lines = [not_graded(result)]
     else:
         failed = [function for function in result.functions if function.points < function.max_points]
         if failed:
@@ -436,21 +434,9 @@ def write_gradescope(entries: list[GradebookEntry], folder: str | Path) -> list[
 def write_feedback(entries: list[GradebookEntry], folder: str | Path) -> list[Path]:
     """Markdown feedback per student and assignment, at ``folder/<student>/<assignment>.md``.
 
-    Parameters
-    ----------
-    entries : list of GradebookEntry
-        The submissions to export.
-    folder : str or Path
-        The folder to write under (created); ids are escaped with :func:`path_component`.
-
-    Returns
-    -------
-    list of Path
-        The files written, in assignment then student order.
-
-    Notes
-    -----
-    Each file is :func:`autograder.feedback.feedback_text`: the score, each
+    Takes and returns what :func:`write_gradescope` does: the submissions,
+    the folder to write under (ids escaped), the files written in assignment
+    then student order. Each file is :func:`autograder.feedback.feedback_text`: the score, each
     failing property's smallest failing call, what went wrong and the hint.
     """
     return _write_per_submission(entries, Path(folder), lambda assignment: ((assignment,), ".md"),

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from .results import FunctionResult, Status, SubmissionResult
 
-__all__ = ["feedback_text", "function_sections", "score_table"]
+__all__ = ["feedback_text", "function_sections", "not_graded", "score_table"]
 
 
 def _points(value: float) -> str:
@@ -37,22 +37,25 @@ def feedback_text(result: SubmissionResult, *, failures_only: bool = False) -> s
     traceback (``result.traceback``) is for the instructor and never shown.
     """
     lines = [f"# {result.assignment}: {_points(result.points)} / {_points(result.max_points)} points", ""]
-    if result.status == Status.UNGRADABLE:
-        lines += [f"Your submission could not be graded: {result.error}", ""]
+    if not_graded(result):
+        lines += [not_graded(result), ""]
     elif result.status == Status.GRADED and result.error:  # nothing could be loaded
         lines += [f"Nothing was graded: {result.error}.", ""]
-    elif result.status == Status.INTERNAL_ERROR:
-        lines += [
-            "The grader itself failed on your submission (not your fault; your instructor has been told): "
-            f"{result.error}",
-            "",
-        ]
     if result.notes:
         lines += ["While loading your code:", "", *[f"- {note}" for note in result.notes], ""]
     for function in result.functions:
         if not (failures_only and function.passed):
             lines += _function_lines(function)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def not_graded(result: SubmissionResult) -> str:
+    """Why an ungradable submission or an internal error was not graded, in the student's words; ``""`` when graded."""
+    if result.status == Status.UNGRADABLE:
+        return f"Your submission could not be graded: {result.error}"
+    if result.status == Status.INTERNAL_ERROR:
+        return f"The grader itself failed on your submission (not your fault; your instructor has been told): {result.error}"
+    return ""
 
 
 def function_sections(functions: list[FunctionResult]) -> str:
