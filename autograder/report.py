@@ -10,11 +10,15 @@ not be graded and why, the students without a submission, and every
 student's score with timestamp and penalty. Per student: each assignment's
 score, timestamp, lateness and penalty, loading notes, and each function's
 properties with the feedback the student got (smallest failing call, what
-went wrong, hint). The plots are matplotlib figures drawn on
-the Agg canvas directly (no pyplot, no global backend switch) and embedded
-as base64 PNGs; the page needs no server, scripts, fonts or style sheets
-from elsewhere. Everything a student wrote (ids, messages) is escaped.
-Apart from its "generated at" line the page is the same for the same gradebook.
+went wrong, hint).
+
+Three layers: the figures come from :mod:`autograder.class_statistics` (the
+ones ``autograder grade``'s summary and ``grades.json`` show), the plots from
+:mod:`autograder.report_plots` (matplotlib on the Agg canvas, embedded as
+base64 PNGs), and this module writes the HTML. The page needs no server,
+scripts, fonts or style sheets from elsewhere. Everything a student wrote
+(ids, messages) is escaped. Apart from its "generated at" line the page is
+the same for the same gradebook.
 """
 
 from __future__ import annotations
@@ -423,7 +427,7 @@ def write_report(entries: list[GradebookEntry], path: str | Path, *, title: str 
     -----
     The header says which course secret the cases were drawn from (its
     fingerprint) and which sandbox protections were active. Per
-    assignment: summary counts; a histogram of scores; pass rates per
+    assignment: summary counts and the figures of :mod:`autograder.class_statistics`; a histogram of the graded scores; pass rates per
     function and per property over the graded submissions (sorted, worst
     first); the most common mistakes, i.e. the hints the class received
     grouped by their first sentence and counted once per student (bar chart
