@@ -44,7 +44,7 @@ from .fingerprint import FINGERPRINT_KEYS, grader_fingerprint
 from .gradebook import Gradebook, GradebookEntry, Student
 from .grading import failed_result
 from .lateness import LatePolicy, PenaltyPolicy, iso, late_penalty, parse_timestamp, read_timestamp
-from .results import SubmissionResult
+from .results import Status, SubmissionResult
 from .secret import CLASS_SECRET_FILE, SecretError, current_secret, fingerprint_of, keep_from_students, read_or_create_secret, use_secret
 from .submission import SubmissionError, content_hash
 
@@ -237,11 +237,11 @@ def grade_job(job: Job, examples: int | None = None, secret: bytes | None = None
         content_hash(job.path)  # unreadable: a SubmissionError with the reason, before any grading
         result = grade(job.path, assignment=job.assignment, examples=examples, secret=secret)
     except SubmissionError as error:
-        result = _failed_result(job, "ungradable", str(error))
+        result = _failed_result(job, Status.UNGRADABLE, str(error))
     except Exception as error:  # a bug of ours: recorded as such, and the batch goes on
         digest = locals().get("digest", "unknown")
-        result = _failed_result(job, "internal error", f"{type(error).__name__}: {error}")
-        result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
+        result = _failed_result(job, Status.INTERNAL_ERROR, f"{type(error).__name__}: {error}")
+        result.traceback = traceback.format_exc(limit=8)
     result.path = job.path
     grader = _grader_record(spec, examples)
     return GradebookEntry(
@@ -334,7 +334,7 @@ def _pool_results(jobs: list[Job], workers: int, examples: int | None, *, secret
         for job in running.values():
             strikes[job] = strikes.get(job, 0) + 1
             if strikes[job] >= 2:
-                failed = _failed_result(job, "internal error", "the grading worker died twice on this submission")
+                failed = _failed_result(job, Status.INTERNAL_ERROR, "the grading worker died twice on this submission")
                 yield _entry_for(job, failed)
             else:
                 suspects.appendleft(job)
@@ -378,7 +378,7 @@ def _dask_results(jobs: list[Job], address: str, examples: int | None, *, secret
         for future in as_completed(futures, loop=client.loop):
             if future.status == "error":
                 job, error = job_of[future], future.exception()
-                failed = _failed_result(job, "internal error", f"the grading worker failed on this submission "
+                failed = _failed_result(job, Status.INTERNAL_ERROR, f"the grading worker failed on this submission "
                                                                f"({type(error).__name__}: {error})")
                 yield _entry_for(job, failed)
             else:
@@ -512,13 +512,13 @@ def grade_class(
             book.record(entry)
             _note_mismatch(summary, entry)
             summary.graded += 1
-            summary.ungradable += entry.status == "ungradable"
-            summary.internal_errors += entry.status == "internal error"
+            summary.ungradable += entry.status == Status.UNGRADABLE
+            summary.internal_errors += entry.status == Status.INTERNAL_ERROR
             if progress:
                 progress("graded", entry)
         _date(book, jobs, late_policy, extensions or {}, summary)
         summary.entries = book.entries(missing=True)
-        summary.missing = sum(entry.status == "missing" for entry in summary.entries)
+        summary.missing = sum(entry.status == Status.MISSING for entry in summary.entries)
     if export:
         summary.outputs = write_outputs(summary.entries, out)
     summary.seconds = time.perf_counter() - start
@@ -558,7 +558,7 @@ def _date(book: Gradebook, jobs: list[Job], policy: PenaltyPolicy, extensions: d
         due = parse_timestamp(due_dates[job.assignment]) if due_dates.get(job.assignment) else None
         if due is not None and (job.assignment, job.student) in extensions:
             due += extensions[job.assignment, job.student]
-        score = entry.points if entry.status != "internal error" else 0.0
+        score = entry.points if entry.status != Status.INTERNAL_ERROR else 0.0
         seconds_late, penalty = late_penalty(policy, job.student, score, stamp, due)
         summary.late += seconds_late > 0
         values = {"timestamp": iso(stamp), "due_date": iso(due), "seconds_late": seconds_late, "late_penalty": penalty}
@@ -629,10 +629,7 @@ def _refuse_weak_sandbox(summary: BatchSummary, allowed: bool) -> None:
 
 
 def write_outputs(entries: list[GradebookEntry], out: Path) -> dict[str, str]:
-    """Exports and the class report from the gradebook; ``{what: path}``."""
-    from .exports import export_all
-    from .report import write_report
+    """Every output of :data:`autograder.exports.WRITERS` (the exports, the class report) from the gradebook; ``{what: path}``."""
+    from .exports import WRITERS, export_all
 
-    outputs = {name: str(path) for name, path in export_all(entries, out).items()}
-    outputs["report"] = str(write_report(entries, out / "report.html"))
-    return outputs
+    return {name: str(path) for name, path in export_all(entries, out, formats=tuple(WRITERS)).items()}

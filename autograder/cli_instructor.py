@@ -18,9 +18,11 @@ from rich.table import Table
 
 from . import console, rubrics
 from .batch import BatchError, WeakSandboxError, grade_class
+from .class_statistics import class_statistics
 from .crosscheck import crosscheck
 from .gradescope import build_bundle
 from .release import release
+from .results import Status
 from .secret import CLASS_SECRET_FILE, COURSE_SECRET_FILE
 
 __all__ = ["commands", "register"]
@@ -176,7 +178,7 @@ def grade_command(
             if event == "skipped":
                 return
             counts["graded"] += 1
-            counts["failed"] += entry.status != "graded" or entry.points < entry.max_points
+            counts["failed"] += entry.status != Status.GRADED or entry.points < entry.max_points
             remaining = (bar.tasks[0].total or 0) - counts["graded"]
             bar.update(
                 task,
@@ -292,24 +294,24 @@ def _print_summary(summary) -> None:
     table = Table(title="Class summary")
     for column in ("assignment", "submissions", "mean", "full marks", "late", "ungradable", "internal errors", "missing"):
         table.add_column(column, justify="left" if column == "assignment" else "right")
-    by_assignment: dict[str, list] = {}
-    for entry in summary.entries:
-        by_assignment.setdefault(entry.assignment, []).append(entry)
-    for name, everyone in sorted(by_assignment.items()):
-        entries = [e for e in everyone if e.status != "missing"]
-        scores = [e.score for e in entries]
+    figures = class_statistics(summary.entries)
+    for name, stats in figures.items():
         table.add_row(
             name,
-            str(len(entries)),
-            f"{sum(scores) / len(scores):.1f} / {everyone[0].max_points:g}" if scores else "-",
-            str(sum(e.score == e.max_points for e in entries)),
-            str(sum(e.seconds_late > 0 for e in entries)),
-            str(sum(e.status == "ungradable" for e in entries)),
-            str(sum(e.status == "internal error" for e in entries)),
-            str(len(everyone) - len(entries)),
+            str(stats.submissions),
+            _mean_cell(stats),
+            str(stats.full_marks),
+            str(stats.late),
+            str(stats.ungradable),
+            str(stats.internal_errors),
+            str(len(stats.missing)),
         )
     console.out.print(table)
-    missing = [e for e in summary.entries if e.status == "missing"]
+    excluded = [f"{name}: {stats.excluded_note()}" for name, stats in figures.items() if stats.excluded]
+    if excluded:
+        console.out.print("Means and full marks are over the graded submissions; ungradable ones and internal errors are "
+                          f"not scores and are left out ({'; '.join(excluded)}).", markup=False)
+    missing = [e for e in summary.entries if e.status == Status.MISSING]
     if missing:
         names = ", ".join(f"{e.student} ({e.assignment})" for e in missing[:10])
         console.out.print(f"Missing (on the roster, no submission; 0 in every export): {names}"
@@ -326,6 +328,14 @@ def _print_summary(summary) -> None:
     console.out.print(f"Gradebook: {summary.db_url}")
     for name, path in summary.outputs.items():
         console.out.print(f"{name:>10}: {path}")
+
+
+def _mean_cell(stats) -> str:
+    """``27.5 / 33`` (raw points), with the mean after late penalties when they lower it; ``-`` with nothing graded."""
+    if stats.mean_score is None:
+        return "-"
+    after = f" ({stats.mean_final_score:.1f} after penalties)" if f"{stats.mean_final_score:.1f}" != f"{stats.mean_score:.1f}" else ""
+    return f"{stats.mean_score:.1f} / {stats.max_points:g}{after}"
 
 
 def _print_grading_conditions(summary) -> None:

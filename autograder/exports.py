@@ -14,7 +14,8 @@ and where to write, and returns what it wrote:
 ``write_feedback``
     One Markdown file per student and assignment (:func:`autograder.feedback.feedback_text`).
 ``export_all``
-    All of the above under one folder.
+    Any of the above, and the HTML report (:mod:`autograder.report`), under
+    one folder: :data:`WRITERS` names each output and its writer.
 
 A student of the roster without a submission (``status="missing"``) is a
 row of the CSV and an entry of the JSON with 0 points, as ``nbgrader
@@ -34,17 +35,21 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import rubrics
-from .feedback import feedback_text
-from .gradebook import GradebookEntry
+from .class_statistics import class_statistics
+from .feedback import feedback_text, function_sections, not_graded
+from .gradebook import GradebookEntry, submission_result
 from .lateness import parse_timestamp
-from .results import FunctionResult, SubmissionResult
+from .results import FunctionResult, Status, SubmissionResult
 
 __all__ = [
+    "WRITERS",
+    "Writer",
     "FORMATS",
     "CSV_COLUMNS",
     "path_component",
@@ -61,6 +66,7 @@ __all__ = [
     "function_feedback",
 ]
 
+#: The exports proper (the report apart): what :func:`export_all` writes by default.
 FORMATS = ("csv", "json", "gradescope", "feedback")
 
 # nbgrader export's columns, in its order; the rubric's functions, status and error follow.
@@ -131,21 +137,6 @@ def _number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def submission_result(entry: GradebookEntry) -> SubmissionResult:
-    """The typed result of an entry; a stand-in made from the entry's own fields if it holds none."""
-    if entry.result.get("functions") is not None and "path" in entry.result:
-        return SubmissionResult.from_dict(entry.result)
-    return SubmissionResult(
-        path=entry.result.get("path", ""),
-        assignment=entry.assignment,
-        rubric_version=entry.rubric_version,
-        status=entry.status,
-        error=entry.error,
-        seconds=entry.seconds,
-        max_points_total=entry.max_points,
-    )
-
-
 def _function_names(assignment: str, results: Sequence[SubmissionResult]) -> list[str]:
     """The rubric's functions, in its order; for an unknown rubric, those the results name."""
     try:
@@ -203,7 +194,7 @@ def write_csv(entries: list[GradebookEntry], path: str | Path) -> Path:
         writer.writerow([*CSV_COLUMNS, *function_columns, "status", "error"])
         for entry, result in zip(entries, results):
             graded = {function.name: function.points for function in result.functions}
-            if entry.status == "missing":  # nothing submitted: 0 for every function, as for the total
+            if entry.status == Status.MISSING:  # nothing submitted: 0 for every function, as for the total
                 graded = dict.fromkeys(functions_of[entry.assignment], 0.0)
             row = [
                 entry.assignment,
@@ -247,44 +238,22 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _mean(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 6) if values else None
-
-
 def summary(entries: list[GradebookEntry], *, generated_at: str | None = None) -> dict:
-    """Counts per status, late submissions and the mean score per assignment.
+    """Counts per status, late submissions, the mean and median score per assignment.
 
     ``count`` is the submissions; ``missing`` the students of the class
-    without one, left out of the means. An ungradable submission counts
-    with the points it got (0): the student handed in something that could
-    not be read. An internal error is our bug, so its score says nothing
-    about the student and is not averaged. ``mean_score`` is of the raw
-    points (what the class could do), ``mean_final_score`` after late penalties.
+    without one. The figures are :class:`autograder.class_statistics.AssignmentStatistics`'s,
+    the ones the class summary of ``autograder grade`` and the report show:
+    ``mean_score`` and ``median_score`` are of the raw points of the graded
+    submissions, ``mean_final_score`` after late penalties; ungradable
+    submissions and internal errors are not scores and are counted as
+    ``excluded`` instead.
     """
-    assignments: dict[str, dict] = {}
-    for entry in _sorted(entries):
-        stats = assignments.setdefault(
-            entry.assignment,
-            {"count": 0, "graded": 0, "ungradable": 0, "internal error": 0, "missing": 0, "late": 0,
-             "max_score": entry.max_points, "scores": [], "final": []},
-        )
-        stats[entry.status] = stats.get(entry.status, 0) + 1
-        stats["max_score"] = max(stats["max_score"], entry.max_points)
-        if entry.status == "missing":
-            continue
-        stats["count"] += 1
-        stats["late"] += entry.seconds_late > 0
-        if entry.status != "internal error":
-            stats["scores"].append(entry.points)
-            stats["final"].append(entry.score)
-    for stats in assignments.values():
-        stats["mean_score"] = _mean(stats.pop("scores"))
-        stats["mean_final_score"] = _mean(stats.pop("final"))
     return {
-        "count": sum(entry.status != "missing" for entry in entries),
-        "missing": sum(entry.status == "missing" for entry in entries),
+        "count": sum(entry.status != Status.MISSING for entry in entries),
+        "missing": sum(entry.status == Status.MISSING for entry in entries),
         "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),
-        "assignments": assignments,
+        "assignments": {name: stats.summary() for name, stats in class_statistics(entries).items()},
         "grading": grading_conditions(entries),
     }
 
@@ -305,7 +274,7 @@ def grading_conditions(entries: list[GradebookEntry]) -> dict:
     secrets: dict[str, int] = {}
     versions: dict[str, tuple[dict, int]] = {}
     protections: dict[str, tuple[dict, int]] = {}
-    for entry in _sorted(e for e in entries if e.status != "missing"):  # nothing was graded for these
+    for entry in _sorted(e for e in entries if e.status != Status.MISSING):  # nothing was graded for these
         secrets[entry.secret_fingerprint] = secrets.get(entry.secret_fingerprint, 0) + 1
         grader = dict(entry.grader)
         machine_protections = {"machine": grader.pop("machine", ""), "protections": grader.pop("protections", {})}
@@ -341,8 +310,8 @@ def write_json(entries: list[GradebookEntry], path: str | Path) -> Path:
     Notes
     -----
     ``{"summary": {"count", "missing", "generated_at", "assignments": {name: {"count",
-    "graded", "ungradable", "internal error", "missing", "late", "max_score",
-    "mean_score", "mean_final_score"}},
+    "graded", "ungradable", "internal error", "missing", "excluded", "late", "max_score",
+    "mean_score", "median_score", "mean_final_score"}},
     "grading": {"secret_fingerprints", "versions", "sandboxes"}},
     "entries": [GradebookEntry.to_dict(), ...]}`` (``grading``: see
     :func:`grading_conditions`); each entry's ``result`` is
@@ -352,7 +321,8 @@ def write_json(entries: list[GradebookEntry], path: str | Path) -> Path:
     UTC), ``seconds_late``, ``late_penalty``, ``score`` (after the penalty)
     and the roster's names and email; students without a submission are
     entries with ``status: "missing"`` and 0 points. Entries are sorted by assignment, then student; apart from
-    ``generated_at`` the file is the same for the same gradebook.
+    ``generated_at`` the file is the same for the same gradebook. See
+    :func:`summary` for the figures.
     """
     path = Path(path)
     entries = _sorted(entries)
@@ -366,20 +336,16 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def function_feedback(result: SubmissionResult, function: FunctionResult) -> str:
-    """The Markdown section :func:`feedback_text` writes for one function (its ``##`` heading and below)."""
-    alone = SubmissionResult(path=result.path, assignment=result.assignment, rubric_version=result.rubric_version, functions=[function])
-    text = feedback_text(alone)
-    return text.split("\n\n", 1)[1] if "\n\n" in text else text  # drop the "# assignment: points" title
+def function_feedback(function: FunctionResult) -> str:
+    """The Markdown section :func:`~autograder.feedback.feedback_text` writes for one function (its ``##`` heading and below)."""
+    return function_sections([function])
 
 
 def _gradescope_output(result: SubmissionResult) -> str:
     """The short text above the tests: the score and what failed, or why nothing was graded."""
     score = f"{_points(result.points)} / {_points(result.max_points)} points"
-    if result.status == "ungradable":
-        lines = [f"Your submission could not be graded: {result.error}"]
-    elif result.status == "internal error":
-        lines = [f"The grader itself failed on your submission (not your fault; your instructor has been told): {result.error}"]
+    if not_graded(result):
+        lines = [not_graded(result)]
     else:
         failed = [function for function in result.functions if function.points < function.max_points]
         if failed:
@@ -390,9 +356,8 @@ def _gradescope_output(result: SubmissionResult) -> str:
             lines = [f"{score}. Failed: {names}.", "", "Each test below shows the smallest failing call and a hint."]
         else:
             lines = [f"{score}: every check passed."]
-    notes = [note for note in result.notes if not note.startswith("grader traceback")]
-    if notes:
-        lines += ["", "While loading your code:", "", *[f"- {note}" for note in notes]]
+    if result.notes:
+        lines += ["", "While loading your code:", "", *[f"- {note}" for note in result.notes]]
     return "\n".join(lines)
 
 
@@ -423,7 +388,7 @@ def gradescope_results(entry: GradebookEntry) -> dict:
             "score": function.points,
             "max_score": function.max_points,
             "status": "passed" if function.points >= function.max_points else "failed",
-            "output": function_feedback(result, function),
+            "output": function_feedback(function),
             "output_format": "md",
             "visibility": "visible",
             "tags": [entry.assignment],
@@ -462,21 +427,53 @@ def write_gradescope(entries: list[GradebookEntry], folder: str | Path) -> list[
     -----
     See :func:`gradescope_results` for the fields.
     """
-    folder = Path(folder)
+    return _write_per_submission(entries, Path(folder), lambda assignment: ((assignment, "results.json"), ""),
+                                 lambda entry: json.dumps(gradescope_results(entry), indent=1, ensure_ascii=False) + "\n")
+
+
+def write_feedback(entries: list[GradebookEntry], folder: str | Path) -> list[Path]:
+    """Markdown feedback per student and assignment, at ``folder/<student>/<assignment>.md``.
+
+    Takes and returns what :func:`write_gradescope` does: the submissions,
+    the folder to write under (ids escaped), the files written in assignment
+    then student order. Each file is :func:`autograder.feedback.feedback_text`: the score, each
+    failing property's smallest failing call, what went wrong and the hint.
+    """
+    return _write_per_submission(entries, Path(folder), lambda assignment: ((assignment,), ".md"),
+                                 lambda entry: feedback_text(submission_result(entry)))
+
+
+def _write_per_submission(entries: list[GradebookEntry], folder: Path,
+                          place: Callable[[str], tuple[tuple[str, ...], str]],
+                          text: Callable[[GradebookEntry], str]) -> list[Path]:
+    """One file per submission at ``folder/<student>/<names...><suffix>``, then the stale ones removed.
+
+    ``place(assignment)`` gives the names below the student's folder and the
+    suffix of the last one; ``text(entry)`` the file's content.
+    """
     entries = _submitted(entries)
-    targets = [(entry, _inside(folder, entry.student, entry.assignment, "results.json")) for entry in _sorted(entries)]
+    targets = []
+    for entry in _sorted(entries):  # every path checked before anything is written
+        names, suffix = place(entry.assignment)
+        targets.append((entry, _inside(folder, entry.student, *names, suffix=suffix)))
     written = []
     for entry, path in targets:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(gradescope_results(entry), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(text(entry), encoding="utf-8")
         written.append(path)
-    _remove_stale(folder, entries, written, lambda student, assignment: student / path_component(assignment) / "results.json")
+
+    def path_of(student: Path, assignment: str) -> Path:
+        names, suffix = place(assignment)
+        path = student.joinpath(*(path_component(name) for name in names))
+        return path.with_name(path.name + suffix)
+
+    _remove_stale(folder, entries, written, path_of)
     return written
 
 
 def _submitted(entries: Iterable[GradebookEntry]) -> list[GradebookEntry]:
     """The entries of real submissions: a ``missing`` student has nothing to attach a result or feedback to."""
-    return [entry for entry in entries if entry.status != "missing"]
+    return [entry for entry in entries if entry.status != Status.MISSING]
 
 
 def _remove_stale(folder: Path, entries: list[GradebookEntry], written: list[Path], path_of) -> None:
@@ -502,40 +499,33 @@ def _remove_stale(folder: Path, entries: list[GradebookEntry], written: list[Pat
                         parent.rmdir()
 
 
-def write_feedback(entries: list[GradebookEntry], folder: str | Path) -> list[Path]:
-    """Markdown feedback per student and assignment, at ``folder/<student>/<assignment>.md``.
+def _write_report(entries: list[GradebookEntry], path: Path) -> Path:
+    from .report import write_report  # matplotlib: loaded only when the report is written
 
-    Parameters
-    ----------
-    entries : list of GradebookEntry
-        The submissions to export.
-    folder : str or Path
-        The folder to write under (created); ids are escaped with :func:`path_component`.
+    return write_report(entries, path)
 
-    Returns
-    -------
-    list of Path
-        The files written, in assignment then student order.
 
-    Notes
-    -----
-    Each file is :func:`autograder.feedback.feedback_text`: the score, each
-    failing property's smallest failing call, what went wrong and the hint.
-    """
-    folder = Path(folder)
-    entries = _submitted(entries)
-    targets = [(entry, _inside(folder, entry.student, entry.assignment, suffix=".md")) for entry in _sorted(entries)]
-    written = []
-    for entry, path in targets:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(feedback_text(submission_result(entry)), encoding="utf-8")
-        written.append(path)
-    _remove_stale(folder, entries, written, lambda student, assignment: student / (path_component(assignment) + ".md"))
-    return written
+@dataclass(frozen=True)
+class Writer:
+    """One output of a class: its name, what it writes below the output folder, and the function that writes it."""
+
+    name: str
+    target: str  # a file or a folder below the output folder
+    write: Callable[[list[GradebookEntry], Path], object]  # (entries, out_dir / target)
+
+
+#: Every output, by name, in the order they are written: the exports, then the HTML report.
+WRITERS: dict[str, Writer] = {writer.name: writer for writer in (
+    Writer("csv", "grades.csv", write_csv),
+    Writer("json", "grades.json", write_json),
+    Writer("gradescope", "gradescope", write_gradescope),
+    Writer("feedback", "feedback", write_feedback),
+    Writer("report", "report.html", _write_report),
+)}
 
 
 def export_all(entries: list[GradebookEntry], out_dir: str | Path, formats: Sequence[str] = FORMATS) -> dict[str, Path]:
-    """Write the chosen formats under ``out_dir``.
+    """Write the chosen outputs of :data:`WRITERS` under ``out_dir``.
 
     Parameters
     ----------
@@ -543,34 +533,28 @@ def export_all(entries: list[GradebookEntry], out_dir: str | Path, formats: Sequ
         The submissions to export.
     out_dir : str or Path
         The folder to write under (created).
-    formats : sequence of {"csv", "json", "gradescope", "feedback"}
-        Which exports to write.
+    formats : sequence of {"csv", "json", "gradescope", "feedback", "report"}
+        Which outputs to write; by default the four exports.
 
     Returns
     -------
     dict of str to Path
-        Each format written and where: ``grades.csv``, ``grades.json``,
-        ``gradescope/`` and ``feedback/`` under ``out_dir``.
+        Each output written and where: ``grades.csv``, ``grades.json``,
+        ``gradescope/``, ``feedback/`` and ``report.html`` under ``out_dir``.
 
     Raises
     ------
     ValueError
         For an unknown format (before anything is written).
     """
-    unknown = [name for name in formats if name not in FORMATS]
+    unknown = [name for name in formats if name not in WRITERS]
     if unknown:
-        raise ValueError(f"unknown export format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}")
+        raise ValueError(f"unknown export format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(WRITERS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    if "csv" in formats:
-        written["csv"] = write_csv(entries, out_dir / "grades.csv")
-    if "json" in formats:
-        written["json"] = write_json(entries, out_dir / "grades.json")
-    if "gradescope" in formats:
-        write_gradescope(entries, out_dir / "gradescope")
-        written["gradescope"] = out_dir / "gradescope"
-    if "feedback" in formats:
-        write_feedback(entries, out_dir / "feedback")
-        written["feedback"] = out_dir / "feedback"
+    for name in formats:
+        writer = WRITERS[name]
+        writer.write(entries, out_dir / writer.target)
+        written[name] = out_dir / writer.target
     return written

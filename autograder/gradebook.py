@@ -30,7 +30,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-__all__ = ["GradebookEntry", "Gradebook", "Student", "RosterError", "read_roster", "database_url"]
+from .results import Status, SubmissionResult
+
+__all__ = ["GradebookEntry", "submission_result", "Gradebook", "Student", "RosterError", "read_roster", "database_url"]
 
 _metadata = sa.MetaData()
 _submissions = sa.Table(
@@ -40,7 +42,7 @@ _submissions = sa.Table(
     sa.Column("assignment", sa.String(255), primary_key=True),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("rubric_version", sa.String(64), nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),  # graded | ungradable | internal error
+    sa.Column("status", sa.String(32), nullable=False),  # a Status: graded | ungradable | internal error
     sa.Column("error", sa.Text, nullable=False, default=""),
     sa.Column("points", sa.Float, nullable=False),
     sa.Column("max_points", sa.Float, nullable=False),
@@ -152,7 +154,7 @@ class GradebookEntry:
     assignment: str
     content_hash: str
     rubric_version: str
-    status: str
+    status: Status
     points: float
     max_points: float
     seconds: float = 0.0
@@ -170,6 +172,9 @@ class GradebookEntry:
     last_name: str = ""
     email: str = ""
 
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
     @property
     def score(self) -> float:
         """The points after the late penalty, never below 0 (``nbgrader export``'s ``score``)."""
@@ -181,6 +186,21 @@ class GradebookEntry:
     @classmethod
     def from_dict(cls, data: dict) -> GradebookEntry:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+
+
+def submission_result(entry: GradebookEntry) -> SubmissionResult:
+    """The typed result of an entry; a stand-in made from the entry's own fields if it holds none."""
+    if entry.result.get("functions") is not None and "path" in entry.result:
+        return SubmissionResult.from_dict(entry.result)
+    return SubmissionResult(
+        path=entry.result.get("path", ""),
+        assignment=entry.assignment,
+        rubric_version=entry.rubric_version,
+        status=entry.status,
+        error=entry.error,
+        seconds=entry.seconds,
+        max_points_total=entry.max_points,
+    )
 
 
 def database_url(db: str | Path) -> str:
@@ -398,7 +418,7 @@ class Gradebook:
                 if (name, person) in have or (assignment and name != assignment) or (student and person != student):
                     continue
                 made.append(GradebookEntry(
-                    student=person, assignment=name, content_hash="", rubric_version=spec.version, status="missing",
+                    student=person, assignment=name, content_hash="", rubric_version=spec.version, status=Status.MISSING,
                     points=0.0, max_points=float(spec.max_points), error="no submission", due_date=due_date, graded_at="",
                 ))
         return made

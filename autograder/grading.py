@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import rubrics
 from .expected import expected_values
-from .results import FunctionResult, PropertyResult, SubmissionResult
+from .results import FunctionResult, PropertyResult, Status, SubmissionResult
 from .rubric import Assignment, FunctionSpec
 from .sandbox import CellReport, Limits, LoadReport, Sandbox, default_forbidden_paths
 from .search import HangGuard, search_check
@@ -80,7 +80,7 @@ def grade(
     try:
         submission = read_submission(path, notebooks=spec.released_notebooks)  # stage 1: read
     except SubmissionError as error:
-        result = failed_result(str(path), spec, "ungradable", str(error))
+        result = failed_result(str(path), spec, Status.UNGRADABLE, str(error))
         result.seconds = time.perf_counter() - start
         return result
     return grade_submission(
@@ -133,9 +133,9 @@ def grade_submission(
             if not any(function.name in report.functions for function in spec.functions):
                 result.error = _nothing_loaded(spec, report)
     except Exception as error:  # a bug of ours: reported as such, never as the student's failure
-        result.status = "internal error"
+        result.status = Status.INTERNAL_ERROR
         result.error = f"{type(error).__name__}: {error}"
-        result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
+        result.traceback = traceback.format_exc(limit=8)
     result.seconds = time.perf_counter() - start
     return result
 

@@ -55,7 +55,7 @@ from traitlets import Unicode
 from . import rubrics
 from .grading import grade
 from .notebook import feedback_for
-from .results import SubmissionResult
+from .results import Status, SubmissionResult
 from .secret import COURSE_SECRET_FILE, SecretError, read_or_create_secret
 from .submission import strip_ours
 
@@ -105,7 +105,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         except SecretError as error:
             raise SandboxedExecuteError(str(error)) from None
         result = grade_notebook(nb, assignment, notebook, secret=secret)
-        if result.status == "internal error":
+        if result.status == Status.INTERNAL_ERROR:
             raise SandboxedExecuteError(f"the grader failed on {notebook} (not the student's fault): {result.error}")
         self.log.info("%s: %g / %g points", notebook, result.points, result.max_points)
         write_outputs(nb, result)

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from . import rubrics
 from .grading import grade_submission
-from .results import SubmissionResult
+from .results import Status, SubmissionResult
 from .submission import Cell, Submission, _strip_magics, strip_ours
 
 __all__ = ["points", "check", "feedback_for", "grade_submission", "kernel_submission", "assignment_of", "is_ours", "strip_ours", "last_stderr"]
@@ -140,21 +140,18 @@ def feedback_for(result: SubmissionResult, functions: list[str] | None = None, *
         With the score line, the loading notes and the closing "well done";
         without them (a test cell's feedback), only the functions' sections.
     """
-    from .feedback import feedback_text
+    from .feedback import feedback_text, function_sections
 
     spec = rubrics.get(result.assignment)
     names = [f.name for f in result.functions] if functions is None else list(functions)
-    shown = SubmissionResult(
-        path=result.path, assignment=result.assignment, rubric_version=result.rubric_version,
-        functions=[f for f in result.functions if f.name in names], notes=result.notes if header else [],
-        status=result.status, error=result.error, seconds=result.seconds,
-        max_points_total=sum(spec.function(name).max_points for name in names), engine=result.engine,
-    )
-    text = feedback_text(shown)
+    shown = result.only(names, sum(spec.function(name).max_points for name in names))
     if not header:
-        start = text.find("\n## ")
-        return text[start + 1:] if start >= 0 else text
-    if shown.status == "graded" and all(f.passed for f in shown.functions):
+        if shown.functions:
+            return function_sections(shown.functions)
+        shown.notes = []
+        return feedback_text(shown)
+    text = feedback_text(shown)
+    if shown.status == Status.GRADED and all(f.passed for f in shown.functions):
         text += f"\nAll {len(shown.functions)} functions pass every check. Well done.\n"
     return text
 
@@ -243,7 +240,7 @@ def _graded(submission: Submission, assignment: str) -> SubmissionResult:
         with _silenced():
             _RESULTS[key] = grade_submission(submission, assignment=assignment)
     result = _RESULTS[key]
-    if result.status == "internal error":
+    if result.status == Status.INTERNAL_ERROR:
         raise RuntimeError(f"the grader failed (not your fault; tell your instructor): {result.error}")
     return result
 

@@ -1,19 +1,40 @@
 """Typed grading results: per property, per function, per submission; all with ``to_dict()``.
 
 A crash anywhere becomes a result with a reason, never a traceback shown to a
-student: ``SubmissionResult.status`` is ``"graded"``, ``"ungradable"`` (the
-submission could not be read) or ``"internal error"`` (a bug of ours, never
-charged to the student). A graded submission in which none of the
-assignment's functions could be loaded (a syntax error everywhere, say)
-keeps ``"graded"`` (it earns the zero it scores) with an ``error`` that
-says why.
+student: ``SubmissionResult.status`` is a :class:`Status`, ``"graded"``,
+``"ungradable"`` (the submission could not be read) or ``"internal error"``
+(a bug of ours, never charged to the student); a gradebook entry of a
+student who submitted nothing is ``"missing"``. A graded submission in which
+none of the assignment's functions could be loaded (a syntax error
+everywhere, say) keeps ``"graded"`` (it earns the zero it scores) with an
+``error`` that says why. The grader's own traceback after an internal error
+is :attr:`SubmissionResult.traceback`, for the instructor: the JSON export
+and ``autograder check --json`` carry it, the student's feedback never does.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
-__all__ = ["PropertyResult", "FunctionResult", "SubmissionResult"]
+__all__ = ["Status", "PropertyResult", "FunctionResult", "SubmissionResult", "TRACEBACK_NOTE"]
+
+
+class Status(StrEnum):
+    """What became of a submission. A ``str``: JSON, CSV and the gradebook hold the plain words.
+
+    >>> Status.INTERNAL_ERROR == "internal error", f"{Status.GRADED}"
+    (True, 'graded')
+    """
+
+    GRADED = "graded"  # scored; also when nothing could be loaded (the zero is the student's)
+    UNGRADABLE = "ungradable"  # the submission could not be read
+    INTERNAL_ERROR = "internal error"  # a bug of ours: not the student's score
+    MISSING = "missing"  # on the roster, nothing submitted (gradebook entries only)
+
+
+#: The prefix of a traceback stored as a note (gradebooks of earlier releases); ``from_dict`` reads it into ``traceback``.
+TRACEBACK_NOTE = "grader traceback (for the instructor): "
 
 
 @dataclass
@@ -90,9 +111,10 @@ class SubmissionResult:
     assignment: str
     rubric_version: str
     functions: list[FunctionResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # loading notes: skipped cells, hung cells, ...
-    status: str = "graded"
+    notes: list[str] = field(default_factory=list)  # loading notes: skipped cells, hung cells, ... (shown to the student)
+    status: Status = Status.GRADED
     error: str = ""  # why it is ungradable, the internal error, or why no function could be loaded
+    traceback: str = ""  # the grader's traceback after an internal error: for the instructor, never in feedback
     seconds: float = 0.0
     max_points_total: float = 0.0  # the rubric's total, also when nothing could be graded
     engine: str = ""  # where expected values came from: "reference" (cross-checked by torch) or "oracle"
@@ -118,8 +140,21 @@ class SubmissionResult:
                 return function
         raise KeyError(name)
 
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
+    def only(self, names: list[str], max_points: float) -> SubmissionResult:
+        """The same result restricted to the functions ``names`` (worth ``max_points`` together)."""
+        return SubmissionResult(
+            path=self.path, assignment=self.assignment, rubric_version=self.rubric_version,
+            functions=[f for f in self.functions if f.name in names], notes=self.notes, status=self.status,
+            error=self.error, traceback=self.traceback, seconds=self.seconds, max_points_total=max_points,
+            engine=self.engine,
+        )
+
     def to_dict(self) -> dict:
-        return {
+        """Every field but ``protections``; ``traceback`` only when there is one."""
+        data = {
             "path": self.path,
             "assignment": self.assignment,
             "rubric_version": self.rubric_version,
@@ -132,18 +167,31 @@ class SubmissionResult:
             "notes": list(self.notes),
             "functions": [f.to_dict() for f in self.functions],
         }
+        if self.traceback:
+            data["traceback"] = self.traceback
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> SubmissionResult:
-        """The inverse of :meth:`to_dict` (derived fields such as ``points`` are recomputed)."""
+        """The inverse of :meth:`to_dict` (derived fields such as ``points`` are recomputed).
+
+        A note starting with :data:`TRACEBACK_NOTE` (how gradebooks of earlier
+        releases stored the grader's traceback) is read into ``traceback``.
+        """
+        notes = list(data.get("notes", []))
+        traceback = data.get("traceback", "")
+        for note in [note for note in notes if note.startswith(TRACEBACK_NOTE)]:
+            notes.remove(note)
+            traceback = traceback or note.removeprefix(TRACEBACK_NOTE)
         return cls(
             path=data["path"],
             assignment=data["assignment"],
             rubric_version=data["rubric_version"],
             functions=[FunctionResult.from_dict(f) for f in data["functions"]],
-            notes=list(data.get("notes", [])),
-            status=data.get("status", "graded"),
+            notes=notes,
+            status=Status(data.get("status", Status.GRADED)),
             error=data.get("error", ""),
+            traceback=traceback,
             seconds=data.get("seconds", 0.0),
             max_points_total=data.get("max_points", 0.0),
             engine=data.get("engine", ""),

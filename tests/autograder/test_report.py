@@ -1,7 +1,9 @@
 """The instructor's HTML report: self-contained, real PNG plots, the class's mistakes counted, student text escaped."""
 
 import base64
+import html
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -13,11 +15,14 @@ from autograder.report import hint_summary, write_report
 from autograder.sandbox import Limits
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conv_layers"
+FUNCTIONS = ["zero_pad", "conv_output_size", "conv_param_count", "conv_forward_naive", "conv_backward_naive",
+             "max_pool_forward_naive", "max_pool_backward_naive"]
 FAST = 5
 LIMITS = Limits(call_timeout=2.0, budget=60.0)
 BIAS_HINT = "Your output is exactly the expected one minus the bias"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-IMAGE = re.compile(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+IMAGE = re.compile(r'<img class="plot" alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
+WORKER_DIED = "RuntimeError: worker died on <img src=x onerror=alert(1)>"  # an error that quotes a student's markup
 
 
 def _entry(student, result):
@@ -35,7 +40,7 @@ def entries(tmp_path_factory):
     broken = tmp_path_factory.mktemp("olga") / "conv.ipynb"
     broken.write_text("this is not a notebook", encoding="utf-8")
     ungradable = _entry("olga", grade(broken, examples=FAST, limits=LIMITS))
-    internal = GradebookEntry("pat", "conv_layers", "1" * 64, "1", "internal error", 0.0, 33.0, 0.4, "RuntimeError: worker died", {})
+    internal = GradebookEntry("pat", "conv_layers", "1" * 64, "1", "internal error", 0.0, 33.0, 0.4, WORKER_DIED, {})
     return [*graded, ungradable, internal]
 
 
@@ -47,14 +52,45 @@ def page(entries, tmp_path_factory):
 
 def test_report_is_written_where_asked(entries, tmp_path):
     path = write_report(entries[:2], tmp_path / "sub" / "class.html")
-    assert path == tmp_path / "sub" / "class.html" and path.stat().st_size > 10_000
+    assert path == tmp_path / "sub" / "class.html"
+    page = path.read_text(encoding="utf-8")
+    assert "<title>Grading report: conv_layers</title>" in page and "from 2 submissions." in page
+    assert re.findall(r'<section class="student" id="student-(\w+)">', page) == ["alice", "bob"]
 
 
 def test_plots_are_embedded_pngs(page):
     images = IMAGE.findall(page)
-    assert len(images) >= 4  # histogram, pass rates per function and per property, mistakes
-    for data in images:
+    assert [alt for alt, _ in images] == [
+        "conv_layers: histogram of scores", "conv_layers: pass rate per function",
+        "conv_layers: pass rate per property", "conv_layers: students per mistake",
+    ]
+    for _, data in images:
         assert base64.b64decode(data, validate=True).startswith(PNG_MAGIC)
+
+
+def _card(page, label):
+    return re.search(rf"<b>([^<]*)</b><span>{label}</span>", page)[1]
+
+
+def test_the_cards_count_the_class_and_leave_the_excluded_out(page, entries):
+    scores = [entry.points for entry in entries if entry.status == "graded"]
+    assert sorted(scores) == [0, 27, 29, 29, 33]  # the stub's zero is a score
+    cards = {label: _card(page, label) for label in
+             ("submissions", "graded", "ungradable", "internal errors", "missing", "late", "mean points", "median points", "full marks")}
+    assert cards == {"submissions": "7", "graded": "5", "ungradable": "1", "internal errors": "1", "missing": "0", "late": "0",
+                     "mean points": f"{statistics.fmean(scores):.1f}", "median points": "29", "full marks": "1"}
+    assert "Left out here: 1 ungradable submission and 1 internal error." in page
+
+
+def test_the_students_table_holds_each_functions_points(page, entries):
+    table = page[page.index("<h3>Students</h3>"):page.index("</table>", page.index("<h3>Students</h3>"))]
+    for entry in entries:
+        row = re.search(rf'<tr><td class="id"><a [^>]*>{re.escape(html.escape(entry.student))}</a></td>.*?</tr>', table)
+        assert row, entry.student
+        cells = re.findall(r'<td class="num[^"]*">([^<]*)</td>', row[0])
+        functions = {f["name"]: f["points"] for f in entry.result.get("functions", [])}
+        expected = [f"{functions[name]:g}" if name in functions else "" for name in FUNCTIONS]
+        assert cells == [f"{entry.score:g} / {entry.max_points:g}", *expected], entry.student
 
 
 def test_page_is_self_contained(page):
@@ -67,6 +103,7 @@ def test_page_is_self_contained(page):
 def test_student_text_is_escaped(page):
     assert "&lt;b&gt;eve&lt;/b&gt;" in page and "<b>eve</b>" not in page
     assert "<title>Week 5 &lt;conv&gt;</title>" in page
+    assert html.escape(WORKER_DIED) in page and "<img src=x" not in page
 
 
 def test_the_most_common_mistake_is_counted_once_per_student(page):
@@ -82,7 +119,7 @@ def test_the_most_common_mistake_is_counted_once_per_student(page):
 def test_not_graded_submissions_are_counted_with_their_reasons(page):
     assert "1 ungradable" in page and "1 internal error" in page
     assert "&lt;file&gt;: expected a Jupyter notebook (JSON), but the file is not valid JSON" in page
-    assert "RuntimeError: worker died" in page
+    assert html.escape(WORKER_DIED) in page
 
 
 def test_students_table_lists_every_student_with_score(page):

@@ -60,7 +60,7 @@ def _normalized(db) -> list[dict]:
             for key in ("graded_at", "seconds"):
                 data.pop(key)
             data["result"].pop("seconds")
-            data["result"]["notes"] = [n for n in data["result"]["notes"] if not n.startswith("grader traceback")]
+            data["result"].pop("traceback", None)
             rows.append(data)
     return rows
 
