@@ -2,7 +2,7 @@
 
 Student code never runs in this process, and nothing the child sends is
 unpickled or evaluated: replies are length-prefixed frames validated by
-`protocol` before any value is built.  Every way a call can go wrong (an
+`child.protocol` before any value is built.  Every way a call can go wrong (an
 exception, an infinite loop, a crash, running out of memory, a garbled reply,
 the time budget running out) comes back as a `CallOutcome` with a status and a
 one-line message for the student, never as an exception in the grader.

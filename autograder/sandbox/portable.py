@@ -27,7 +27,7 @@ there, the child is a plain ``subprocess.Popen([sys.executable, child/main.py,
 
 `portable_platform` says when it is used: always on Windows and macOS, on
 Linux only where fork or the ``posix`` module is missing, or under the
-simulation of `simulate` (``AUTOGRADER_SANDBOX_SIMULATE=windows``), or with
+simulation of `child.simulate` (``AUTOGRADER_SANDBOX_SIMULATE=windows``), or with
 ``Sandbox(..., start_method="portable")``.
 """
 

@@ -1,7 +1,7 @@
 """Prove the sandbox's kernel protections on this machine: start a child and try what they forbid.
 
 The probe runs as a hostile student would: it first switches the audit hook
-off (the Python layer is no boundary, see `restrictions`), so what it finds
+off (the Python layer is no boundary, see `child.restrictions`), so what it finds
 is what the kernel alone refuses.
 
 >>> from autograder.sandbox import self_test

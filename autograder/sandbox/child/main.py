@@ -299,7 +299,7 @@ class Kernel:
     # nor whether the arguments changed. The grader reads the child's CPU
     # clock itself and compares the arguments sent back with those it sent;
     # a student's code can rewrite anything in this process, so a verdict
-    # computed here could be forged (see `parent.Sandbox._read_result`).
+    # computed here could be forged (see `replies.read_result`, in the parent).
 
     def _run_call(self, name: str, header: dict[str, Any], body: bytes) -> tuple[str, str, dict[str, Any] | None]:
         """Status, error and, if the function ran, its value and (unless not asked for) the arguments after."""

@@ -26,7 +26,7 @@ zygote to grader
     `subprocess.Popen.returncode` (the exit code, or minus the signal).
 
 Lifetimes: the zygote dies with the grader (a parent-death signal, set by
-`child`, and the end of file on its socket); each child dies with the zygote
+`main`, and the end of file on its socket); each child dies with the zygote
 (its own parent-death signal).  When a child ends, its process group is
 killed before the child is reaped, so nothing it started outlives it.
 
