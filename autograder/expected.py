@@ -9,15 +9,14 @@ reported to the instructor, never charged to a student.
 from __future__ import annotations
 
 import copy
-import hashlib
 import importlib.util
-import weakref
 
 import numpy as np
 
 from .compare import normwise_error
+from .sandbox.digest import array_digest, content_digest
 
-__all__ = ["InternalError", "ExpectedValues", "content_digest", "expected_values", "reference_available"]
+__all__ = ["InternalError", "ExpectedValues", "array_digest", "content_digest", "expected_values", "reference_available"]
 
 CROSSCHECK_TOLERANCE = 1e-9
 MEMO_ENTRIES = 50_000  # expected values remembered per grader process (a few per drawn case)
@@ -35,28 +34,6 @@ def reference_available() -> bool:
         return False
 
 
-_ARRAY_DIGESTS: dict[int, tuple[weakref.ref, bytes]] = {}
-
-
-def array_digest(array: np.ndarray) -> bytes:
-    """SHA-256 of an array's dtype, shape and bytes; remembered for read-only arrays.
-
-    The drawn cases' arrays are read-only and live as long as the grader, so
-    each is hashed once per process instead of once per submission.
-    """
-    entry = _ARRAY_DIGESTS.get(id(array))
-    if entry is not None and entry[0]() is array:
-        return entry[1]
-    hasher = hashlib.sha256(f"a{array.dtype}{array.shape}".encode())
-    hasher.update(np.ascontiguousarray(array).tobytes())
-    digest = hasher.digest()
-    if not array.flags.writeable:
-        if len(_ARRAY_DIGESTS) >= MEMO_ENTRIES:
-            _ARRAY_DIGESTS.clear()
-        _ARRAY_DIGESTS[id(array)] = (weakref.ref(array), digest)
-    return digest
-
-
 def _read_only(value):
     """``value`` with its arrays made read-only: remembered results are shared, never modified."""
     if isinstance(value, np.ndarray):
@@ -65,37 +42,6 @@ def _read_only(value):
         for item in value:
             _read_only(item)
     return value
-
-
-def content_digest(value) -> str:
-    """A content hash of nested tuples, lists, dicts, arrays and scalars."""
-    parts: list[bytes] = []
-    _content_parts(value, parts)
-    return hashlib.sha256(b"".join(parts)).hexdigest()
-
-
-_PLAIN = frozenset({int, float, str, bool, type(None), bytes, complex})
-
-
-def _content_parts(item, parts: list[bytes]) -> None:
-    kind = type(item)  # exact types first: this runs for every call and every expected value
-    if kind in _PLAIN:
-        parts.append(f"{kind.__name__}:{item!r};".encode())
-    elif kind is np.ndarray or isinstance(item, np.ndarray):
-        parts.append(array_digest(item))
-    elif kind is tuple or kind is list or isinstance(item, (tuple, list)):
-        parts.append(f"{kind.__name__}{len(item)}(".encode())
-        for element in item:
-            _content_parts(element, parts)
-        parts.append(b")")
-    elif kind is dict or isinstance(item, dict):
-        parts.append(f"d{len(item)}(".encode())
-        for key in sorted(item, key=repr):
-            _content_parts(key, parts)
-            _content_parts(item[key], parts)
-        parts.append(b")")
-    else:
-        parts.append(f"{kind.__name__}:{item!r};".encode())
 
 
 def _arrays(value) -> list:

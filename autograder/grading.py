@@ -24,11 +24,12 @@ from pathlib import Path
 
 from . import rubrics
 from .expected import expected_values
+from .policy import forbidden_paths
 from .results import FunctionResult, PropertyResult, Status, SubmissionResult
 from .rubric import Assignment, FunctionSpec
-from .sandbox import CellReport, Limits, LoadReport, Sandbox, default_forbidden_paths
+from .sandbox import CellReport, Limits, LoadReport, Sandbox
 from .search import HangGuard, search_check
-from .secret import kept_from_students, secret_in_use
+from .secret import secret_in_use
 from .submission import Cell, Submission, SubmissionError, location, read_submission
 
 __all__ = ["grade", "grade_submission", "failed_result"]
@@ -113,9 +114,8 @@ def grade_submission(
         result.notes.extend(submission.notes)
         expected = expected_values(engine)
         result.engine = expected.engine
-        # The secret's file, where this process knows it, is unreadable to the child as the grader's own files are.
-        forbidden = (*default_forbidden_paths(), *kept_from_students()) if kept_from_students() else None
-        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden) as sandbox:
+        # The course's own files and the secret's file, where this process knows it, are unreadable to the child.
+        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden_paths()) as sandbox:
             report = sandbox.load()  # stage 2: load
             result.protections = dict(sandbox.protections)
             box = HangGuard(sandbox)

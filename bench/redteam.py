@@ -222,7 +222,7 @@ class Sampler(threading.Thread):
         while not self.stop.wait(0.2):
             table = process_table()
             ours = descendants(self.root_pid, table) | {self.root_pid}
-            rss = sum(table[pid]["rss"] for pid in ours if pid in table and "sandbox/child.py" not in table[pid]["cmdline"])
+            rss = sum(table[pid]["rss"] for pid in ours if pid in table and "sandbox/child/main.py" not in table[pid]["cmdline"])
             self.peak_rss_kib = max(self.peak_rss_kib, rss)
             self.peak_shmem_kib = max(self.peak_shmem_kib, shmem_kib() - self.shmem_base)
 
@@ -541,7 +541,7 @@ class Run:
                 continue
             if info["comm"].startswith("rt-survivor") or str(folder) in info["cwd"] or \
                     str(folder) in info["cmdline"] or \
-                    ("sandbox/child.py" in info["cmdline"] and info["ppid"] == 1 and pid not in self.before):
+                    ("sandbox/child/main.py" in info["cmdline"] and info["ppid"] == 1 and pid not in self.before):
                 found.append(pid)
         return found
 

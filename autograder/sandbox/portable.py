@@ -6,28 +6,28 @@ CPU clock and installs Landlock, seccomp and namespaces.  None of that exists
 on Windows; on macOS neither the kernel features nor a safe fork do (its
 system libraries are not fork-safe, which is why Python's multiprocessing
 spawns there), and a per-process CPU clock cannot be read from outside.  So
-there, the child is a plain ``subprocess.Popen([sys.executable, child.py,
+there, the child is a plain ``subprocess.Popen([sys.executable, child/main.py,
 "--portable", ...])`` with the three standard pipes only:
 
 * requests go to its stdin; it replies on the stdout it started with, which
   it moves to a new descriptor before pointing fd 1 at stderr; stderr is the
   output pipe, where everything the student prints goes, with the same call
-  markers as on Linux (`child._start_portable`);
+  markers as on Linux (`child.main._start_portable`);
 * a thread per pipe reads (no ``select`` on pipes: Windows has it for
   sockets only), each holding at most a few chunks unread by the grader, so
   a child printing without end is held back by a full pipe as on Linux;
   requests are written by a thread of their own, once the grader waits;
 * the protocol, the per-call timeouts, the budget, the crash verdicts and
   the kill (``Popen.kill``) are the Linux path's: `PortableChild` is a
-  `parent._Child` that moves bytes differently;
-* the child installs what the platform has (`restrictions.install_portable`):
+  `process.Child` that moves bytes differently;
+* the child installs what the platform has (`child.restrictions.install_portable`):
   resource limits where ``resource`` exists, the import blocker and the audit
   hook everywhere, no kernel protection, each reported unavailable;
 * speed is measured on the grader's wall clock around each call.
 
 `portable_platform` says when it is used: always on Windows and macOS, on
 Linux only where fork or the ``posix`` module is missing, or under the
-simulation of `simulate` (``AUTOGRADER_SANDBOX_SIMULATE=windows``), or with
+simulation of `child.simulate` (``AUTOGRADER_SANDBOX_SIMULATE=windows``), or with
 ``Sandbox(..., start_method="portable")``.
 """
 
@@ -43,18 +43,13 @@ import threading
 import time
 from typing import Any
 
-from autograder.sandbox import protocol
-from autograder.sandbox.parent import (
-    CHILD_SCRIPT,
-    CallStatus,
-    _Child,
-    _child_environment,
-    _ChildDied,
-    _DeadlineReached,
-    _OutputCapture,
-)
-from autograder.sandbox.protocol import Message
-from autograder.sandbox.simulate import VARIABLE, simulated_platform
+from .capture import OutputCapture
+from .child import protocol
+from .child.protocol import Message
+from .child.simulate import VARIABLE, simulated_platform
+from .launch import CHILD_SCRIPT, child_environment
+from .outcomes import CallStatus
+from .process import Child, ChildDied
 
 __all__ = ["PORTABLE_FLAG", "PortableChild", "portable_platform", "platform_name"]
 
@@ -108,8 +103,8 @@ def _importable(module: str) -> bool:
     return True
 
 
-class PortableChildDied(_ChildDied):
-    """As `_ChildDied`, knowing Windows' crash codes (there a crash is an exit code, not a signal)."""
+class PortableChildDied(ChildDied):
+    """As `ChildDied`, knowing Windows' crash codes (there a crash is an exit code, not a signal)."""
 
     def cause(self) -> str:
         crash = _WINDOWS_CRASHES.get(self.returncode) if os.name == "nt" and not self.closed_channel else None
@@ -128,17 +123,17 @@ class PortableChildDied(_ChildDied):
         return status, message
 
 
-class PortableChild(_Child):
+class PortableChild(Child):
     """A child started with ``subprocess.Popen`` and three standard pipes, read by threads (see the module).
 
-    Shaped as `parent._Child`, so `parent.Sandbox` drives it the same way:
+    Shaped as `process.Child`, so `parent.Sandbox` drives it the same way:
     `send_frame` queues, `next_message` writes and waits, output is split by
-    the same markers (`_Child._split_output`).
+    the same markers (`Child._split_output`).
     """
 
     def __init__(self, platform: str, why: str, *, simulate: bool = False) -> None:
         command = [sys.executable, "-I", "-u", str(CHILD_SCRIPT), PORTABLE_FLAG, platform, str(os.getpid())]
-        environment = _child_environment()
+        environment = child_environment()
         if os.name == "nt":  # Windows' Python needs these to start; conda's NumPy finds its DLLs on PATH
             environment.update({name: os.environ[name] for name in ("SYSTEMROOT", "WINDIR", "PATH")
                                 if name in os.environ})
@@ -211,7 +206,7 @@ class PortableChild(_Child):
 
     def send_frame(self, pieces: list[bytes | memoryview], *, seq: int | None = None,
                    reply_limit: int | None = None) -> None:
-        """Queue an encoded frame (see `_Child.send_frame`); it is written once `next_message` runs."""
+        """Queue an encoded frame (see `Child.send_frame`); it is written once `next_message` runs."""
         self.outgoing += [memoryview(piece).cast("B") for piece in pieces]
         if seq is not None:
             self.awaited_marks.add(seq)
@@ -223,31 +218,25 @@ class PortableChild(_Child):
             self.marks.pop(protocol.LOAD_MARK_SEQ, None)
         super().send(header, values)
 
-    def next_message(self, deadline: float, capture: _OutputCapture) -> Message:
-        """Wait for the next whole reply frame until *deadline*; raises as `_Child.next_message`."""
+    def _release_requests(self) -> None:
+        """Hand the queued requests to the writing thread (`Child.next_message` calls this first)."""
         for piece in self.outgoing:
             self._requests.put(piece)
         self.outgoing = []
-        while not self.inbox:
-            if self.reader.broken:
-                self.reader.feed(b"")  # raises the ProtocolError found after the last whole frame
-            if self.reply_closed:
-                self._wait_for_exit(capture)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _DeadlineReached
-            self._take_event(capture, remaining)
-        return self.inbox.pop(0)
 
-    def drain_output(self, capture: _OutputCapture) -> None:
+    def _move_bytes(self, timeout: float, capture: OutputCapture) -> None:
+        """Take one chunk from the reading threads, waiting up to *timeout* (see `Child.next_message`)."""
+        self._take_event(capture, timeout)
+
+    def drain_output(self, capture: OutputCapture) -> None:
         """Take the output up to the load's marker (the child wrote it before its ``loaded`` reply)."""
         self._wait_for_mark(protocol.LOAD_MARK_SEQ, capture)
         self.marks.pop(protocol.LOAD_MARK_SEQ, None)
         self.awaited_marks.discard(protocol.LOAD_MARK_SEQ)
         self._take_pending(capture)
 
-    def drain_output_until(self, seq: int, capture: _OutputCapture) -> tuple[int, int]:
-        """Take the output up to call *seq*'s marker; return the capture's mark there (see `_Child`)."""
+    def drain_output_until(self, seq: int, capture: OutputCapture) -> tuple[int, int]:
+        """Take the output up to call *seq*'s marker; return the capture's mark there (see `Child`)."""
         self._wait_for_mark(seq, capture)
         if seq in self.marks:
             return self.marks.pop(seq)
@@ -275,7 +264,7 @@ class PortableChild(_Child):
 
     # ------------------------------------------------------------ helpers
 
-    def _take_event(self, capture: _OutputCapture, timeout: float) -> bool:
+    def _take_event(self, capture: OutputCapture, timeout: float) -> bool:
         """Take one chunk from the reading threads, waiting up to *timeout*; whether there was one."""
         try:
             source, data = self._events.get(timeout=timeout)
@@ -295,11 +284,11 @@ class PortableChild(_Child):
             self._output_carry = b""
         return True
 
-    def _take_pending(self, capture: _OutputCapture) -> None:
+    def _take_pending(self, capture: OutputCapture) -> None:
         while self._take_event(capture, 0):
             pass
 
-    def _wait_for_mark(self, seq: int, capture: _OutputCapture) -> None:
+    def _wait_for_mark(self, seq: int, capture: OutputCapture) -> None:
         deadline = time.monotonic() + _MARK_WAIT_SECONDS
         while seq not in self.marks and not self.output_closed and seq in self.awaited_marks:
             remaining = deadline - time.monotonic()
@@ -307,7 +296,7 @@ class PortableChild(_Child):
                 break
             self._take_event(capture, remaining)
 
-    def _wait_for_exit(self, capture: _OutputCapture) -> None:
+    def _wait_for_exit(self, capture: OutputCapture) -> None:
         """The reply pipe closed: collect the exit status and the last output, raise `PortableChildDied`."""
         try:
             self.process.wait(timeout=1.0)

@@ -120,7 +120,7 @@ def probe_protections() -> dict[str, str]:
     The protections are a property of the machine and the grader's
     privileges, the same for every sandbox of a process, so one start tells.
     """
-    from ..submission import Submission
+    from .cells import Submission
     from .parent import Sandbox
 
     with Sandbox(Submission(Path("<protections probe>"), [])) as box:

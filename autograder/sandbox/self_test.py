@@ -1,7 +1,7 @@
 """Prove the sandbox's kernel protections on this machine: start a child and try what they forbid.
 
 The probe runs as a hostile student would: it first switches the audit hook
-off (the Python layer is no boundary, see `restrictions`), so what it finds
+off (the Python layer is no boundary, see `child.restrictions`), so what it finds
 is what the kernel alone refuses.
 
 >>> from autograder.sandbox import self_test
@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.submission import Cell, Submission
+from .cells import Cell, Submission
 
 #: What `self_test` tries, per protection.
 SELF_TESTED = {
@@ -80,9 +80,11 @@ def self_test() -> dict[str, bool]:
         refused.  A protection reported "on" in `Sandbox.protections` but
         False here is not to be trusted.
     """
-    from autograder.sandbox.parent import Limits, Sandbox, _portable_platform
+    from .outcomes import Limits
+    from .parent import Sandbox
+    from .warm import portable_platform
 
-    if _portable_platform() is not None:  # Windows, macOS: no kernel protection is installed, none can hold
+    if portable_platform() is not None:  # Windows, macOS: no kernel protection is installed, none can hold
         return {name: False for name in SELF_TESTED}
     submission = Submission(Path("self_test.py"), [Cell(0, _PROBE, "file")])
     with tempfile.TemporaryDirectory(prefix="autograder-self-test-") as folder:

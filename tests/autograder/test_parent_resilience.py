@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import grade
-from autograder.sandbox import Limits, Sandbox
-from autograder.sandbox.parent import _CallRequest, _read_cell_start, _read_ready
-from autograder.sandbox.protocol import FrameReader, Message, ProtocolError, encode_message, frame_pieces
+from autograder.sandbox import Limits, Sandbox, replies
+from autograder.sandbox.calls import CallRequest
+from autograder.sandbox.child.protocol import FrameReader, Message, ProtocolError, encode_message, frame_pieces
+from autograder.sandbox.replies import read_cell_start, read_ready
 from autograder.submission import Cell, Submission, read_submission
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def unstarted_box():
     box.close()
 
 
-REQUEST = _CallRequest.encode("f", 0, ((np.arange(3.0), {"stride": 1}), {}), seq=7)
+REQUEST = CallRequest.encode("f", 0, ((np.arange(3.0), {"stride": 1}), {}), seq=7)
 ARRAY = {"kind": "ndarray", "dtype": "<f8", "shape": [1], "offset": 0, "nbytes": 8}
 _HEADER, _BUFFERS = encode_message({"type": "result", "seq": 7, "status": "ok", "error": "", "ref": 3},
                                    {"value": (np.zeros(1), None), "args_after": (np.arange(3.0), {"stride": 1}),
@@ -51,7 +52,8 @@ assert RESULT["value"]["items"][0] == ARRAY  # the value's array comes first in 
 
 def read_result(box, header, body=BODY):
     header = {key: value for key, value in header.items() if value is not _MISSING}
-    return box._read_result(Message(header, body), REQUEST)
+    return replies.read_result(Message(header, body), arguments_after=REQUEST.arguments_after,
+                               memory_bytes=box.limits.memory_bytes, sandbox_id=box._id, generation=box._generation)
 
 
 def test_a_well_formed_result_is_read(unstarted_box):
@@ -119,8 +121,13 @@ LOADED = {"type": "loaded", "cells": [{"index": 0, "status": "ok", "errors": []}
           "defined": {"f": ["file", 1]}}
 
 
+def loaded(box, header):
+    """The functions, where each was defined, and the cell reports, as a loaded message gives them."""
+    return replies.read_loaded(header, {cell.index: cell for cell in box.submission.cells}, {}, [])
+
+
 def read_loaded(box, header):
-    return box._read_loaded(header, {cell.index: cell for cell in box.submission.cells}, [])
+    return loaded(box, header)[2]
 
 
 def test_a_well_formed_loaded_message_is_read(unstarted_box):
@@ -131,8 +138,8 @@ def test_a_well_formed_loaded_message_is_read(unstarted_box):
 
 
 def test_where_a_function_was_defined_is_kept_only_when_it_names_a_unit_of_the_submission(unstarted_box):
-    read_loaded(unstarted_box, LOADED | {"defined": {"f": ["file", 1], "g": ["file", 2], "h": ["/etc/passwd", 1]}})
-    assert unstarted_box._defined == {"f": "line 1"}  # g is no function the child listed; h's origin is no unit's
+    _, defined, _ = loaded(unstarted_box, LOADED | {"defined": {"f": ["file", 1], "g": ["file", 2], "h": ["/etc/passwd", 1]}})
+    assert defined == {"f": "line 1"}  # g is no function the child listed; h's origin is no unit's
 
 
 @pytest.mark.parametrize("change", BAD_LOADED.values(), ids=BAD_LOADED.keys())
@@ -147,7 +154,7 @@ def test_malformed_loaded_messages_are_protocol_errors(unstarted_box, change):
 ], ids=["index a list", "index a float", "no such cell", "index a bool", "no index"])
 def test_malformed_cell_starts_are_protocol_errors(header):
     with pytest.raises(ProtocolError):
-        _read_cell_start(header, {0: None, 1: None})
+        read_cell_start(header, {0: None, 1: None})
 
 
 @pytest.mark.parametrize("header", [
@@ -156,7 +163,7 @@ def test_malformed_cell_starts_are_protocol_errors(header):
 ], ids=["no protections", "protections a list", "type a list", "too many protections"])
 def test_malformed_ready_messages_are_protocol_errors(header):
     with pytest.raises(ProtocolError):
-        _read_ready(header)
+        read_ready(header)
 
 
 # ---------------------------------------------------------------- fuzzing what the parent reads
@@ -223,7 +230,7 @@ def test_mutated_loaded_messages_are_read_or_refused_never_a_crash(unstarted_box
        .flatmap(mutated))
 def test_mutated_start_messages_are_read_or_refused_never_a_crash(header):
     header = header if type(header) is dict else {"index": header}
-    for read in (lambda: _read_cell_start(header, {0: None}), lambda: _read_ready(header)):
+    for read in (lambda: read_cell_start(header, {0: None}), lambda: read_ready(header)):
         try:
             read()
         except ProtocolError:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.sandbox.protocol import (
+from autograder.sandbox.child.protocol import (
     ALLOWED_DTYPES,
     MAX_DEPTH,
     MAX_HEADER_BYTES,

@@ -24,7 +24,9 @@ import numpy as np
 import pytest
 from processes import is_running, wait_until_gone
 
-from autograder.sandbox import CallOutcome, Limits, LoadReport, Opaque, Ref, Sandbox, default_forbidden_paths, parent, restrictions
+from autograder.policy import forbidden_paths
+from autograder.sandbox import CallOutcome, Limits, LoadReport, Opaque, Ref, Sandbox, launch, warm, zygote_client
+from autograder.sandbox.child import main as child_main
 from autograder.submission import read_submission
 
 REPO = Path(__file__).resolve().parents[2]
@@ -220,7 +222,7 @@ def fingerprint():
     descriptors = {}
     for name in os.listdir("/proc/self/fd"):
         try:
-            # The child keeps its own /proc/<pid> open (see restrictions._pinned_descriptors).
+            # The child keeps its own /proc/<pid> open (see child.kernel_layer._pinned_descriptors).
             descriptors[int(name)] = os.readlink(f"/proc/self/fd/{name}").split(":")[0].replace(
                 f"/proc/{os.getpid()}", "/proc/PID")
         except OSError:  # listdir's own descriptor, closed by now
@@ -254,6 +256,7 @@ def fingerprint():
 def make_sandbox(tmp_path: Path, source: str, *, name: str = "hw.py", limits: Limits = FAST, **options) -> Sandbox:
     path = tmp_path / name
     path.write_text(textwrap.dedent(source))
+    options.setdefault("forbidden_paths", forbidden_paths())
     return Sandbox(read_submission(path), limits, **options)
 
 
@@ -696,8 +699,8 @@ def test_tampering_with_the_python_guards_does_not_open_the_way(tmp_path, start_
         assert outcome.status == "raised" and "the grader's own files are private" in outcome.error
 
 
-def test_default_forbidden_paths_are_the_whole_repository():
-    assert default_forbidden_paths() == (REPO,)
+def test_the_engines_forbidden_paths_are_the_whole_repository():
+    assert forbidden_paths() == (REPO,)
 
 
 def test_the_python_guards_alone_cover_what_landlock_would(tmp_path):
@@ -706,10 +709,11 @@ def test_the_python_guards_alone_cover_what_landlock_would(tmp_path):
     scratch.mkdir()
     script = textwrap.dedent(f"""
         import importlib.util, os
-        spec = importlib.util.spec_from_file_location("r", {str(Path(restrictions.__file__))!r})
-        module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+        spec = importlib.util.spec_from_file_location("child_main", {str(Path(child_main.__file__))!r})
+        main = importlib.util.module_from_spec(spec); spec.loader.exec_module(main)
+        module = main.load_sibling("restrictions")
         os.chdir({str(scratch)!r})
-        module._install_audit_hook(scratch={str(scratch)!r}, readable=module.python_read_access(),
+        module._install_audit_hook(scratch={str(scratch)!r}, readable=main.load_sibling("read_access").python_read_access(),
                                    forbidden_reads=[({str(REPO / "reference")!r}, "")],
                                    blocked=frozenset({{"torch"}}), own_pid=os.getpid(),
                                    block_posixsubprocess=True, kernel_guards_files=False)
@@ -745,10 +749,10 @@ def test_the_kernel_filter_refuses_fork_and_sockets_without_the_audit_hook():
     # Install only the seccomp layer in a throwaway interpreter: os.fork then fails in the kernel.
     script = textwrap.dedent(f"""
         import importlib.util, os, socket
-        spec = importlib.util.spec_from_file_location("r", {str(Path(restrictions.__file__))!r})
-        module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+        spec = importlib.util.spec_from_file_location("child_main", {str(Path(child_main.__file__))!r})
+        main = importlib.util.module_from_spec(spec); spec.loader.exec_module(main)
         protections = {{}}
-        assert module._seccomp(protections), protections
+        assert main.load_sibling("kernel_layer").seccomp(protections), protections
         for attempt in (os.fork, lambda: socket.socket(), lambda: os.kill(1, 0)):
             try:
                 attempt()
@@ -939,7 +943,7 @@ def test_a_forked_child_is_restricted_exactly_like_a_new_interpreter(tmp_path):
     assert protections["zygote"] == protections["exec"]
     # Nothing of the zygote's reaches the student: no socket to ask it for an unrestricted fork, no grader module.
     assert forked["other descriptors"] == ["/proc/PID"] + ["pipe"] * 3 and forked["grader modules"] == []
-    assert forked["main"] == str(parent.CHILD_SCRIPT) and forked["argv"] == [str(parent.CHILD_SCRIPT), 4, True]
+    assert forked["main"] == str(launch.CHILD_SCRIPT) and forked["argv"] == [str(launch.CHILD_SCRIPT), 4, True]
     assert forked["status"]["Threads"] == "1" and forked["own process group and session"] == [True, True]
 
 
@@ -1039,11 +1043,11 @@ def test_without_the_zygote_children_start_as_new_interpreters(tmp_path, own_zyg
 
 def test_a_failing_zygote_costs_the_submission_nothing_and_is_given_up(tmp_path, own_zygote, monkeypatch):
     def refuse(zygote, fds, timeout):
-        raise parent._ZygoteUnavailable("it could not fork (no memory, say)")
+        raise zygote_client.ZygoteUnavailable("it could not fork (no memory, say)")
 
-    monkeypatch.setattr(parent._Zygote, "fork", refuse)
+    monkeypatch.setattr(zygote_client.Zygote, "fork", refuse)
     notes = []
-    for _ in range(parent._ZygoteKeeper.MAX_FAILURES + 1):
+    for _ in range(warm.ZygoteKeeper.MAX_FAILURES + 1):
         with make_sandbox(tmp_path, STUDENT) as sandbox:
             assert sandbox.call("identity", 1).value == 1
             notes.append(sandbox.protections["process start"])
@@ -1054,9 +1058,9 @@ def test_a_failing_zygote_costs_the_submission_nothing_and_is_given_up(tmp_path,
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="on one core OpenBLAS starts no thread of its own")
 def test_a_zygote_with_blas_threads_refuses_to_fork(monkeypatch):
     # Without OPENBLAS_NUM_THREADS=1, NumPy's import starts threads that fork() would not copy.
-    monkeypatch.setattr(parent, "_child_environment", lambda: {"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"})
-    zygote = parent._Zygote()
-    with pytest.raises(parent._ZygoteUnavailable, match="threads after importing NumPy; forking needs one"):
+    monkeypatch.setattr(zygote_client, "child_environment", lambda: {"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"})
+    zygote = zygote_client.Zygote()
+    with pytest.raises(zygote_client.ZygoteUnavailable, match="threads after importing NumPy; forking needs one"):
         zygote.fork((0, 1, 2), timeout=30)
 
 
@@ -1065,11 +1069,11 @@ def test_the_zygote_and_its_children_die_with_the_grader(tmp_path):
     path.write_text("def f():\n    return 1\n")
     script = textwrap.dedent(f"""
         import time
-        from autograder.sandbox import Sandbox, parent
+        from autograder.sandbox import Sandbox, warm
         from autograder.submission import read_submission
         box = Sandbox(read_submission({str(path)!r}))
         box.start()
-        print(parent._zygote_keeper.zygote.pid, box._resources.child.process.pid, flush=True)
+        print(warm.zygote_keeper.zygote.pid, box._resources.child.process.pid, flush=True)
         time.sleep(60)
     """)
     grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO)

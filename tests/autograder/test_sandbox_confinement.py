@@ -23,7 +23,7 @@ import pytest
 from processes import is_running, wait_until_gone
 
 from autograder import grade
-from autograder.sandbox import Limits, Sandbox, parent, self_test
+from autograder.sandbox import Limits, Sandbox, launch, self_test
 from autograder.submission import read_submission
 
 REPO = Path(__file__).resolve().parents[2]
@@ -209,11 +209,12 @@ def test_the_seccomp_filter_alone_refuses_ipc_death_signal_and_sigio_owners():
     # without its signal scoping).  What the child itself needs keeps working.
     script = textwrap.dedent(f"""
         import ctypes, fcntl, importlib.util, os, struct
-        spec = importlib.util.spec_from_file_location("r", {str(REPO / "autograder" / "sandbox" / "restrictions.py")!r})
-        module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+        spec = importlib.util.spec_from_file_location("child_main", {str(REPO / "autograder" / "sandbox" / "child" / "main.py")!r})
+        main = importlib.util.module_from_spec(spec); spec.loader.exec_module(main)
+        module = main.load_sibling("kernel_layer")
         libc = ctypes.CDLL(None, use_errno=True)
         read_end, write_end = os.pipe()
-        assert module._seccomp({{}})
+        assert module.seccomp({{}})
         def result(attempt):
             try:
                 value = attempt()
@@ -253,19 +254,19 @@ def test_the_seccomp_filter_alone_refuses_ipc_death_signal_and_sigio_owners():
 
 
 def test_without_landlock_seccomp_still_refuses(monkeypatch):
-    monkeypatch.setattr(parent, "_SKIPPED_PROTECTIONS", frozenset({"landlock"}))
+    monkeypatch.setattr(launch, "SKIPPED_PROTECTIONS", frozenset({"landlock"}))
     held = self_test()
     assert (held["landlock"], held["proc hidden"], held["seccomp"]) == (False, False, True)
 
 
 def test_the_self_test_notices_missing_kernel_layers(monkeypatch):
-    monkeypatch.setattr(parent, "_SKIPPED_PROTECTIONS", frozenset({"landlock", "seccomp"}))
+    monkeypatch.setattr(launch, "SKIPPED_PROTECTIONS", frozenset({"landlock", "seccomp"}))
     held = self_test()
     assert (held["landlock"], held["proc hidden"], held["seccomp"]) == (False, False, False)
 
 
 def test_without_landlock_the_audit_hook_keeps_the_allow_list(tmp_path, monkeypatch):
-    monkeypatch.setattr(parent, "_SKIPPED_PROTECTIONS", frozenset({"landlock"}))
+    monkeypatch.setattr(launch, "SKIPPED_PROTECTIONS", frozenset({"landlock"}))
     source = """
         import os
         def read(path):

@@ -20,8 +20,8 @@ import pytest
 
 from autograder import grade
 from autograder.sandbox import Limits, Sandbox
+from autograder.sandbox.child.simulate import simulated_platform
 from autograder.sandbox.protections import KERNEL_PROTECTIONS, summary_line
-from autograder.sandbox.simulate import simulated_platform
 from autograder.submission import read_submission
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def test_the_student_path_imports_where_posix_resource_fcntl_and_fork_are_missin
     run = simulated("""
         import os, sys
         import autograder, autograder.notebook, autograder.cli, autograder.grading
-        import autograder.sandbox.parent, autograder.sandbox.portable, autograder.sandbox.child
+        import autograder.sandbox.parent, autograder.sandbox.portable, autograder.sandbox.child.main
         from autograder.notebook import points, check
         hidden = []
         for name in ("posix", "resource", "fcntl"):

@@ -15,7 +15,7 @@ import pytest
 
 from autograder import grade, judge
 from autograder.rubrics import fast_conv
-from autograder.sandbox import Limits, Sandbox, parent
+from autograder.sandbox import Limits, Sandbox, process
 from autograder.secret import use_secret
 from autograder.submission import read_submission
 
@@ -128,7 +128,7 @@ def test_untimed_calls_have_no_cpu_reading(box):
 
 
 def test_without_a_readable_cpu_clock_the_grader_says_it_times_by_wall_clock(tmp_path, monkeypatch):
-    monkeypatch.setattr(parent, "_cpu_clock_of", lambda process: (None, "wall-clock time of each call (forced)"))
+    monkeypatch.setattr(process, "cpu_clock_of", lambda process: (None, "wall-clock time of each call (forced)"))
     with _fresh_box(tmp_path) as sandbox:
         [outcome] = sandbox.call_many("burn", [((0.05,), {})], timed=True)
         assert outcome.ok and outcome.cpu_seconds is None and outcome.seconds >= 0.05
@@ -139,7 +139,7 @@ def test_the_clock_of_a_process_that_is_not_our_child_is_refused():
     class Stranger:
         pid = 1  # init: readable, but no child of ours
 
-    clock, note = parent._cpu_clock_of(Stranger())
+    clock, note = process.cpu_clock_of(Stranger())
     assert clock is None and note.startswith("wall-clock") and "pid 1" in note
 
 
@@ -176,9 +176,9 @@ def test_the_child_is_stopped_while_the_grader_times_the_reference(tmp_path):
 
 def test_without_seccomp_the_cpu_clock_is_not_trusted_for_speed():
     note = "CPU time of the child process"
-    assert parent._without_processes(7, note, {"seccomp": "on (no fork, exec)"}) == (7, note)
+    assert process.without_processes(7, note, {"seccomp": "on (no fork, exec)"}) == (7, note)
     for protections in ({"seccomp": "unavailable (Operation not permitted)"}, {}):
-        clock, why = parent._without_processes(7, note, protections)
+        clock, why = process.without_processes(7, note, protections)
         assert clock is None and why.startswith("wall-clock") and "start processes" in why
 
 
@@ -257,7 +257,7 @@ def test_the_reference_is_timed_with_the_protocols_work_on_the_same_values():
 
 
 def test_speed_falls_back_to_wall_clock_on_both_sides(monkeypatch):
-    monkeypatch.setattr(parent, "_cpu_clock_of", lambda process: (None, "wall-clock time of each call (forced)"))
+    monkeypatch.setattr(process, "cpu_clock_of", lambda process: (None, "wall-clock time of each call (forced)"))
     examples = Path(__file__).resolve().parents[2] / "examples" / "fast_conv"
     result = grade(examples / "correct.py", assignment="fast_conv", examples=5, limits=LIMITS)
     # Wall-clock times follow the machine's load (other jobs on two cores), so only the

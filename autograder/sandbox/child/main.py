@@ -1,13 +1,13 @@
 """The sandboxed child: runs a student's cells and function calls for the grader.
 
-Started by `parent` as ``python -I -u child.py REQUEST_FD REPLY_FD PARENT_PID``,
-or forked by the zygote (``child.py --zygote SOCKET_FD GRADER_PID``, see
+Started by `parent` as ``python -I -u child/main.py REQUEST_FD REPLY_FD PARENT_PID``,
+or forked by the zygote (``child/main.py --zygote SOCKET_FD GRADER_PID``, see
 `zygote`), which has done the slow part, importing NumPy and the protocol,
 once for all its children.  Either way the child then ties its death to its
 parent, waits for the ``configure`` message, installs the restrictions (see
 `restrictions`), then serves ``load`` and ``call`` messages until the parent
 closes the pipe.  Where there is no fork, no descriptor passing or no Linux
-kernel (Windows, macOS), it is started by `portable` as ``child.py --portable
+kernel (Windows, macOS), it is started by `portable` as ``child/main.py --portable
 PLATFORM PARENT_PID [--simulate]``: requests on stdin, replies on the
 original stdout, which it moves away before pointing fd 1 at stderr, the
 output pipe (`_start_portable`).  The student's stdout and stderr
@@ -42,8 +42,20 @@ SOURCE_PREFIX = "<submission "
 _RECURSION_LIMIT = sys.getrecursionlimit()  # Python's default, before any student code
 
 
-def _load_sibling(name: str) -> types.ModuleType:
-    """Import a module of this folder by path, without the ``autograder`` package."""
+#: The modules of this folder each one imports (its ``from . import`` lines): loaded before it.
+SIBLING_IMPORTS = {"protocol": ("codec",), "kernel_layer": ("read_access",),
+                   "restrictions": ("read_access", "kernel_layer")}
+
+
+def load_sibling(name: str) -> types.ModuleType:
+    """Import a module of this folder by path, without the ``autograder`` package, as ``_sandbox_<name>``.
+
+    What it imports from this folder is loaded first, under the same kind
+    of name, where its ``else`` branch of ``if __package__`` finds it.
+    """
+    for needed in SIBLING_IMPORTS.get(name, ()):
+        if f"_sandbox_{needed}" not in sys.modules:
+            load_sibling(needed)
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
     spec = importlib.util.spec_from_file_location(f"_sandbox_{name}", path)
     module = importlib.util.module_from_spec(spec)
@@ -287,7 +299,7 @@ class Kernel:
     # nor whether the arguments changed. The grader reads the child's CPU
     # clock itself and compares the arguments sent back with those it sent;
     # a student's code can rewrite anything in this process, so a verdict
-    # computed here could be forged (see `parent.Sandbox._read_result`).
+    # computed here could be forged (see `replies.read_result`, in the parent).
 
     def _run_call(self, name: str, header: dict[str, Any], body: bytes) -> tuple[str, str, dict[str, Any] | None]:
         """Status, error and, if the function ran, its value and (unless not asked for) the arguments after."""
@@ -498,7 +510,7 @@ def _start(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType, int, in
     """
     if argv[1] == PORTABLE_FLAG:
         return _start_portable(argv)
-    restrictions = _load_sibling("restrictions")
+    restrictions = load_sibling("restrictions")
     if argv[1] == "--zygote":  # zygote.ZYGOTE_FLAG, not imported: an exec'd child needs no zygote module
         request_fd, reply_fd, parent_pid, protocol = _zygote(restrictions, int(argv[2]), int(argv[3]))
         # From here on this process is a sandbox child, forked by the zygote.
@@ -508,12 +520,12 @@ def _start(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType, int, in
         protocol = None
     restrictions.set_parent_death_signal(parent_pid)
     if protocol is None:
-        protocol = _load_sibling("protocol")  # imports NumPy: the slow part the zygote has done already
+        protocol = load_sibling("protocol")  # imports NumPy: the slow part the zygote has done already
     return restrictions, protocol, request_fd, reply_fd, False
 
 
 def _start_portable(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType, int, int, bool]:
-    """As `_start`, for ``child.py --portable PLATFORM PARENT_PID [--simulate]`` (see `portable`).
+    """As `_start`, for ``main.py --portable PLATFORM PARENT_PID [--simulate]`` (see `portable`).
 
     The parent gave it three plain pipes: requests come on stdin, replies go
     to the original stdout; both are moved to new descriptors first, then
@@ -523,7 +535,7 @@ def _start_portable(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType
     """
     platform_name, parent_pid = argv[2], int(argv[3])
     if "--simulate" in argv[4:]:  # before anything else is imported: see `simulate`
-        _load_sibling("simulate").hide_platform(platform_name)
+        load_sibling("simulate").hide_platform(platform_name)
     request_fd, reply_fd = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -535,8 +547,8 @@ def _start_portable(argv: list[str]) -> tuple[types.ModuleType, types.ModuleType
         for fd in (request_fd, reply_fd):
             msvcrt.setmode(fd, os.O_BINARY)
     _watch_parent(parent_pid)
-    restrictions = _load_sibling("restrictions")
-    protocol = _load_sibling("protocol")
+    restrictions = load_sibling("restrictions")
+    protocol = load_sibling("protocol")
     return restrictions, protocol, request_fd, reply_fd, True
 
 
@@ -583,9 +595,9 @@ def _zygote(restrictions: types.ModuleType, socket_fd: int,
 
     def warm_up() -> None:
         restrictions.set_parent_death_signal(grader_pid)
-        loaded["protocol"] = _load_sibling("protocol")  # NumPy, with the one BLAS thread the environment asks
+        loaded["protocol"] = load_sibling("protocol")  # NumPy, with the one BLAS thread the environment asks
 
-    zygote = _load_sibling("zygote")
+    zygote = load_sibling("zygote")
     request_fd, reply_fd, zygote_pid = zygote.serve(socket_fd, warm_up)
     del sys.modules[zygote.__name__]  # the zygote's loop is no module of the child's
     # Every fork starts from the zygote's random state: draw new seeds, as a fresh interpreter would

@@ -2,7 +2,7 @@
 
 A new interpreter that imports NumPy costs 0.1-0.15 s of CPU, and batch
 grading starts one child per submission (more after a timeout or a crash).
-So each grader process keeps one *zygote*: ``python -I -u child.py --zygote
+So each grader process keeps one *zygote*: ``python -I -u child/main.py --zygote
 SOCKET_FD GRADER_PID``, started with the children's clean environment (one
 BLAS thread), which imports the child's modules and NumPy the way a child
 does (by file path, without the ``autograder`` package) and then only forks.
@@ -26,7 +26,7 @@ zygote to grader
     `subprocess.Popen.returncode` (the exit code, or minus the signal).
 
 Lifetimes: the zygote dies with the grader (a parent-death signal, set by
-`child`, and the end of file on its socket); each child dies with the zygote
+`main`, and the end of file on its socket); each child dies with the zygote
 (its own parent-death signal).  When a child ends, its process group is
 killed before the child is reaped, so nothing it started outlives it.
 
@@ -43,7 +43,7 @@ import signal
 import socket
 from collections.abc import Callable
 
-#: The first argument of ``child.py`` that makes it a zygote.
+#: The first argument of ``child/main.py`` that makes it a zygote.
 ZYGOTE_FLAG = "--zygote"
 
 _MESSAGE_BYTES = 256
