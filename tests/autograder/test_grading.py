@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from autograder import grade
-from autograder.judge import ERROR_PROPERTY
 from autograder.sandbox import Limits
+from autograder.verdicts import ERROR_PROPERTY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conv_layers"
 FAST = 25  # cases per check: enough to catch every bundled mistake, quick enough for the default run
