@@ -66,7 +66,7 @@ def test_conv_extras_stub_scores_zero_and_says_it_is_the_stub():
 
 @pytest.mark.parametrize("mutant", EXTRAS.MUTANTS, ids=[m.name for m in EXTRAS.MUTANTS])
 def test_conv_extras_each_mistake_loses_exactly_its_points_and_gets_its_hint(mutant):
-    result = grade(EXTRAS.path_of(mutant), assignment="conv_extras", examples=FAST, limits=LIMITS)
+    result = grade(mutant.path, assignment="conv_extras", examples=FAST, limits=LIMITS)
     assert _failing(result) == set(mutant.failing)
     lost = sum(p.max_points for f in result.functions for p in f.properties if not p.passed)
     assert result.points == 55 - lost
@@ -81,7 +81,7 @@ def test_conv_extras_each_mistake_loses_exactly_its_points_and_gets_its_hint(mut
 
 def test_convnet_counterexample_names_the_layer():
     mutant = next(m for m in EXTRAS.MUTANTS if m.name == "convnet_pool_parameters")
-    result = grade(EXTRAS.path_of(mutant), assignment="conv_extras", examples=FAST, limits=LIMITS)
+    result = grade(mutant.path, assignment="conv_extras", examples=FAST, limits=LIMITS)
     failed = _property(result, "convnet_shapes", "parameter counts")
     assert re.match(r"layers\[\d+\] \(pool\): the parameter count is \d+, expected 0", failed.message), failed.message
     assert "'type': 'pool'" in failed.counterexample
@@ -146,7 +146,7 @@ def test_fast_conv_stub_scores_zero_and_is_not_timed():
 
 @pytest.mark.parametrize("mutant", FAST_CONV.MUTANTS, ids=[m.name for m in FAST_CONV.MUTANTS])
 def test_fast_conv_each_mistake_fails_its_property_and_its_speed_untimed(mutant):
-    result = grade(FAST_CONV.path_of(mutant), assignment="fast_conv", examples=FAST, limits=LIMITS)
+    result = grade(mutant.path, assignment="fast_conv", examples=FAST, limits=LIMITS)
     assert _failing(result) == set(mutant.failing)
     assert result.points == 19 - sum(p.max_points for f in result.functions for p in f.properties if not p.passed)
     for function, prop in mutant.failing:
@@ -160,7 +160,7 @@ def test_fast_conv_each_mistake_fails_its_property_and_its_speed_untimed(mutant)
 @pytest.mark.parametrize("module", [EXTRAS, FAST_CONV], ids=["conv_extras", "fast_conv"])
 def test_buggy_example_files_match_the_mutant_table(module):
     for mutant in module.MUTANTS:
-        assert module.path_of(mutant).read_text() == mutant.source(), f"run python {module.HERE}/mutants.py ({mutant.name})"
+        assert mutant.path.read_text() == mutant.source(), f"run python {module.HERE}/mutants.py ({mutant.name})"
 
 
 def test_reference_time_is_measured_on_the_fixed_case():
