@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from .checks import Check, SearchedCheck
     from .rubric import FunctionSpec
 
-__all__ = ["search_check", "describe_call", "drawn_cases", "HangGuard"]
+__all__ = ["search_check", "describe_call", "explain_failure", "drawn_cases", "HangGuard"]
 
 
 class HangGuard:
@@ -403,12 +403,12 @@ def search_check(box, function: FunctionSpec, check: SearchedCheck, expected: Ex
             check=check.description,
         )
         if name in found:
-            _explain(result, function, check, expected, name, *found[name])
+            explain_failure(result, function, check, expected, name, *found[name])
         elif search.internal_error:
             result.internal_error = True
             result.message = f"internal error of the grader (not your fault): {search.internal_error}"
         elif ERROR_PROPERTY in found and (mostly_raised or not judged):  # no points for no work
-            _explain(result, function, check, expected, ERROR_PROPERTY, *found[ERROR_PROPERTY], property_name=name)
+            explain_failure(result, function, check, expected, ERROR_PROPERTY, *found[ERROR_PROPERTY], property_name=name)
         elif name in SIDE_CONDITIONS and search.trials and not any(trial.usable for trial in search.trials.values()):
             result.passed = False
             result.message = _no_output(function, check, found)
@@ -424,9 +424,12 @@ def search_check(box, function: FunctionSpec, check: SearchedCheck, expected: Ex
     return ordered
 
 
-def _explain(result: PropertyResult, function: FunctionSpec, check: SearchedCheck, expected, name: str, case, trial,
-             property_name: str = "") -> None:
-    """Fill a failing result with its minimal call, the message and the hint, from the trial of ``name``."""
+def explain_failure(result: PropertyResult, function: FunctionSpec, check: Check, expected, name: str, case, trial,
+                    property_name: str = "") -> None:
+    """Fill a failing result with its minimal call, the message and the hint, from the trial of ``name``.
+
+    For a searched check ``case`` is the minimal failing case; for a speed check, its fixed case.
+    """
     result.passed = False
     result.message = trial.verdicts[name].message + (f" ({trial.note})" if trial.note else "")
     result.counterexample = describe_call(function, check, case)
@@ -446,7 +449,7 @@ def _charge_error(function: FunctionSpec, check: SearchedCheck, expected, result
     """The error raised on some valid cases, as a result of its own; it costs the most valuable property that held."""
     error = PropertyResult(function=function.name, property=ERROR_PROPERTY, max_points=0.0, passed=False,
                            examples=tried, check=check.description)
-    _explain(error, function, check, expected, ERROR_PROPERTY, *found, property_name=next(iter(check.points)))
+    explain_failure(error, function, check, expected, ERROR_PROPERTY, *found, property_name=next(iter(check.points)))
     error.message = f"{error.message.rstrip('.')} (raised on {raised} of {_cases(tried)}; the others were judged)"
     held = [result for result in results.values() if result.passed and not result.internal_error]
     if held:

@@ -18,11 +18,10 @@ from threadpoolctl import threadpool_limits
 
 from .expected import ExpectedValues, InternalError, content_digest
 from .forward_cache import usable_forward
-from .hints import HintContext, first_matching_hint
 from .judge import reply_limit
 from .results import PropertyResult
 from .sandbox import CallOutcome, protocol
-from .search import describe_call
+from .search import explain_failure
 from .secret import derived_seed
 from .verdicts import Trial, Verdict, compare_arrays, describe_value, outcome_failure
 
@@ -318,9 +317,8 @@ def grade_speed(box, function: FunctionSpec, check: SpeedCheck, expected: Expect
         result.message = f"internal error of the grader (not your fault): {error}"
         return [result]
     verdict = trial.verdicts[name]
-    result.passed, result.message = verdict.passed, verdict.message
-    if not verdict.passed:
-        result.counterexample = describe_call(function, check, check.case)
-        context = HintContext(case=check.case, property=name, got=trial.got, want=trial.expected, expected=expected)
-        result.hint = first_matching_hint(check.hints, context)
+    if verdict.passed:
+        result.passed, result.message = True, verdict.message
+    else:
+        explain_failure(result, function, check, expected, name, check.case, trial)
     return [result]
