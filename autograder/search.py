@@ -357,7 +357,7 @@ def search_check(box, function: FunctionSpec, check: SearchedCheck, expected: Ex
       more than half the drawn cases, every property fails with the error (no
       points for no work: the stub, or a table of known answers that raises on
       the others). If it raised on fewer, the error is one more result,
-      :data:`~autograder.judge.ERROR_PROPERTY` (0 points, its own minimal
+      :data:`~autograder.verdicts.ERROR_PROPERTY` (0 points, its own minimal
       case, shown once), and it costs the points of the most valuable property
       that held where the call returned (the first in the rubric's order among
       equals), which fails with a message pointing at the error. Raising on

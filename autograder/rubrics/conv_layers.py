@@ -4,7 +4,7 @@ CS231n names and conventions; ``stride`` and ``pad`` are plain ints (tuple
 strides and dilated convolution belong to a later assignment), filters and
 pool windows may be rectangular. Max pooling is drawn on distinct values, so
 how a correct implementation breaks ties never costs points. Every check
-draws 100 cases (the default of :class:`~autograder.rubric.Check`).
+draws 100 cases (the default of :class:`~autograder.checks.SearchedCheck`).
 """
 
 from __future__ import annotations
