@@ -58,6 +58,8 @@ nothing needs bumping.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -136,29 +138,40 @@ def function(signature: str, reference: str, *checks: Check) -> FunctionSpec:
     return FunctionSpec(name=signature.split("(", 1)[0], reference=reference, signature=signature, checks=checks)
 
 
+def _built(kind: type[Check], builder: str, **fields) -> Check:
+    """``kind(**fields)``, a misspelt option named with the closest known one (``hint`` -> ``hints``)."""
+    known = [item.name for item in dataclasses.fields(kind) if item.init]
+    for name in fields:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            suggestion = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
+            raise TypeError(f"{builder}() got an unexpected keyword {name!r}{suggestion}")
+    return kind(**fields)
+
+
 def value_check(strategy, points: Mapping[str, float], *, arguments=positional, **options) -> ValueCheck:
     """A function returning one value (an int, an array or a table) compared with the reference's.
 
     ``arguments`` turns a case into the call's positional arguments (default:
     ``case.args``); ``options`` are ``hints``, ``description``, ``examples``, ``rtol``.
     """
-    return ValueCheck(strategy=strategy, arguments=arguments, points=points, **options)
+    return _built(ValueCheck, "value_check", strategy=strategy, arguments=arguments, points=points, **options)
 
 
 def forward_check(strategy, points: Mapping[str, float], **options) -> ForwardCheck:
     """A forward pass: called with the case's arguments, judged on ``out`` of its ``(out, cache)``."""
-    return ForwardCheck(strategy=strategy, points=points, **options)
+    return _built(ForwardCheck, "forward_check", strategy=strategy, points=points, **options)
 
 
 def backward_check(strategy, forward: str, points: Mapping[str, float], **options) -> BackwardCheck:
     """A backward pass: ``dout`` and the cache of the student's own ``forward`` (the case's
     standard cache, ``case.cache``, where that forward fails); one property per returned gradient."""
-    return BackwardCheck(strategy=strategy, forward=forward, outputs=tuple(points), points=points, **options)
+    return _built(BackwardCheck, "backward_check", strategy=strategy, forward=forward, outputs=tuple(points), points=points, **options)
 
 
 def raises_check(strategy, points: Mapping[str, float], *, error: str = "ValueError", arguments=positional, **options) -> RaisesCheck:
     """Arguments that must make the function raise ``error``."""
-    return RaisesCheck(strategy=strategy, arguments=arguments, points=points, error=error, **options)
+    return _built(RaisesCheck, "raises_check", strategy=strategy, arguments=arguments, points=points, error=error, **options)
 
 
 def speed_check(case, points: Mapping[str, float], *, forward: str | None = None, outputs: tuple[str, ...] = (),
@@ -170,6 +183,6 @@ def speed_check(case, points: Mapping[str, float], *, forward: str | None = None
     returning the gradients named in ``outputs``.
     """
     if forward is None:
-        return SpeedCheck(case=case, points=points, max_ratio=max_ratio, repeats=repeats, **options)
-    return SpeedCheck(case=case, points=points, max_ratio=max_ratio, repeats=repeats, arguments=upstream, forward=forward,
-                      forward_arguments=positional, standard_cache=course_cache, outputs=outputs, **options)
+        return _built(SpeedCheck, "speed_check", case=case, points=points, max_ratio=max_ratio, repeats=repeats, **options)
+    return _built(SpeedCheck, "speed_check", case=case, points=points, max_ratio=max_ratio, repeats=repeats, arguments=upstream,
+                  forward=forward, forward_arguments=positional, standard_cache=course_cache, outputs=outputs, **options)

@@ -175,7 +175,8 @@ def test_reference_time_is_measured_on_the_fixed_case():
 _CASES = st.just(None)
 _BAD_CHECKS = {
     "speed: no case": (lambda: speed_check(None, {"speed": 2}), ValueError, "one fixed case"),
-    "speed: strategy given": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 2}, strategy=_CASES), TypeError, "strategy"),
+    "speed: strategy given": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 2}, strategy=_CASES), TypeError,
+                              "unexpected keyword 'strategy'"),
     "speed: two properties": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 1, "memory": 1}), ValueError, "one property"),
     "speed: zero ratio": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 2}, max_ratio=0.0), ValueError, "max_ratio > 0"),
     "speed: no repeats": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 2}, repeats=0), ValueError, "repeats >= 1"),
@@ -187,7 +188,10 @@ _BAD_CHECKS = {
     "forward: no points": (lambda: forward_check(_CASES, {}), ValueError, "a forward check needs points"),
     "forward: no examples": (lambda: forward_check(_CASES, {"output values": 1}, examples=0), ValueError, "examples >= 1"),
     "value: arguments not callable": (lambda: value_check(_CASES, {"value": 1}, arguments=(1, 2)), ValueError, "a function of a case"),
-    "value: an unknown option": (lambda: value_check(_CASES, {"value": 1}, max_ratio=2.0), TypeError, "max_ratio"),
+    "value: an option of another kind": (lambda: value_check(_CASES, {"value": 1}, max_ratio=2.0), TypeError,
+                                         r"value_check\(\) got an unexpected keyword 'max_ratio'; known: points, arguments, hints"),
+    "forward: a misspelt option": (lambda: forward_check(_CASES, {"output values": 1}, hint=()), TypeError,
+                                   r"forward_check\(\) got an unexpected keyword 'hint' \(did you mean 'hints'\?\)"),
     "backward: no forward": (lambda: backward_check(_CASES, "", {"dx": 1}), ValueError, "needs forward"),
     "backward: no strategy": (lambda: BackwardCheck(forward="f", outputs=("dx",), points={"dx": 1}), TypeError, "strategy"),
     "backward: points not the outputs": (lambda: BackwardCheck(strategy=_CASES, forward="f", outputs=("dx",), points={"dw": 1}),
