@@ -1,7 +1,7 @@
 """No cascade from a wrong forward to a right backward: the backward tried again with the course's cache.
 
 A backward is called with the cache of the student's own forward (it never
-leaves the sandbox, see `autograder.judge`). When that forward is wrong on a
+leaves the sandbox, see `autograder.forward_cache`). When that forward is wrong on a
 case, a right backward usually fails there too. So, on a case where the
 backward fails with the student's cache *and* the forward was wrong on that
 case, the backward is called again with the course's standard cache (ours,
@@ -18,29 +18,28 @@ backward costs nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .expected import ExpectedValues
-from .judge import (
-    ERROR_PROPERTY,
-    Trial,
-    _forward_key,
-    _verdict_backward,
-    compare_arrays,
-    inputs_unchanged,
-    reply_limit,
-)
-from .rubric import Check, FunctionSpec
+from .forward_cache import forward_key
+from .judge import reply_limit
+from .verdicts import ERROR_PROPERTY, Trial, compare_arrays, inputs_unchanged
+
+if TYPE_CHECKING:
+    from .checks import BackwardCheck
+    from .rubric import FunctionSpec
 
 __all__ = ["rescue_backwards", "forward_reference", "describe_cache", "cache_problems"]
 
 
-def forward_reference(function: FunctionSpec, check: Check) -> str:
+def forward_reference(function: FunctionSpec, check: BackwardCheck) -> str:
     """The reference op of the backward's forward: the rubric's, else ``conv_backward`` -> ``conv_forward``."""
     return check.forward_reference or function.reference.replace("_backward", "_forward")
 
 
-def _forward_wrong(box, function: FunctionSpec, check: Check, case, expected: ExpectedValues) -> bool | None:
+def _forward_wrong(box, function: FunctionSpec, check: BackwardCheck, case, expected: ExpectedValues) -> bool | None:
     """Was the student's forward wrong on ``case``? ``None``: right here but wrong elsewhere (look at its cache).
 
     Wrong: the forward check failed it there (its output, or its inputs
@@ -53,7 +52,7 @@ def _forward_wrong(box, function: FunctionSpec, check: Check, case, expected: Ex
     work with.
     """
     args = check.forward_arguments(case)
-    key = _forward_key(check.forward, args)
+    key = forward_key(check.forward, args)
     known = getattr(box, "forward_wrong", None)
     known = known if isinstance(known, dict) else {}
     if key not in known:
@@ -63,7 +62,7 @@ def _forward_wrong(box, function: FunctionSpec, check: Check, case, expected: Ex
     return True if known[key] else (None if any(known.values()) else False)
 
 
-def _called_wrong(box, function: FunctionSpec, check: Check, args: tuple, expected: ExpectedValues) -> bool:
+def _called_wrong(box, function: FunctionSpec, check: BackwardCheck, args: tuple, expected: ExpectedValues) -> bool:
     """The forward called on ``args`` now: is its output wrong, or its inputs changed?"""
     try:
         want = expected(forward_reference(function, check), *args)
@@ -79,7 +78,7 @@ def _called_wrong(box, function: FunctionSpec, check: Check, args: tuple, expect
     return not values.passed or not inputs_unchanged((), args, forward.args_after).passed
 
 
-def rescue_backwards(box, function: FunctionSpec, check: Check, cases: list, wants: list, trials: list,
+def rescue_backwards(box, function: FunctionSpec, check: BackwardCheck, cases: list, wants: list, trials: list,
                      forwards: list, expected: ExpectedValues, limits: list[int]) -> None:
     """Replace, in ``trials``, each failing case whose forward was wrong by its verdicts with either cache."""
     failing = [index for index, trial in enumerate(trials)
@@ -95,11 +94,11 @@ def rescue_backwards(box, function: FunctionSpec, check: Check, cases: list, wan
     outcomes = box.call_many(function.name, calls, stop_after={"timeout"}, arguments_after=False,
                              max_reply_bytes=[limits[i] for i in again])
     for index, outcome in zip(again, outcomes):
-        standard = _verdict_backward(function, check, cases[index], wants[index], outcome)
+        standard = check.verdict(function, cases[index], wants[index], outcome)
         trials[index] = _merged(trials[index], standard, check)
 
 
-def _merged(own: Trial, standard: Trial, check: Check) -> Trial:
+def _merged(own: Trial, standard: Trial, check: BackwardCheck) -> Trial:
     """A property holds on the case if it holds with either cache; a failure stays the one seen first."""
     verdicts, from_standard, rescued = {}, False, False
     for name in check.points:
@@ -125,12 +124,12 @@ def _merged(own: Trial, standard: Trial, check: Check) -> Trial:
 # --------------------------------------------------------------------------- what the cache holds
 
 
-def describe_cache(box, check: Check, case) -> str:
+def describe_cache(box, check: BackwardCheck, case) -> str:
     """What is wrong with the cache the student's forward returns on ``case``, where it can be told; else ``""``."""
     return cache_problems(box, check, [case])[0]
 
 
-def cache_problems(box, check: Check, cases: list) -> list[str]:
+def cache_problems(box, check: BackwardCheck, cases: list) -> list[str]:
     """For each case, what is visibly wrong with the cache the student's forward returns (one batch of calls).
 
     Visibly wrong: x is not in it as given, but x channels-last is, or an

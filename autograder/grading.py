@@ -28,7 +28,7 @@ from .policy import forbidden_paths
 from .results import FunctionResult, PropertyResult, Status, SubmissionResult
 from .rubric import Assignment, FunctionSpec
 from .sandbox import CellReport, Limits, LoadReport, Sandbox
-from .search import HangGuard, search_check
+from .search import HangGuard
 from .secret import secret_in_use
 from .submission import Cell, Submission, SubmissionError, location, read_submission
 
@@ -128,7 +128,7 @@ def grade_submission(
                     continue
                 graded = FunctionResult(function.name, defined_at=report.defined.get(function.name, ""))
                 for check in function.checks:
-                    graded.properties.extend(search_check(box, function, check, expected, examples=examples))
+                    graded.properties.extend(check.grade(box, function, expected, examples=examples))
                 result.functions.append(graded)
             if not any(function.name in report.functions for function in spec.functions):
                 result.error = _nothing_loaded(spec, report)

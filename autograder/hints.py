@@ -326,18 +326,26 @@ def _pool_variant(context: HintContext, op: str, **changes):
     return None if result is None else result[0]
 
 
-POOL_AVERAGED = Hint(
-    "average instead of max",
-    ("output values",),
-    lambda c: same(c.got.get("out"), _pool_variant(c, "avg_pool_forward")),
+def _pool_other_kind(name: str, other_op: str, message: str) -> Hint:
+    """A pooling forward whose output is that of the other kind of pooling, ``other_op``."""
+    return Hint(name, ("output values",), lambda c: same(c.got.get("out"), _pool_variant(c, other_op)), message)
+
+
+def _pool_stride_ignored(name: str, op: str) -> Hint:
+    """A pooling forward ``op`` whose output matches stride 1."""
+    return Hint(
+        name,
+        ("output shape", "output values"),
+        lambda c: c.case.pool_param["stride"] not in (1, (1, 1)) and _stride_ignored(c, _pool_variant(c, op, stride=1)),
+        "Your output matches stride 1: window (i, j) starts at row i*stride and column j*stride.",
+    )
+
+
+POOL_AVERAGED = _pool_other_kind(
+    "average instead of max", "avg_pool_forward",
     "Your output is the average of each window; max pooling takes the largest value: np.max(window).",
 )
-POOL_STRIDE_IGNORED = Hint(
-    "pool stride ignored",
-    ("output shape", "output values"),
-    lambda c: c.case.pool_param["stride"] not in (1, (1, 1)) and _stride_ignored(c, _pool_variant(c, "max_pool_forward", stride=1)),
-    "Your output matches stride 1: window (i, j) starts at row i*stride and column j*stride.",
-)
+POOL_STRIDE_IGNORED = _pool_stride_ignored("pool stride ignored", "max_pool_forward")
 MAX_POOL_FORWARD_HINTS = (POOL_AVERAGED, POOL_STRIDE_IGNORED)
 
 
@@ -491,18 +499,11 @@ CORRELATE2D_HINTS = (CORRELATE_FLIPPED,)
 # --------------------------------------------------------------------------- average pooling
 
 
-AVG_POOL_MAXED = Hint(
-    "max instead of average",
-    ("output values",),
-    lambda c: same(c.got.get("out"), _pool_variant(c, "max_pool_forward")),
+AVG_POOL_MAXED = _pool_other_kind(
+    "max instead of average", "max_pool_forward",
     "Your output is the maximum of each window; average pooling takes the mean: window.mean(axis=(2, 3)).",
 )
-AVG_POOL_STRIDE_IGNORED = Hint(
-    "average pool stride ignored",
-    ("output shape", "output values"),
-    lambda c: c.case.pool_param["stride"] not in (1, (1, 1)) and _stride_ignored(c, _pool_variant(c, "avg_pool_forward", stride=1)),
-    "Your output matches stride 1: window (i, j) starts at row i*stride and column j*stride.",
-)
+AVG_POOL_STRIDE_IGNORED = _pool_stride_ignored("average pool stride ignored", "avg_pool_forward")
 AVG_POOL_FORWARD_HINTS = (AVG_POOL_MAXED, AVG_POOL_STRIDE_IGNORED)
 
 

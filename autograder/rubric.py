@@ -1,46 +1,51 @@
 """Rubrics as data: what each student function is judged on, how, and for how many points.
 
 An :class:`Assignment` is a list of :class:`FunctionSpec`; each function has
-one or more :class:`Check` s, a Hypothesis search over one strategy of cases.
-A check's ``kind`` says how the student's function is called and what its
-result must look like; its ``points`` map each property it judges to the
-points it is worth (in the order failures are reported). Adding an
-assignment means writing a module like :mod:`autograder.rubrics.conv_layers`,
-not new grading code.
+one or more checks, built with the functions below (one per kind of check,
+see :mod:`autograder.checks`): each is a Hypothesis search over one strategy
+of cases (or, for speed, one fixed case) judging the properties in its
+``points`` (property -> points, in the order failures are reported). Adding
+an assignment means writing a module like :mod:`autograder.rubrics.conv_layers`,
+not new grading code::
 
-Kinds and the properties they judge:
+    function(
+        "conv_forward_naive(x, w, b, conv_param)", "conv_forward",
+        forward_check(cases.conv_cases(max_filter_size=4), {"output shape": 2, "output values": 4, "inputs unchanged": 1}),
+    )
 
-``value``
+The builders and the properties their checks judge:
+
+:func:`value_check`
     ``f(*args)`` returns one value compared with the reference's:
-    ``"value"`` for an int (output sizes, parameter counts) or ``"shape"``,
-    ``"values"`` for an array; ``"inputs unchanged"`` for any kind.
-``forward``
+    ``"value"`` for an int (output sizes, parameter counts), ``"shape"`` and
+    ``"values"`` for an array, ``"shapes"`` and ``"parameter counts"`` for a
+    per-layer table; ``"inputs unchanged"`` for any.
+:func:`forward_check`
     ``f(*args)`` returns ``(out, cache)``: ``"output shape"``,
     ``"output values"``, ``"inputs unchanged"``.
-``backward``
-    The student's own forward runs first, and its cache is passed to
-    ``f(*args, cache)`` without leaving the sandbox (the course's standard
-    cache when that forward fails; tried too where the backward fails and
-    that forward was wrong, see :mod:`autograder.cascade`). One property
-    per returned gradient, named in ``outputs`` (``"dx"``, ``"dw"``, ``"db"``).
-
-A call that raises on some valid cases is judged on the others and charged
-once (:func:`autograder.search.search_check`); the properties in
-:data:`SIDE_CONDITIONS` pay only alongside an output of the right type and shape.
-``raises``
+:func:`backward_check`
+    ``f(dout, cache)`` with the cache of the student's own forward (the
+    course's standard cache where that forward fails; tried too where the
+    backward fails and that forward was wrong, see :mod:`autograder.cascade`).
+    One property per returned gradient (``"dx"``, ``"dw"``, ``"db"``).
+:func:`raises_check`
     ``f(*args)`` must raise ``error``: the property ``"raises <error>"``.
-``speed``
+:func:`speed_check`
     No search: one fixed ``case``. The student's function must first be
     right on it (else the property fails, "not timed"); then it is timed in
     the sandbox on ``repeats`` calls, each with new values of the case's
     shapes and each result checked (the fastest counts), by the child's
     CPU time read by the grader, and compared with the reference's
     vectorized op timed the same way in the grader with BLAS on one thread,
-    as in the sandbox (see `autograder.judge`). The property (one, e.g.
+    as in the sandbox (see :mod:`autograder.speed`). The property (one, e.g.
     ``"speed"``) passes when the ratio is at most ``max_ratio``; the
     measured ratio is reported either way. With ``forward`` set, the
     function is a backward: the student's forward makes each cache the
     backward is called with.
+
+A call that raises on some valid cases is judged on the others and charged
+once (:func:`autograder.search.search_check`); the properties in
+:data:`SIDE_CONDITIONS` pay only alongside an output of the right type and shape.
 
 An assignment's ``version`` is not written by hand: it is the first 12 hex
 digits of :func:`autograder.fingerprint.rubric_digest`, computed from the
@@ -53,69 +58,27 @@ nothing needs bumping.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from hypothesis.strategies import SearchStrategy
+from .checks import (
+    BackwardCheck,
+    Check,
+    ForwardCheck,
+    RaisesCheck,
+    SpeedCheck,
+    ValueCheck,
+    course_cache,
+    positional,
+    upstream,
+)
+from .verdicts import SIDE_CONDITIONS
 
-__all__ = ["KINDS", "SIDE_CONDITIONS", "Check", "FunctionSpec", "Assignment", "function", "value_check", "forward_check", "backward_check", "raises_check"]
-
-KINDS = ("value", "forward", "backward", "raises", "speed")
-#: Properties that check a side condition, not the output: they pay only when the function returned
-#: an output of the right type and shape on some case (the untouched template earns nothing).
-SIDE_CONDITIONS = frozenset({"inputs unchanged"})
-
-
-@dataclass(frozen=True)
-class Check:
-    """One Hypothesis search over ``strategy`` (or, for ``speed``, one fixed ``case``) judging the properties in ``points``."""
-
-    kind: str
-    strategy: SearchStrategy | None = None  # every kind but speed
-    arguments: Callable[[Any], tuple] | None = None  # a drawn case -> positional arguments for the student
-    points: Mapping[str, float] = field(default_factory=dict)  # property -> points, in reporting order
-    examples: int = 100
-    keywords: Callable[[Any], dict] | None = None  # a drawn case -> keyword arguments
-    forward: str | None = None  # backward: the student's forward that makes the cache
-    forward_arguments: Callable[[Any], tuple] | None = None
-    standard_cache: Callable[[Any], Any] | None = None  # backward: the course's cache, when the forward fails
-    forward_reference: str = ""  # backward: the forward's reference op (default: the backward's, "_backward" -> "_forward")
-    outputs: tuple[str, ...] = ()  # backward: names of the returned gradients
-    error: str = "ValueError"  # raises: the exception class name expected
-    hints: tuple = ()  # autograder.hints.Hint, tried on the minimal failing case
-    rtol: float = 1e-7  # normwise relative error allowed on values
-    description: str = ""  # e.g. "configurations that fit"
-    case: Any = None  # speed: the fixed case it is timed on
-    max_ratio: float = 5.0  # speed: the student's time over the reference's, at most
-    repeats: int = 5  # speed: timed calls (after one warm-up); the fastest counts
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"Check.kind must be one of {KINDS}, got {self.kind!r}")
-        if self.arguments is None or not self.points:
-            raise ValueError("a check needs arguments and points")
-        if self.kind == "speed":
-            if self.case is None or self.strategy is not None:
-                raise ValueError("a speed check is timed on one fixed case: give case, not strategy")
-            if len(self.points) != 1:
-                raise ValueError(f"a speed check judges one property, got {tuple(self.points)}")
-            if not (self.max_ratio > 0 and self.repeats >= 1):
-                raise ValueError(f"a speed check needs max_ratio > 0 and repeats >= 1, got {self.max_ratio} and {self.repeats}")
-            if self.forward and not (self.forward_arguments and self.standard_cache and self.outputs):
-                raise ValueError("a speed check of a backward needs forward_arguments, standard_cache and outputs")
-            return
-        if self.strategy is None:
-            raise ValueError(f"a {self.kind} check needs a strategy")
-        if self.kind == "backward" and not (self.forward and self.forward_arguments and self.standard_cache and self.outputs):
-            raise ValueError("a backward check needs forward, forward_arguments, standard_cache and outputs")
-        if self.kind == "backward" and set(self.points) != set(self.outputs):
-            raise ValueError(f"a backward check scores its outputs {self.outputs}, got points for {tuple(self.points)}")
-
-    @property
-    def max_points(self) -> float:
-        return float(sum(self.points.values()))
+__all__ = ["SIDE_CONDITIONS", "Check", "FunctionSpec", "Assignment", "function", "value_check", "forward_check",
+           "backward_check", "raises_check", "speed_check"]
 
 
 @dataclass(frozen=True)
@@ -170,49 +133,56 @@ class Assignment:
 # --------------------------------------------------------------------------- building rubrics
 
 
-def _positional(case) -> tuple:
-    return case.args
-
-
-def _upstream(case) -> tuple:
-    return (case.dout,)
-
-
-def _standard_cache(case):
-    return case.cache
-
-
 def function(signature: str, reference: str, *checks: Check) -> FunctionSpec:
     """A :class:`FunctionSpec` named after its ``signature`` (``"zero_pad(x, pad)"`` -> ``zero_pad``)."""
     return FunctionSpec(name=signature.split("(", 1)[0], reference=reference, signature=signature, checks=checks)
 
 
-def value_check(strategy, points: Mapping[str, float], *, arguments=_positional, **options) -> Check:
-    """A function returning one value (an int, an array or a table) compared with the reference's."""
-    return Check(kind="value", strategy=strategy, arguments=arguments, points=points, **options)
+def _built(kind: type[Check], builder: str, **fields) -> Check:
+    """``kind(**fields)``, a misspelt option named with the closest known one (``hint`` -> ``hints``)."""
+    known = [item.name for item in dataclasses.fields(kind) if item.init]
+    for name in fields:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            suggestion = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
+            raise TypeError(f"{builder}() got an unexpected keyword {name!r}{suggestion}")
+    return kind(**fields)
 
 
-def forward_check(strategy, points: Mapping[str, float], **options) -> Check:
+def value_check(strategy, points: Mapping[str, float], *, arguments=positional, **options) -> ValueCheck:
+    """A function returning one value (an int, an array or a table) compared with the reference's.
+
+    ``arguments`` turns a case into the call's positional arguments (default:
+    ``case.args``); ``options`` are ``hints``, ``description``, ``examples``, ``rtol``.
+    """
+    return _built(ValueCheck, "value_check", strategy=strategy, arguments=arguments, points=points, **options)
+
+
+def forward_check(strategy, points: Mapping[str, float], **options) -> ForwardCheck:
     """A forward pass: called with the case's arguments, judged on ``out`` of its ``(out, cache)``."""
-    return Check(kind="forward", strategy=strategy, arguments=_positional, points=points, **options)
+    return _built(ForwardCheck, "forward_check", strategy=strategy, points=points, **options)
 
 
-def backward_check(strategy, forward: str, points: Mapping[str, float], **options) -> Check:
+def backward_check(strategy, forward: str, points: Mapping[str, float], **options) -> BackwardCheck:
     """A backward pass: ``dout`` and the cache of the student's own ``forward`` (the case's
     standard cache, ``case.cache``, where that forward fails); one property per returned gradient."""
-    return Check(
-        kind="backward",
-        strategy=strategy,
-        arguments=_upstream,
-        forward=forward,
-        forward_arguments=_positional,
-        standard_cache=_standard_cache,
-        outputs=tuple(points),
-        points=points,
-        **options,
-    )
+    return _built(BackwardCheck, "backward_check", strategy=strategy, forward=forward, outputs=tuple(points), points=points, **options)
 
 
-def raises_check(strategy, points: Mapping[str, float], *, error: str = "ValueError", arguments=_positional, **options) -> Check:
+def raises_check(strategy, points: Mapping[str, float], *, error: str = "ValueError", arguments=positional, **options) -> RaisesCheck:
     """Arguments that must make the function raise ``error``."""
-    return Check(kind="raises", strategy=strategy, arguments=arguments, points=points, error=error, **options)
+    return _built(RaisesCheck, "raises_check", strategy=strategy, arguments=arguments, points=points, error=error, **options)
+
+
+def speed_check(case, points: Mapping[str, float], *, forward: str | None = None, outputs: tuple[str, ...] = (),
+                max_ratio: float = 5.0, repeats: int = 5, **options) -> SpeedCheck:
+    """The function timed on the one fixed ``case`` against the reference's op: at most ``max_ratio`` times its time.
+
+    For a forward, the call is ``f(*case.args)``; with ``forward`` (the
+    student's forward making each cache) it is a backward, ``f(case.dout, cache)``,
+    returning the gradients named in ``outputs``.
+    """
+    if forward is None:
+        return _built(SpeedCheck, "speed_check", case=case, points=points, max_ratio=max_ratio, repeats=repeats, **options)
+    return _built(SpeedCheck, "speed_check", case=case, points=points, max_ratio=max_ratio, repeats=repeats, arguments=upstream,
+                  forward=forward, forward_arguments=positional, standard_cache=course_cache, outputs=outputs, **options)

@@ -15,9 +15,7 @@ in the same order up to the failure and shrinks it to a minimal case that
 still fails *that* property; each failing property gets its own minimal
 counterexample.
 
-A ``speed`` check has no search: it times the function on its one fixed
-case (:func:`autograder.judge.judge_speed`), and its result carries the
-measured ratio whether it passes or fails.
+A speed check has no search: see :mod:`autograder.speed`.
 """
 
 from __future__ import annotations
@@ -26,20 +24,26 @@ import contextlib
 import hashlib
 import weakref
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import Flaky
 
 from .cache import hypothesis_storage
+from .cascade import describe_cache
 from .expected import ExpectedValues, InternalError, array_digest
 from .hints import HintContext, first_matching_hint
-from .judge import ERROR_PROPERTY, TINY, Trial, judge_many, judge_speed
+from .judge import judge_many
 from .results import PropertyResult
-from .rubric import SIDE_CONDITIONS, Check, FunctionSpec
 from .secret import current_secret, derived_seed
+from .verdicts import ERROR_PROPERTY, SIDE_CONDITIONS, TINY, Trial
 
-__all__ = ["search_check", "speed_check", "describe_call", "drawn_cases", "HangGuard"]
+if TYPE_CHECKING:
+    from .checks import Check, SearchedCheck
+    from .rubric import FunctionSpec
+
+__all__ = ["search_check", "describe_call", "explain_failure", "drawn_cases", "HangGuard"]
 
 
 class HangGuard:
@@ -55,7 +59,7 @@ class HangGuard:
         self.box = box
         self.hung: dict[str, object] = {}
         # Forward calls that worked, by function and arguments: a backward check reuses their
-        # caches, still kept in the child, instead of calling the forward again (see judge.py).
+        # caches, still kept in the child, instead of calling the forward again (see forward_cache.py).
         self.forwards: dict[str, object] = {}
         # Whether the forward was wrong on a case, by the same key: a backward that fails with
         # the cache of a wrong forward is tried again with the course's standard cache (cascade.py).
@@ -146,10 +150,10 @@ def _array_text(array: np.ndarray) -> str:
 
 def describe_call(function: FunctionSpec, check: Check, case) -> str:
     """The failing call as a student reads it, with tiny input arrays written out."""
-    if check.kind == "backward" or (check.kind == "speed" and check.forward):
+    if check.cache_from:
         dout = getattr(case, "dout", None)
         text = (
-            f"{function.signature} with the cache from {check.forward} on {case.describe()}"
+            f"{function.signature} with the cache from {check.cache_from} on {case.describe()}"
             + (f", and dout.shape={tuple(dout.shape)}" if dout is not None else "")
         )
         shown = _arrays_of(case)
@@ -168,7 +172,7 @@ def describe_call(function: FunctionSpec, check: Check, case) -> str:
 class _Search:
     box: object
     function: FunctionSpec
-    check: Check
+    check: SearchedCheck
     expected: ExpectedValues
 
     def __post_init__(self) -> None:
@@ -305,7 +309,7 @@ BATCH = 128  # cases judged per batch of calls (a backward's forwards stay in th
 _DRAWN: dict[tuple[int, int, bytes], tuple[object, list, int]] = {}
 
 
-def drawn_cases(check: Check, examples: int) -> list:
+def drawn_cases(check: SearchedCheck, examples: int) -> list:
     """``examples`` distinct cases for ``check``, the first ones Hypothesis draws; drawn once per process and secret.
 
     Hypothesis may draw the same case twice, so it is asked for more
@@ -314,12 +318,12 @@ def drawn_cases(check: Check, examples: int) -> list:
     return _drawn(check, examples)[1]
 
 
-def draws_needed(check: Check, examples: int) -> int:
+def draws_needed(check: SearchedCheck, examples: int) -> int:
     """How many examples Hypothesis is asked for to meet :func:`drawn_cases`' cases (the search asks the same)."""
     return _drawn(check, examples)[2]
 
 
-def _drawn(check: Check, examples: int) -> tuple[object, list, int]:
+def _drawn(check: SearchedCheck, examples: int) -> tuple[object, list, int]:
     # The search's Hypothesis test is the same for every check, so what it draws depends on the
     # strategy alone (and the secret): checks that share one (a forward's and its backward's) share the cases.
     key = (id(check.strategy), examples, current_secret())
@@ -343,7 +347,7 @@ def _drawn(check: Check, examples: int) -> tuple[object, list, int]:
     return _DRAWN[key]
 
 
-def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedValues, *, examples: int | None = None) -> list[PropertyResult]:
+def search_check(box, function: FunctionSpec, check: SearchedCheck, expected: ExpectedValues, *, examples: int | None = None) -> list[PropertyResult]:
     """Judge every property of ``check``; a failing one comes with its minimal counterexample and hint.
 
     The rules that keep partial credit fair (README, "How a submission is judged"):
@@ -353,7 +357,7 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
       more than half the drawn cases, every property fails with the error (no
       points for no work: the stub, or a table of known answers that raises on
       the others). If it raised on fewer, the error is one more result,
-      :data:`~autograder.judge.ERROR_PROPERTY` (0 points, its own minimal
+      :data:`~autograder.verdicts.ERROR_PROPERTY` (0 points, its own minimal
       case, shown once), and it costs the points of the most valuable property
       that held where the call returned (the first in the rubric's order among
       equals), which fails with a message pointing at the error. Raising on
@@ -365,8 +369,6 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
       wrong holds there (see `autograder.cascade`); the first passing
       property says so.
     """
-    if check.kind == "speed":
-        return speed_check(box, function, check, expected)
     examples = examples or check.examples
     search = _Search(box, function, check, expected)
     drawn = drawn_cases(check, examples)
@@ -401,12 +403,12 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
             check=check.description,
         )
         if name in found:
-            _explain(result, function, check, expected, name, *found[name])
+            explain_failure(result, function, check, expected, name, *found[name])
         elif search.internal_error:
             result.internal_error = True
             result.message = f"internal error of the grader (not your fault): {search.internal_error}"
         elif ERROR_PROPERTY in found and (mostly_raised or not judged):  # no points for no work
-            _explain(result, function, check, expected, ERROR_PROPERTY, *found[ERROR_PROPERTY], property_name=name)
+            explain_failure(result, function, check, expected, ERROR_PROPERTY, *found[ERROR_PROPERTY], property_name=name)
         elif name in SIDE_CONDITIONS and search.trials and not any(trial.usable for trial in search.trials.values()):
             result.passed = False
             result.message = _no_output(function, check, found)
@@ -422,9 +424,12 @@ def search_check(box, function: FunctionSpec, check: Check, expected: ExpectedVa
     return ordered
 
 
-def _explain(result: PropertyResult, function: FunctionSpec, check: Check, expected, name: str, case, trial,
-             property_name: str = "") -> None:
-    """Fill a failing result with its minimal call, the message and the hint, from the trial of ``name``."""
+def explain_failure(result: PropertyResult, function: FunctionSpec, check: Check, expected, name: str, case, trial,
+                    property_name: str = "") -> None:
+    """Fill a failing result with its minimal call, the message and the hint, from the trial of ``name``.
+
+    For a searched check ``case`` is the minimal failing case; for a speed check, its fixed case.
+    """
     result.passed = False
     result.message = trial.verdicts[name].message + (f" ({trial.note})" if trial.note else "")
     result.counterexample = describe_call(function, check, case)
@@ -432,7 +437,7 @@ def _explain(result: PropertyResult, function: FunctionSpec, check: Check, expec
     result.hint = first_matching_hint(check.hints, context)
 
 
-def _no_output(function: FunctionSpec, check: Check, found: dict) -> str:
+def _no_output(function: FunctionSpec, check: SearchedCheck, found: dict) -> str:
     first = next((trial.verdicts[name].message for name, (_, trial) in found.items() if name not in SIDE_CONDITIONS
                   and name != ERROR_PROPERTY), "")
     why = f" ({first})" if first else ""
@@ -440,11 +445,11 @@ def _no_output(function: FunctionSpec, check: Check, found: dict) -> str:
             "this property earns its points only alongside an output")
 
 
-def _charge_error(function: FunctionSpec, check: Check, expected, results: dict, found: tuple, raised: int, tried: int) -> PropertyResult:
+def _charge_error(function: FunctionSpec, check: SearchedCheck, expected, results: dict, found: tuple, raised: int, tried: int) -> PropertyResult:
     """The error raised on some valid cases, as a result of its own; it costs the most valuable property that held."""
     error = PropertyResult(function=function.name, property=ERROR_PROPERTY, max_points=0.0, passed=False,
                            examples=tried, check=check.description)
-    _explain(error, function, check, expected, ERROR_PROPERTY, *found, property_name=next(iter(check.points)))
+    explain_failure(error, function, check, expected, ERROR_PROPERTY, *found, property_name=next(iter(check.points)))
     error.message = f"{error.message.rstrip('.')} (raised on {raised} of {_cases(tried)}; the others were judged)"
     held = [result for result in results.values() if result.passed and not result.internal_error]
     if held:
@@ -461,10 +466,8 @@ def _charge_error(function: FunctionSpec, check: Check, expected, results: dict,
     return error
 
 
-def _say_rescued(box, function: FunctionSpec, check: Check, results: dict, rescued: list) -> None:
+def _say_rescued(box, function: FunctionSpec, check: SearchedCheck, results: dict, rescued: list) -> None:
     """The first passing property says that it held thanks to the course's cache, and why, where that can be told."""
-    from .cascade import describe_cache
-
     held = next((result for result in results.values() if result.passed and not result.internal_error), None)
     if held is None:
         return
@@ -479,22 +482,3 @@ def _say_rescued(box, function: FunctionSpec, check: Check, results: dict, rescu
 
 def _cases(count: int) -> str:
     return f"{count} case" if count == 1 else f"{count} cases"
-
-
-def speed_check(box, function: FunctionSpec, check: Check, expected: ExpectedValues) -> list[PropertyResult]:
-    """The one property of a speed check: the measured ratio in the message, passing or not."""
-    [(name, points)] = check.points.items()
-    result = PropertyResult(function=function.name, property=name, max_points=float(points), passed=False, examples=1, check=check.description)
-    try:
-        trial = judge_speed(box, function, check, expected)
-    except InternalError as error:
-        result.internal_error = True
-        result.message = f"internal error of the grader (not your fault): {error}"
-        return [result]
-    verdict = trial.verdicts[name]
-    result.passed, result.message = verdict.passed, verdict.message
-    if not verdict.passed:
-        result.counterexample = describe_call(function, check, check.case)
-        context = HintContext(case=check.case, property=name, got=trial.got, want=trial.expected, expected=expected)
-        result.hint = first_matching_hint(check.hints, context)
-    return [result]

@@ -11,14 +11,36 @@ one integer and a value style, and it shrinks toward the smallest shapes,
 seed 0 and the simplest style ("small integers": whole numbers in [-3, 3],
 which read well in a counterexample; "normal": standard normal draws;
 "distinct": a shuffled ramp with no ties, for finite-difference checks).
+The cases themselves are the dataclasses of :mod:`autograder.cases`.
+
+Every builder checks its arguments when it is called
+(:mod:`autograder.strategy_arguments`): ``conv_cases(max_filter_size=0)`` or
+a misspelt bound raises Hypothesis's ``InvalidArgument`` at the rubric's line.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from hypothesis import strategies as st
+
+from .cases import (
+    VALUE_STYLES,
+    AffineCase,
+    ArchitectureCase,
+    ArrayCase,
+    Conv1x1Case,
+    ConvCase,
+    ConvGeometry,
+    CorrelationCase,
+    FcCountArgs,
+    PadCase,
+    ParamCountArgs,
+    PoolCase,
+    SamePadArgs,
+    SizeArgs,
+    arrays_from_seed,
+)
+from .strategy_arguments import checked_arguments
 
 __all__ = [
     "ConvCase",
@@ -55,293 +77,6 @@ __all__ = [
     "unfit_convnet_architectures",
 ]
 
-VALUE_STYLES = ("small integers", "normal", "distinct")
-
-
-def arrays_from_seed(shape: tuple[int, ...], seed: int, style: str) -> np.ndarray:
-    """A float64 array of ``shape`` made from ``seed`` in one of :data:`VALUE_STYLES`.
-
-    >>> arrays_from_seed((2, 2), 0, "small integers")
-    array([[ 2.,  1.],
-           [ 0., -2.]])
-    """
-    rng = np.random.default_rng(seed)
-    if style == "small integers":
-        return rng.integers(-3, 4, size=shape).astype(np.float64)
-    if style == "normal":
-        return rng.standard_normal(shape)
-    if style == "distinct":
-        size = int(np.prod(shape))
-        return (rng.permutation(size) - size / 2).reshape(shape) / 4.0
-    raise ValueError(f"unknown value style {style!r}; expected one of {VALUE_STYLES}")
-
-
-def _shape_text(array: np.ndarray) -> str:
-    return str(tuple(array.shape))
-
-
-# --------------------------------------------------------------------------- cases
-
-
-@dataclass(frozen=True)
-class ConvCase:
-    """One convolution call: inputs, parameters and an upstream gradient for the backward pass."""
-
-    x: np.ndarray = field(repr=False)
-    w: np.ndarray = field(repr=False)
-    b: np.ndarray = field(repr=False)
-    conv_param: dict
-    dout: np.ndarray = field(repr=False)
-    seed: int = 0
-    style: str = "small integers"
-
-    @property
-    def args(self) -> tuple:
-        return (self.x, self.w, self.b, self.conv_param)
-
-    @property
-    def cache(self) -> tuple:
-        """The course's cache of this forward: ``(x, w, b, conv_param)``."""
-        return (self.x, self.w, self.b, self.conv_param)
-
-    def describe(self) -> str:
-        """The call as a student reads it: shapes and the parameter dict."""
-        return (
-            f"x.shape={_shape_text(self.x)}, w.shape={_shape_text(self.w)}, "
-            f"b.shape={_shape_text(self.b)}, conv_param={self.conv_param}"
-        )
-
-
-@dataclass(frozen=True)
-class PoolCase:
-    """One pooling call (max or average)."""
-
-    x: np.ndarray = field(repr=False)
-    pool_param: dict
-    dout: np.ndarray = field(repr=False)
-    seed: int = 0
-    style: str = "small integers"
-
-    @property
-    def args(self) -> tuple:
-        return (self.x, self.pool_param)
-
-    @property
-    def cache(self) -> tuple:
-        """The course's cache of this forward: ``(x, pool_param)``."""
-        return (self.x, self.pool_param)
-
-    def describe(self) -> str:
-        return f"x.shape={_shape_text(self.x)}, pool_param={self.pool_param}"
-
-
-@dataclass(frozen=True)
-class AffineCase:
-    """One fully connected layer call."""
-
-    x: np.ndarray = field(repr=False)
-    w: np.ndarray = field(repr=False)
-    b: np.ndarray = field(repr=False)
-    dout: np.ndarray = field(repr=False)
-
-    @property
-    def args(self) -> tuple:
-        return (self.x, self.w, self.b)
-
-    def describe(self) -> str:
-        return f"x.shape={_shape_text(self.x)}, w.shape={_shape_text(self.w)}, b.shape={_shape_text(self.b)}"
-
-
-@dataclass(frozen=True)
-class ArrayCase:
-    """One elementwise or global op call on a single array (ReLU, global average pooling)."""
-
-    x: np.ndarray = field(repr=False)
-    dout: np.ndarray = field(repr=False)
-
-    @property
-    def args(self) -> tuple:
-        return (self.x,)
-
-    @property
-    def cache(self) -> np.ndarray:
-        """The cache of an op on one array (ReLU, global average pooling): ``x``."""
-        return self.x
-
-    def describe(self) -> str:
-        return f"x.shape={_shape_text(self.x)}"
-
-
-@dataclass(frozen=True)
-class CorrelationCase:
-    """One 2-D 'valid' correlation or convolution of an image with a kernel."""
-
-    image: np.ndarray = field(repr=False)
-    kernel: np.ndarray = field(repr=False)
-
-    @property
-    def args(self) -> tuple:
-        return (self.image, self.kernel)
-
-    def describe(self) -> str:
-        return f"image.shape={_shape_text(self.image)}, kernel.shape={_shape_text(self.kernel)}"
-
-
-@dataclass(frozen=True)
-class PadCase:
-    """One zero-padding call."""
-
-    x: np.ndarray = field(repr=False)
-    pad: int | tuple[int, int]
-
-    @property
-    def args(self) -> tuple:
-        return (self.x, self.pad)
-
-    def describe(self) -> str:
-        return f"x.shape={_shape_text(self.x)}, pad={self.pad}"
-
-
-@dataclass(frozen=True)
-class SizeArgs:
-    """Arguments of ``output_size`` along one axis."""
-
-    in_size: int
-    filter_size: int
-    stride: int = 1
-    pad: int = 0
-    dilation: int = 1
-
-    @property
-    def kwargs(self) -> dict:
-        return {
-            "in_size": self.in_size,
-            "filter_size": self.filter_size,
-            "stride": self.stride,
-            "pad": self.pad,
-            "dilation": self.dilation,
-        }
-
-    def describe(self) -> str:
-        return f"in_size={self.in_size}, filter_size={self.filter_size}, stride={self.stride}, pad={self.pad}, dilation={self.dilation}"
-
-
-@dataclass(frozen=True)
-class SamePadArgs:
-    """Arguments of ``same_pad``: a filter size and its dilation."""
-
-    filter_size: int
-    dilation: int = 1
-
-    @property
-    def args(self) -> tuple:
-        return (self.filter_size, self.dilation)
-
-    def describe(self) -> str:
-        return f"filter_size={self.filter_size}, dilation={self.dilation}"
-
-
-@dataclass(frozen=True)
-class ParamCountArgs:
-    """Arguments of ``conv_param_count``."""
-
-    in_channels: int
-    num_filters: int
-    filter_size: int | tuple[int, int]
-    bias: bool = True
-
-    @property
-    def args(self) -> tuple:
-        return (self.in_channels, self.num_filters, self.filter_size)
-
-    @property
-    def kwargs(self) -> dict:
-        return {"bias": self.bias}
-
-    def describe(self) -> str:
-        return f"in_channels={self.in_channels}, num_filters={self.num_filters}, filter_size={self.filter_size!r}, bias={self.bias}"
-
-
-@dataclass(frozen=True)
-class FcCountArgs:
-    """Arguments of ``fc_param_count``."""
-
-    in_features: int
-    out_features: int
-    bias: bool = True
-
-    @property
-    def args(self) -> tuple:
-        return (self.in_features, self.out_features, self.bias)
-
-    def describe(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias}"
-
-
-@dataclass(frozen=True)
-class Conv1x1Case:
-    """One 1x1 convolution call: x ``(N, C, H, W)``, the channel mixer w ``(F, C)``, b ``(F,)``."""
-
-    x: np.ndarray = field(repr=False)
-    w: np.ndarray = field(repr=False)
-    b: np.ndarray = field(repr=False)
-    seed: int = 0
-    style: str = "small integers"
-
-    @property
-    def args(self) -> tuple:
-        return (self.x, self.w, self.b)
-
-    def describe(self) -> str:
-        return f"x.shape={_shape_text(self.x)}, w.shape={_shape_text(self.w)}, b.shape={_shape_text(self.b)}"
-
-
-@dataclass(frozen=True)
-class ArchitectureCase:
-    """A ConvNet described layer by layer, as ``convnet_shapes(input_shape, layers)`` takes it."""
-
-    input_shape: tuple[int, int, int]
-    layers: tuple[dict, ...]
-
-    @property
-    def args(self) -> tuple:
-        return (self.input_shape, [dict(layer) for layer in self.layers])
-
-    def describe(self) -> str:
-        return f"input_shape={self.input_shape}, layers={[dict(layer) for layer in self.layers]}"
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-@dataclass(frozen=True)
-class ConvGeometry:
-    """Sizes of one convolution; every ``(h, w)`` pair fits the output-size formula."""
-
-    batch: int
-    channels: int
-    filters: int
-    in_size: tuple[int, int]
-    filter_size: tuple[int, int]
-    stride: tuple[int, int]
-    pad: tuple[int, int]
-    dilation: tuple[int, int]
-    out_size: tuple[int, int]
-
-    def conv_param(self, *, pairs: bool, dilation_key: bool = False) -> dict:
-        """The CS231n dict; with ``pairs``, an axis pair appears only where the two differ.
-
-        ``dilation`` appears when it is not 1, or always with ``dilation_key``.
-        """
-
-        def value(pair):
-            return pair if pairs and pair[0] != pair[1] else pair[0]
-
-        param = {"stride": value(self.stride), "pad": value(self.pad)}
-        if dilation_key or self.dilation != (1, 1):
-            param["dilation"] = value(self.dilation)
-        return param
-
 
 def _fitting_axis(out: int, filter_size: int, stride: int, pad: int, dilation: int) -> tuple[int, int]:
     """Input size giving exactly ``out`` outputs; raises ``out`` just enough to keep the input >= 1."""
@@ -353,6 +88,7 @@ def _fitting_axis(out: int, filter_size: int, stride: int, pad: int, dilation: i
     return in_size, out
 
 
+@checked_arguments(least={"max_pad": 0})
 @st.composite
 def conv_geometries(
     draw,
@@ -425,6 +161,7 @@ def _conv_case(geometry: ConvGeometry, seed: int, style: str, *, pairs: bool, di
     )
 
 
+@checked_arguments(forwards_to=conv_geometries)
 @st.composite
 def conv_cases(draw, *, styles: tuple[str, ...] = ("small integers", "normal"), dilation_key: bool = False, **bounds) -> ConvCase:
     """Convolution calls that fit; ``bounds`` go to :func:`conv_geometries`.
@@ -437,6 +174,7 @@ def conv_cases(draw, *, styles: tuple[str, ...] = ("small integers", "normal"), 
     return _conv_case(geometry, seed, style, pairs=bounds.get("pairs", False), dilation_key=dilation_key)
 
 
+@checked_arguments(forwards_to=conv_geometries)
 @st.composite
 def unfit_conv_cases(draw, *, pairs: bool = False, **bounds) -> ConvCase:
     """Convolution calls where the filter doesn't fit the height or the width.
@@ -465,6 +203,7 @@ def unfit_conv_cases(draw, *, pairs: bool = False, **bounds) -> ConvCase:
     return _conv_case(g, seed, style, pairs=pairs)
 
 
+@checked_arguments()
 @st.composite
 def pool_cases(
     draw,
@@ -500,6 +239,7 @@ def pool_cases(
     )
 
 
+@checked_arguments(forwards_to=pool_cases)
 @st.composite
 def unfit_pool_cases(draw, **bounds) -> PoolCase:
     """Pooling calls whose window doesn't fit: stride not dividing ``H - F``, or window too big."""
@@ -515,6 +255,7 @@ def unfit_pool_cases(draw, **bounds) -> PoolCase:
     return PoolCase(x=x, pool_param=p, dout=case.dout, seed=case.seed, style=case.style)
 
 
+@checked_arguments()
 @st.composite
 def global_pool_cases(draw, *, max_batch: int = 2, max_channels: int = 3, max_size: int = 5, styles=("small integers", "normal")) -> ArrayCase:
     """Global average pooling calls: x ``(N, C, H, W)``, dout ``(N, C)``."""
@@ -528,6 +269,7 @@ def global_pool_cases(draw, *, max_batch: int = 2, max_channels: int = 3, max_si
     return ArrayCase(x=arrays_from_seed(shape, seed, style), dout=arrays_from_seed(shape[:2], seed + 1, style))
 
 
+@checked_arguments()
 @st.composite
 def relu_cases(draw, *, max_ndim: int = 4, max_side: int = 4, styles=("small integers", "normal")) -> ArrayCase:
     """ReLU calls on arrays of 1 to ``max_ndim`` dimensions (zeros included in "small integers")."""
@@ -536,6 +278,7 @@ def relu_cases(draw, *, max_ndim: int = 4, max_side: int = 4, styles=("small int
     return ArrayCase(x=arrays_from_seed(shape, seed, style), dout=arrays_from_seed(shape, seed + 1, style))
 
 
+@checked_arguments()
 @st.composite
 def affine_cases(draw, *, max_batch: int = 3, max_side: int = 4, max_extra_dims: int = 3, max_out: int = 5, styles=("small integers", "normal")) -> AffineCase:
     """Fully connected calls: x ``(N, d_1, ..., d_k)``, w ``(D, M)``, b ``(M,)``."""
@@ -552,6 +295,7 @@ def affine_cases(draw, *, max_batch: int = 3, max_side: int = 4, max_extra_dims:
     )
 
 
+@checked_arguments()
 @st.composite
 def correlation_cases(draw, *, max_kernel: int = 4, max_out: int = 5, styles=("small integers", "normal")) -> CorrelationCase:
     """'valid' 2-D correlation calls: the kernel always fits the image."""
@@ -561,6 +305,7 @@ def correlation_cases(draw, *, max_kernel: int = 4, max_out: int = 5, styles=("s
     return CorrelationCase(image=arrays_from_seed(image_shape, seed, style), kernel=arrays_from_seed(kernel_shape, seed + 1, style))
 
 
+@checked_arguments(least={"max_pad": 0})
 @st.composite
 def pad_cases(draw, *, max_batch: int = 2, max_channels: int = 3, max_size: int = 5, max_pad: int = 3, pairs: bool = False) -> PadCase:
     """Zero-padding calls on ``(N, C, H, W)`` arrays; ``pairs`` allows ``(pad_h, pad_w)``."""
@@ -576,6 +321,7 @@ def pad_cases(draw, *, max_batch: int = 2, max_channels: int = 3, max_size: int 
     return PadCase(x=arrays_from_seed(shape, seed, style), pad=pad)
 
 
+@checked_arguments(least={"max_pad": 0})
 @st.composite
 def output_size_args(draw, *, max_filter_size: int = 7, max_stride: int = 4, max_pad: int = 4, max_dilation: int = 1, max_out: int = 40) -> SizeArgs:
     """Arguments of ``output_size`` that fit, up to CIFAR-like sizes."""
@@ -585,6 +331,7 @@ def output_size_args(draw, *, max_filter_size: int = 7, max_stride: int = 4, max
     return SizeArgs(in_size, filter_size, stride, pad, dilation)
 
 
+@checked_arguments(forwards_to=output_size_args)
 @st.composite
 def unfit_output_size_args(draw, **bounds) -> SizeArgs:
     """Arguments of ``output_size`` where the filter doesn't fit (the formula gives a fraction or < 1)."""
@@ -600,6 +347,13 @@ def unfit_output_size_args(draw, **bounds) -> SizeArgs:
     return SizeArgs(in_size, args.filter_size, args.stride, args.pad, args.dilation)
 
 
+def _even_span_possible(values: dict) -> str:
+    if not values["odd_span"] and values["max_filter_size"] < 2:
+        return "an even span needs an even filter size: max_filter_size must be at least 2 with odd_span=False"
+    return ""
+
+
+@checked_arguments(also=_even_span_possible)
 @st.composite
 def same_pad_args(draw, *, odd_span: bool = True, max_filter_size: int = 31, max_dilation: int = 24) -> SamePadArgs:
     """Arguments of ``same_pad`` whose span ``D(F - 1) + 1`` is odd (a "same" padding exists), or even.
@@ -617,6 +371,7 @@ def same_pad_args(draw, *, odd_span: bool = True, max_filter_size: int = 31, max
     return SamePadArgs(filter_size=draw(st.sampled_from(list(sizes))), dilation=dilation)
 
 
+@checked_arguments()
 @st.composite
 def param_count_args(draw, *, max_channels: int = 512, max_filters: int = 512, max_filter_size: int = 11, rectangular: bool = True) -> ParamCountArgs:
     """Arguments of ``conv_param_count``: square (an int) or rectangular (a pair) filters, with or without bias."""
@@ -630,6 +385,7 @@ def param_count_args(draw, *, max_channels: int = 512, max_filters: int = 512, m
     )
 
 
+@checked_arguments()
 @st.composite
 def fc_param_count_args(draw, *, max_features: int = 4096, max_units: int = 1000) -> FcCountArgs:
     """Arguments of ``fc_param_count``, up to a flattened CIFAR volume (3072) and ImageNet's 1000 classes."""
@@ -640,6 +396,7 @@ def fc_param_count_args(draw, *, max_features: int = 4096, max_units: int = 1000
     )
 
 
+@checked_arguments()
 @st.composite
 def conv1x1_cases(draw, *, max_batch: int = 2, max_channels: int = 4, max_filters: int = 4, max_size: int = 4, styles=("small integers", "normal")) -> Conv1x1Case:
     """1x1 convolution calls; channels and filters are drawn independently (so F == C happens too)."""
@@ -661,6 +418,7 @@ def _dividing_strides(rooms: tuple[int, ...], max_stride: int) -> list[int]:
     return [s for s in range(1, max_stride + 1) if all(room % s == 0 for room in rooms)]
 
 
+@checked_arguments(least={"max_pad": 0, "max_fcs": 0})
 @st.composite
 def convnet_architectures(
     draw,
@@ -721,6 +479,7 @@ def _volume_sizes(input_shape, layers) -> list[tuple[int, int]]:
     return sizes
 
 
+@checked_arguments(forwards_to=convnet_architectures)
 @st.composite
 def unfit_convnet_architectures(draw, **bounds) -> ArchitectureCase:
     """Networks with one conv or pool layer that doesn't fit the volume it receives.

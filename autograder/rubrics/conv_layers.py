@@ -4,7 +4,7 @@ CS231n names and conventions; ``stride`` and ``pad`` are plain ints (tuple
 strides and dilated convolution belong to a later assignment), filters and
 pool windows may be rectangular. Max pooling is drawn on distinct values, so
 how a correct implementation breaks ties never costs points. Every check
-draws 100 cases (the default of :class:`~autograder.rubric.Check`).
+draws 100 cases (the default of :class:`~autograder.checks.SearchedCheck`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ CONV_CASES = cases.conv_cases(max_batch=2, max_channels=3, max_filters=3, max_fi
 CONV_FORWARD_POINTS = {"output shape": 2, "output values": 4, "inputs unchanged": 1}
 CONV_BACKWARD_POINTS = {"dx": 3, "dw": 3, "db": 2}
 _POOL_CASES = cases.pool_cases(max_batch=2, max_channels=3, max_window=3, max_stride=3, styles=("distinct",))
+_SIZE_HINTS = hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS, (hints_students.FLOAT_SIZE,))
 
 
 def _size_arguments(a: cases.SizeArgs) -> tuple:
@@ -40,14 +41,14 @@ CONV_OUTPUT_SIZE = function(
         cases.output_size_args(max_dilation=3),
         {"value": 2},
         arguments=_size_arguments,
-        hints=hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS, (hints_students.FLOAT_SIZE,)),
+        hints=_SIZE_HINTS,
         description="configurations that fit",
     ),
     raises_check(
         cases.unfit_output_size_args(max_dilation=3),
         {"raises ValueError": 1},
         arguments=_size_arguments,
-        hints=hints_students.with_crash_hints(hints.OUTPUT_SIZE_HINTS, (hints_students.FLOAT_SIZE,)),
+        hints=_SIZE_HINTS,
         description="configurations that don't fit",
     ),
 )

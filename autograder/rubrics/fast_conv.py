@@ -4,14 +4,14 @@ Correctness is judged as for ``conv_layers``' convolution (the same cases and
 hints, plus im2col's own: N and F swapped in a reshape); the cache is the student's own business, since the backward always
 gets the cache of the student's forward. Speed is judged on the shapes of
 one fixed case (new values on every timed call), against the reference's
-vectorized op (see the ``speed`` kind in :mod:`autograder.rubric`).
+vectorized op (see :func:`autograder.rubric.speed_check`).
 """
 
 from __future__ import annotations
 
 from .. import hints_students
 from .. import strategies as cases
-from ..rubric import Assignment, Check, backward_check, forward_check, function
+from ..rubric import Assignment, backward_check, forward_check, function, speed_check
 from .conv_layers import CONV_BACKWARD_POINTS, CONV_CASES, CONV_FORWARD_POINTS
 
 MAX_RATIO = 5.0  # the student's time over the reference's, at most
@@ -39,34 +39,16 @@ CONV_FORWARD_IM2COL = function(
     "conv_forward_im2col(x, w, b, conv_param)",
     "conv_forward",
     forward_check(CONV_CASES, CONV_FORWARD_POINTS, hints=hints_students.IM2COL_FORWARD_HINTS),
-    Check(
-        kind="speed",
-        case=TIMING_CASE,
-        arguments=lambda c: c.args,
-        points={"speed": SPEED_POINTS},
-        max_ratio=MAX_RATIO,
-        hints=hints_students.SPEED_HINTS,
-        description=TIMING_DESCRIPTION,
-    ),
+    speed_check(TIMING_CASE, {"speed": SPEED_POINTS}, max_ratio=MAX_RATIO, hints=hints_students.SPEED_HINTS,
+                description=TIMING_DESCRIPTION),
 )
 
 CONV_BACKWARD_IM2COL = function(
     "conv_backward_im2col(dout, cache)",
     "conv_backward",
     backward_check(CONV_CASES, "conv_forward_im2col", CONV_BACKWARD_POINTS, hints=hints_students.IM2COL_BACKWARD_HINTS),
-    Check(
-        kind="speed",
-        case=TIMING_CASE,
-        arguments=lambda c: (c.dout,),
-        forward="conv_forward_im2col",
-        forward_arguments=lambda c: c.args,
-        standard_cache=lambda c: c.cache,
-        outputs=("dx", "dw", "db"),
-        points={"speed": SPEED_POINTS},
-        max_ratio=MAX_RATIO,
-        hints=hints_students.SPEED_HINTS,
-        description=TIMING_DESCRIPTION,
-    ),
+    speed_check(TIMING_CASE, {"speed": SPEED_POINTS}, forward="conv_forward_im2col", outputs=tuple(CONV_BACKWARD_POINTS),
+                max_ratio=MAX_RATIO, hints=hints_students.SPEED_HINTS, description=TIMING_DESCRIPTION),
 )
 
 ASSIGNMENT = Assignment(

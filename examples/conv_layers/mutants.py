@@ -139,9 +139,5 @@ _UNBOUND = (
 MUTANTS = tuple(mutant.bind(HERE) for mutant in _UNBOUND)
 
 
-def path_of(mutant: Mutant) -> Path:
-    return mutant.path
-
-
 if __name__ == "__main__":
     write_all(MUTANTS)

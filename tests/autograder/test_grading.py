@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from autograder import grade
-from autograder.judge import ERROR_PROPERTY
 from autograder.sandbox import Limits
+from autograder.verdicts import ERROR_PROPERTY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conv_layers"
 FAST = 25  # cases per check: enough to catch every bundled mistake, quick enough for the default run
@@ -47,7 +47,7 @@ def test_stub_scores_zero_and_says_it_is_the_stub():
 
 @pytest.mark.parametrize("mutant", MUTANTS.MUTANTS, ids=[m.name for m in MUTANTS.MUTANTS])
 def test_each_mistake_loses_exactly_its_points_and_gets_its_hint(mutant):
-    result = grade(MUTANTS.path_of(mutant), examples=FAST, limits=LIMITS)
+    result = grade(mutant.path, examples=FAST, limits=LIMITS)
     assert _failing(result) == set(mutant.failing)
     lost = sum(p.max_points for f in result.functions for p in f.properties if not p.passed)
     assert result.points == 33 - lost
@@ -61,7 +61,7 @@ def test_each_mistake_loses_exactly_its_points_and_gets_its_hint(mutant):
 
 
 def test_counterexamples_are_minimal():
-    result = grade(MUTANTS.path_of(MUTANTS.MUTANTS[0]), examples=FAST, limits=LIMITS)  # bias forgotten
+    result = grade(MUTANTS.MUTANTS[0].path, examples=FAST, limits=LIMITS)  # bias forgotten
     [failed] = [p for p in result.function("conv_forward_naive").properties if not p.passed]
     assert "x.shape=(1, 1, 1, 1), w.shape=(1, 1, 1, 1), b.shape=(1,), conv_param={'stride': 1, 'pad': 0}" in failed.counterexample
     assert "expected out = " in failed.message and "got      out = " in failed.message  # tiny arrays shown in full
@@ -104,7 +104,7 @@ def test_hostile_backward_still_graded_with_the_standard_cache():
 
 
 def test_same_submission_same_result_every_time():
-    path = MUTANTS.path_of(MUTANTS.MUTANTS[1])
+    path = MUTANTS.MUTANTS[1].path
     first, second = (grade(path, examples=FAST, limits=LIMITS).to_dict() for _ in range(2))
     for result in (first, second):
         result.pop("seconds")
@@ -113,7 +113,7 @@ def test_same_submission_same_result_every_time():
 
 def test_buggy_example_files_match_the_mutant_table():
     for mutant in MUTANTS.MUTANTS:
-        assert MUTANTS.path_of(mutant).read_text() == mutant.source(), f"run python examples/conv_layers/mutants.py ({mutant.name})"
+        assert mutant.path.read_text() == mutant.source(), f"run python examples/conv_layers/mutants.py ({mutant.name})"
 
 
 def test_notebook_cells_in_any_order_with_magics_and_failing_cells(tmp_path):

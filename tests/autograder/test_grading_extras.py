@@ -11,13 +11,14 @@ from hypothesis import strategies as st
 
 from autograder import grade, hints
 from autograder import strategies as cases
+from autograder.checks import BackwardCheck, SpeedCheck
 from autograder.expected import expected_values
 from autograder.feedback import feedback_text
-from autograder.judge import ERROR_PROPERTY
 from autograder.results import FunctionResult, PropertyResult, SubmissionResult
-from autograder.rubric import Check
+from autograder.rubric import backward_check, forward_check, raises_check, speed_check, value_check
 from autograder.rubrics import fast_conv
 from autograder.sandbox import Limits
+from autograder.verdicts import ERROR_PROPERTY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FAST = 25  # cases per check: enough to catch every bundled mistake, quick enough for the default run
@@ -65,7 +66,7 @@ def test_conv_extras_stub_scores_zero_and_says_it_is_the_stub():
 
 @pytest.mark.parametrize("mutant", EXTRAS.MUTANTS, ids=[m.name for m in EXTRAS.MUTANTS])
 def test_conv_extras_each_mistake_loses_exactly_its_points_and_gets_its_hint(mutant):
-    result = grade(EXTRAS.path_of(mutant), assignment="conv_extras", examples=FAST, limits=LIMITS)
+    result = grade(mutant.path, assignment="conv_extras", examples=FAST, limits=LIMITS)
     assert _failing(result) == set(mutant.failing)
     lost = sum(p.max_points for f in result.functions for p in f.properties if not p.passed)
     assert result.points == 55 - lost
@@ -80,7 +81,7 @@ def test_conv_extras_each_mistake_loses_exactly_its_points_and_gets_its_hint(mut
 
 def test_convnet_counterexample_names_the_layer():
     mutant = next(m for m in EXTRAS.MUTANTS if m.name == "convnet_pool_parameters")
-    result = grade(EXTRAS.path_of(mutant), assignment="conv_extras", examples=FAST, limits=LIMITS)
+    result = grade(mutant.path, assignment="conv_extras", examples=FAST, limits=LIMITS)
     failed = _property(result, "convnet_shapes", "parameter counts")
     assert re.match(r"layers\[\d+\] \(pool\): the parameter count is \d+, expected 0", failed.message), failed.message
     assert "'type': 'pool'" in failed.counterexample
@@ -145,7 +146,7 @@ def test_fast_conv_stub_scores_zero_and_is_not_timed():
 
 @pytest.mark.parametrize("mutant", FAST_CONV.MUTANTS, ids=[m.name for m in FAST_CONV.MUTANTS])
 def test_fast_conv_each_mistake_fails_its_property_and_its_speed_untimed(mutant):
-    result = grade(FAST_CONV.path_of(mutant), assignment="fast_conv", examples=FAST, limits=LIMITS)
+    result = grade(mutant.path, assignment="fast_conv", examples=FAST, limits=LIMITS)
     assert _failing(result) == set(mutant.failing)
     assert result.points == 19 - sum(p.max_points for f in result.functions for p in f.properties if not p.passed)
     for function, prop in mutant.failing:
@@ -159,11 +160,11 @@ def test_fast_conv_each_mistake_fails_its_property_and_its_speed_untimed(mutant)
 @pytest.mark.parametrize("module", [EXTRAS, FAST_CONV], ids=["conv_extras", "fast_conv"])
 def test_buggy_example_files_match_the_mutant_table(module):
     for mutant in module.MUTANTS:
-        assert module.path_of(mutant).read_text() == mutant.source(), f"run python {module.HERE}/mutants.py ({mutant.name})"
+        assert mutant.path.read_text() == mutant.source(), f"run python {module.HERE}/mutants.py ({mutant.name})"
 
 
 def test_reference_time_is_measured_on_the_fixed_case():
-    from autograder.judge import reference_seconds
+    from autograder.speed import reference_seconds
 
     check = fast_conv.CONV_FORWARD_IM2COL.checks[1]
     seconds = reference_seconds(fast_conv.CONV_FORWARD_IM2COL, check, "reference")
@@ -171,26 +172,38 @@ def test_reference_time_is_measured_on_the_fixed_case():
     assert fast_conv.TIMING_CASE.x.shape == (8, 16, 16, 16) and fast_conv.TIMING_CASE.conv_param == {"stride": 1, "pad": 1}
 
 
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"strategy": st.just(None)}, "one fixed case"),
-        ({"case": None}, "one fixed case"),
-        ({"points": {"speed": 1, "memory": 1}}, "one property"),
-        ({"max_ratio": 0.0}, "max_ratio > 0"),
-        ({"forward": "conv_forward_im2col"}, "needs forward_arguments"),
-    ],
-    ids=["strategy given", "no case", "two properties", "zero ratio", "backward without cache"],
-)
-def test_speed_checks_are_validated(changes, message):
-    fields = {"kind": "speed", "case": fast_conv.TIMING_CASE, "arguments": lambda c: c.args, "points": {"speed": 2}}
-    with pytest.raises(ValueError, match=message):
-        Check(**{**fields, **changes})
+_CASES = st.just(None)
+_BAD_CHECKS = {
+    "speed: no case": (lambda: speed_check(None, {"speed": 2}), ValueError, "one fixed case"),
+    "speed: strategy given": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 2}, strategy=_CASES), TypeError,
+                              "unexpected keyword 'strategy'"),
+    "speed: two properties": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 1, "memory": 1}), ValueError, "one property"),
+    "speed: zero ratio": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 2}, max_ratio=0.0), ValueError, "max_ratio > 0"),
+    "speed: no repeats": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 2}, repeats=0), ValueError, "repeats >= 1"),
+    "speed: backward without outputs": (lambda: speed_check(fast_conv.TIMING_CASE, {"speed": 2}, forward="conv_forward_im2col"),
+                                        ValueError, "needs forward_arguments, standard_cache and outputs"),
+    "speed: backward without cache": (lambda: SpeedCheck(case=fast_conv.TIMING_CASE, points={"speed": 2}, forward="f"),
+                                      ValueError, "needs forward_arguments"),
+    "forward: no strategy": (lambda: forward_check(None, {"output values": 1}), ValueError, "a forward check needs a Hypothesis strategy"),
+    "forward: no points": (lambda: forward_check(_CASES, {}), ValueError, "a forward check needs points"),
+    "forward: no examples": (lambda: forward_check(_CASES, {"output values": 1}, examples=0), ValueError, "examples >= 1"),
+    "value: arguments not callable": (lambda: value_check(_CASES, {"value": 1}, arguments=(1, 2)), ValueError, "a function of a case"),
+    "value: an option of another kind": (lambda: value_check(_CASES, {"value": 1}, max_ratio=2.0), TypeError,
+                                         r"value_check\(\) got an unexpected keyword 'max_ratio'; known: points, arguments, hints"),
+    "forward: a misspelt option": (lambda: forward_check(_CASES, {"output values": 1}, hint=()), TypeError,
+                                   r"forward_check\(\) got an unexpected keyword 'hint' \(did you mean 'hints'\?\)"),
+    "backward: no forward": (lambda: backward_check(_CASES, "", {"dx": 1}), ValueError, "needs forward"),
+    "backward: no strategy": (lambda: BackwardCheck(forward="f", outputs=("dx",), points={"dx": 1}), TypeError, "strategy"),
+    "backward: points not the outputs": (lambda: BackwardCheck(strategy=_CASES, forward="f", outputs=("dx",), points={"dw": 1}),
+                                         ValueError, "scores its outputs"),
+    "raises: two properties": (lambda: raises_check(_CASES, {"raises ValueError": 1, "other": 1}), ValueError, "one property"),
+}
 
 
-def test_other_kinds_still_need_a_strategy():
-    with pytest.raises(ValueError, match="a forward check needs a strategy"):
-        Check(kind="forward", arguments=lambda c: c.args, points={"output values": 1})
+@pytest.mark.parametrize(("build", "error", "message"), _BAD_CHECKS.values(), ids=_BAD_CHECKS.keys())
+def test_checks_are_validated_when_built(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
 
 
 def test_feedback_shows_the_message_of_a_passing_property():

@@ -6,8 +6,8 @@ import pytest
 
 from autograder import cascade, grade
 from autograder.feedback import feedback_text
-from autograder.judge import ERROR_PROPERTY
 from autograder.sandbox import Limits
+from autograder.verdicts import ERROR_PROPERTY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CORRECT = (EXAMPLES / "conv_layers" / "correct.py").read_text()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 import reference
 from autograder import strategies as cases
@@ -145,3 +146,79 @@ def test_even_span_same_pad_args_have_no_same_padding(args):
     assert (args.dilation * (args.filter_size - 1) + 1) % 2 == 0
     with pytest.raises(ValueError, match="even filter span"):
         reference.same_pad(*args.args)
+
+
+# ---------------------------------------------------------------- arguments checked when a strategy is built
+
+_BUILDERS = [name for name in cases.__all__ if callable(getattr(cases, name)) and getattr(getattr(cases, name), "known_arguments", None)]
+_BAD_ARGUMENTS = {
+    "conv_cases max_filter_size=0": (cases.conv_cases, {"max_filter_size": 0}, "conv_cases(max_filter_size=0): max_filter_size must be at least 1"),
+    "conv_cases misspelt": (cases.conv_cases, {"max_fliter_size": 3},
+                            "conv_cases() got an unexpected keyword 'max_fliter_size' (did you mean 'max_filter_size'?)"),
+    "conv_cases max_pad=-1": (cases.conv_cases, {"max_pad": -1}, "max_pad must be at least 0"),
+    "conv_cases max_stride=1.5": (cases.conv_cases, {"max_stride": 1.5}, "max_stride must be an int, got 1.5"),
+    "conv_cases max_batch=True": (cases.conv_cases, {"max_batch": True}, "max_batch must be an int, got True"),
+    "conv_cases unknown style": (cases.conv_cases, {"styles": ("normal", "nromal")}, "unknown value style 'nromal'"),
+    "conv_cases styles a string": (cases.conv_cases, {"styles": "normal"}, "styles must be a non-empty tuple"),
+    "conv_cases no styles": (cases.conv_cases, {"styles": ()}, "styles must be a non-empty tuple"),
+    "conv_cases dilation_key=1": (cases.conv_cases, {"dilation_key": 1}, "dilation_key must be True or False, got 1"),
+    "conv_geometries min_batch > max_batch": (cases.conv_geometries, {"min_batch": 3}, "min_batch=3 is larger than max_batch=2"),
+    "conv_geometries max_out=0": (cases.conv_geometries, {"max_out": 0}, "max_out must be at least 1"),
+    "conv_geometries square=None": (cases.conv_geometries, {"square": None}, "square must be True or False"),
+    "unfit_conv_cases max_dilation=0": (cases.unfit_conv_cases, {"max_dilation": 0}, "unfit_conv_cases(max_dilation=0): max_dilation must be at least 1"),
+    "unfit_conv_cases misspelt": (cases.unfit_conv_cases, {"pair": True}, "did you mean 'pairs'?"),
+    "pool_cases max_window=0": (cases.pool_cases, {"max_window": 0}, "max_window must be at least 1"),
+    "pool_cases misspelt": (cases.pool_cases, {"max_windows": 2}, "did you mean 'max_window'?"),
+    "unfit_pool_cases max_stride=0": (cases.unfit_pool_cases, {"max_stride": 0}, "unfit_pool_cases(max_stride=0): max_stride must be at least 1"),
+    "global_pool_cases max_size=0": (cases.global_pool_cases, {"max_size": 0}, "max_size must be at least 1"),
+    "relu_cases max_ndim=0": (cases.relu_cases, {"max_ndim": 0}, "max_ndim must be at least 1"),
+    "relu_cases unknown": (cases.relu_cases, {"zzz": 1}, "relu_cases() got an unexpected keyword 'zzz'; known: max_ndim, max_side, styles"),
+    "affine_cases max_extra_dims=0": (cases.affine_cases, {"max_extra_dims": 0}, "max_extra_dims must be at least 1"),
+    "correlation_cases max_kernel=0": (cases.correlation_cases, {"max_kernel": 0}, "max_kernel must be at least 1"),
+    "pad_cases max_pad=-2": (cases.pad_cases, {"max_pad": -2}, "max_pad must be at least 0"),
+    "pad_cases pairs='yes'": (cases.pad_cases, {"pairs": "yes"}, "pairs must be True or False"),
+    "output_size_args max_stride=0": (cases.output_size_args, {"max_stride": 0}, "max_stride must be at least 1"),
+    "unfit_output_size_args misspelt": (cases.unfit_output_size_args, {"max_dilations": 3}, "did you mean 'max_dilation'?"),
+    "same_pad_args max_dilation=0": (cases.same_pad_args, {"max_dilation": 0}, "max_dilation must be at least 1"),
+    "same_pad_args no even filter": (cases.same_pad_args, {"odd_span": False, "max_filter_size": 1}, "max_filter_size must be at least 2"),
+    "param_count_args max_filters=0": (cases.param_count_args, {"max_filters": 0}, "max_filters must be at least 1"),
+    "param_count_args rectangular=0": (cases.param_count_args, {"rectangular": 0}, "rectangular must be True or False"),
+    "fc_param_count_args max_units=0": (cases.fc_param_count_args, {"max_units": 0}, "max_units must be at least 1"),
+    "conv1x1_cases max_channels=0": (cases.conv1x1_cases, {"max_channels": 0}, "max_channels must be at least 1"),
+    "convnet_architectures max_blocks=0": (cases.convnet_architectures, {"max_blocks": 0}, "max_blocks must be at least 1"),
+    "convnet_architectures max_fcs=-1": (cases.convnet_architectures, {"max_fcs": -1}, "max_fcs must be at least 0"),
+    "unfit_convnet_architectures misspelt": (cases.unfit_convnet_architectures, {"max_block": 2}, "did you mean 'max_blocks'?"),
+}
+
+
+@pytest.mark.parametrize(("builder", "arguments", "message"), _BAD_ARGUMENTS.values(), ids=_BAD_ARGUMENTS.keys())
+def test_bad_strategy_arguments_fail_when_the_strategy_is_built(builder, arguments, message):
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        builder(**arguments)
+
+
+def test_every_strategy_builder_checks_its_arguments():
+    tested = {builder.__name__ for builder, _, _ in _BAD_ARGUMENTS.values()}
+    assert set(_BUILDERS) == tested
+    for name in _BUILDERS:
+        builder = getattr(cases, name)
+        with pytest.raises(InvalidArgument, match="unexpected keyword"):
+            builder(max_typo=1)
+        with pytest.raises(InvalidArgument, match="keyword arguments only"):
+            builder(1)
+
+
+@pytest.mark.parametrize("name", _BUILDERS)
+def test_the_least_allowed_bounds_still_draw(name):
+    builder = getattr(cases, name)
+    least = {key: (0 if key in ("max_pad", "max_fcs") else 1) for key in builder.known_arguments if key.startswith("max_")}
+    if name == "same_pad_args":
+        least["max_filter_size"] = 1
+    strategy = builder(**least)
+
+    @settings(max_examples=10, database=None)
+    @given(strategy)
+    def draw(case):
+        assert case is not None
+
+    draw()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import grade, judge
+from autograder import grade, speed, verdicts
 from autograder.rubrics import fast_conv
 from autograder.sandbox import Limits, Sandbox, process
 from autograder.secret import use_secret
@@ -191,14 +191,14 @@ def test_the_arguments_always_come_back_and_the_grader_sees_the_change(box):
     assert outcome.ok
     np.testing.assert_array_equal(outcome.args_after[0], np.zeros((2, 2)))
     assert outcome.args_after[1] == {"stride": 1, "pad": 99}
-    verdict = judge.inputs_unchanged(("x", "params"), (x, params), outcome.args_after)
+    verdict = verdicts.inputs_unchanged(("x", "params"), (x, params), outcome.args_after)
     assert not verdict.passed and "x was modified" in verdict.message
 
 
 def test_arguments_that_did_not_come_back_are_not_vouched_for():
-    verdict = judge.inputs_unchanged(("x",), (np.ones(2),), ())
+    verdict = verdicts.inputs_unchanged(("x",), (np.ones(2),), ())
     assert not verdict.passed and "could not be checked" in verdict.message
-    assert judge.inputs_unchanged(("x",), (np.ones(2),), (np.ones(2),)).passed
+    assert verdicts.inputs_unchanged(("x",), (np.ones(2),), (np.ones(2),)).passed
 
 
 def test_a_reply_without_the_arguments_is_a_protocol_error(tmp_path):
@@ -224,22 +224,22 @@ def test_a_deep_cache_passed_back_by_ref_does_not_end_the_child(box):
 
 def test_fresh_cases_keep_the_shapes_and_change_the_values():
     check = fast_conv.CONV_FORWARD_IM2COL.checks[1]
-    first, second = judge.fresh_cases(check, 2, "f", "digest", 0)
+    first, second = speed.fresh_cases(check, 2, "f", "digest", 0)
     for case in (first, second):
         assert case.x.shape == check.case.x.shape and case.w.shape == check.case.w.shape
         assert case.conv_param == check.case.conv_param
         assert not np.array_equal(case.x, check.case.x)
     assert not np.array_equal(first.x, second.x)
-    again = judge.fresh_cases(check, 1, "f", "digest", 0)[0]
+    again = speed.fresh_cases(check, 1, "f", "digest", 0)[0]
     np.testing.assert_array_equal(again.x, first.x)  # deterministic for the same labels and secret
 
 
 def test_fresh_cases_depend_on_the_course_secret():
     check = fast_conv.CONV_FORWARD_IM2COL.checks[1]
-    public = judge.fresh_cases(check, 1, "f")[0]
+    public = speed.fresh_cases(check, 1, "f")[0]
     try:
         use_secret(b"the instructor's secret")
-        secret = judge.fresh_cases(check, 1, "f")[0]
+        secret = speed.fresh_cases(check, 1, "f")[0]
     finally:
         use_secret(b"")
     assert not np.array_equal(public.x, secret.x)
@@ -248,8 +248,8 @@ def test_fresh_cases_depend_on_the_course_secret():
 def test_the_reference_is_timed_with_the_protocols_work_on_the_same_values():
     function = fast_conv.CONV_FORWARD_IM2COL
     check = function.checks[1]
-    cases = judge.fresh_cases(check, 2, "reference")
-    run = judge._reference_run(function, check, "reference", cases)
+    cases = speed.fresh_cases(check, 2, "reference")
+    run = speed._reference_run(function, check, "reference", cases)
     assert len(run.cpu) == len(run.wall) == len(run.results) == 2 and min(run.cpu) > 0
     import reference
 

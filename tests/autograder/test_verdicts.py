@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from autograder import grade
-from autograder.judge import compare_arrays, compare_int
 from autograder.sandbox import Limits
+from autograder.verdicts import compare_arrays, compare_int
 
 LIMITS = Limits(call_timeout=1.5, budget=30.0, output_bytes=4096)
 
