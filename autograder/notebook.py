@@ -46,7 +46,7 @@ from pathlib import Path
 from . import rubrics
 from .grading import grade_submission
 from .results import Status, SubmissionResult
-from .submission import Cell, Submission, _strip_magics, strip_ours
+from .submission import Cell, Submission, strip_magics, strip_ours
 
 __all__ = ["points", "check", "feedback_for", "grade_submission", "kernel_submission", "assignment_of", "is_ours", "strip_ours", "last_stderr"]
 
@@ -173,7 +173,7 @@ def kernel_submission(shell=None) -> Submission:
         if not source or not source.strip():
             continue
         origin = f"In [{number}]"
-        source = _strip_magics(source, origin, notes)
+        source = strip_magics(source, origin, notes)
         source = strip_ours(source) if source is not None else None
         if source is not None and source.strip():
             cells.append(Cell(number, source, origin))

@@ -421,7 +421,7 @@ def _read_notebook(path: Path, text: str) -> Submission:
         count = raw_cell.get("execution_count")
         origin = f"code cell {code_cells}" + (f" (In [{count}])" if type(count) is int else "")
         source = _cell_source(raw_cell.get("source", ""), path, origin)
-        source = _strip_magics(source, origin, notes)
+        source = strip_magics(source, origin, notes)
         if source is not None:
             # The course's test and check cells call the grader: not student code, and the
             # sandbox refuses to import it (which would only add a misleading note).
@@ -442,7 +442,7 @@ def _cell_source(source: object, path: Path, origin: str) -> str:
         "open the notebook in Jupyter, save it, and submit again")
 
 
-def _strip_magics(source: str, origin: str, notes: list[str]) -> str | None:
+def strip_magics(source: str, origin: str, notes: list[str]) -> str | None:
     """Replace IPython magic and shell lines by ``pass``; None if the whole cell is skipped."""
     lines = source.splitlines(keepends=True)
     first_code = next((line.strip() for line in lines if line.strip()), "")

@@ -10,7 +10,7 @@ one-line message for the student, never as an exception in the grader.
 Children are forked by the zygote (see `child.zygote`), a warm interpreter that has
 imported NumPy and nothing of any student's, so that starting one costs
 milliseconds of CPU instead of a new Python and NumPy; wherever the zygote
-cannot be used, a child is a new interpreter as before.  On platforms without
+cannot be used, a child is a new interpreter (``python -I child/main.py``).  On platforms without
 fork, descriptor passing or Linux's kernel features (Windows, macOS), children
 start the portable way instead (`portable`): the same protocol and verdicts
 over the three standard pipes.
@@ -285,7 +285,7 @@ class Sandbox:
         its own timeout, output, ``args_after`` and `Ref`, and Refs from
         earlier calls (or batches) may be arguments.  The calls are sent ahead
         without waiting and the child answers them one by one as it goes, so
-        the grader and the child no longer take turns for every call.
+        the grader and the child do not take turns for every call.
 
         Parameters
         ----------
@@ -567,7 +567,7 @@ class Sandbox:
             warm.zygote_keeper.succeeded()
             self.protections["process start"] = f"forked from the zygote (pid {zygote.pid})"
             return child
-        # Never the submission's loss: start this child the old way.
+        # Never the submission's loss: start this child as a new interpreter instead.
         if child is not None:
             child.kill()
         warm.zygote_keeper.failed(zygote, reason)
