@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import rubrics
+from . import rubrics, store
 from .expected import expected_values
 from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
@@ -113,9 +113,11 @@ def grade_submission(
         result.notes.extend(submission.notes)
         expected = expected_values(engine)
         result.engine = expected.engine
-        # The secret's file, where this process knows it, is unreadable to the child as the grader's own files are.
-        forbidden = (*default_forbidden_paths(), *kept_from_students()) if kept_from_students() else None
+        # The secret's file, where this process knows it, and the stored cases are unreadable to the
+        # child as the grader's own files are.
+        forbidden = (*default_forbidden_paths(), *_stored(), *kept_from_students())
         with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden) as sandbox:
+            _prepare(spec, examples, expected)
             report = sandbox.load()  # stage 2: load
             result.protections = dict(sandbox.protections)
             box = HangGuard(sandbox)
@@ -132,12 +134,38 @@ def grade_submission(
                 result.functions.append(graded)
             if not any(function.name in report.functions for function in spec.functions):
                 result.error = _nothing_loaded(spec, report)
+            else:
+                _keep(spec, examples, expected)
     except Exception as error:  # a bug of ours: reported as such, never as the student's failure
         result.status = "internal error"
         result.error = f"{type(error).__name__}: {error}"
         result.notes.append("grader traceback (for the instructor): " + traceback.format_exc(limit=8))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _stored() -> tuple[Path, ...]:
+    """The store of drawn cases and expected values (:mod:`autograder.store`), where there is one."""
+    try:
+        return (store.store_folder(),)
+    except OSError:  # no cache folder: nothing is stored, nothing to forbid
+        return ()
+
+
+def _prepare(spec: Assignment, examples: int | None, expected) -> None:
+    """Take the stored cases and expected values; a store that cannot be read is computed again, as without one."""
+    try:
+        store.prepare(spec, examples, expected)
+    except OSError:
+        pass
+
+
+def _keep(spec: Assignment, examples: int | None, expected) -> None:
+    """Store what this grading drew and computed, for the next process; a store that cannot be written is skipped."""
+    try:
+        store.keep(spec, examples, expected)
+    except OSError:
+        pass
 
 
 def _check_secret(secret) -> None:

@@ -39,7 +39,7 @@ from .results import PropertyResult
 from .rubric import SIDE_CONDITIONS, Check, FunctionSpec
 from .secret import current_secret, derived_seed
 
-__all__ = ["search_check", "speed_check", "describe_call", "drawn_cases", "HangGuard"]
+__all__ = ["search_check", "speed_check", "describe_call", "drawn_cases", "remember_drawn", "HangGuard"]
 
 
 class HangGuard:
@@ -317,6 +317,16 @@ def drawn_cases(check: Check, examples: int) -> list:
 def draws_needed(check: Check, examples: int) -> int:
     """How many examples Hypothesis is asked for to meet :func:`drawn_cases`' cases (the search asks the same)."""
     return _drawn(check, examples)[2]
+
+
+def remember_drawn(check: Check, examples: int, cases: list, draws: int, keys: list[str]) -> bool:
+    """Take :func:`drawn_cases` drawn before (:mod:`autograder.store`); False, nothing taken, if a case's content is not ``keys``'."""
+    if [_hash_case(case) for case in cases] != list(keys):
+        return False
+    for case in cases:
+        _freeze(case)
+    _DRAWN[(id(check.strategy), examples, current_secret())] = (check.strategy, list(cases), draws)
+    return True
 
 
 def _drawn(check: Check, examples: int) -> tuple[object, list, int]:
