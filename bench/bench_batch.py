@@ -491,7 +491,27 @@ def examples_by_function(result: dict) -> dict[str, int]:
     return counts
 
 
-def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *, dask: str | None = None) -> Run:
+def grader_cache(work: Path, mode: str, name: str) -> Path:
+    """The grader's cache folder for one timed run (``CONV_AUTOGRADER_CACHE``): its own, or the one shared by every run."""
+    folder = work / ("cache" if mode == "warm" else f"cache_{name}")
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def warm_cache(class_root: Path, work: Path, student: str, examples: int | None) -> float:
+    """Grade one student, untimed, so that the shared cache holds the class's cases and expected values."""
+    command = [str(BIN / "autograder"), "grade", str(class_root), "--out", str(work / "warm-up"), "--workers", "1",
+               "--student", student, *(["--examples", str(examples)] if examples else [])]
+    env = {**os.environ, "CONV_AUTOGRADER_CACHE": str(grader_cache(work, "warm", ""))}
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode not in (0, 3):
+        raise RuntimeError(f"`{' '.join(command)}` exited with {done.returncode}: {done.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *, dask: str | None = None,
+             cache: Path | None = None) -> Run:
     from autograder.gradebook import Gradebook
 
     command = [str(BIN / "autograder"), "grade", str(class_root), "--out", str(out), "--workers", str(workers)]
@@ -499,10 +519,11 @@ def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *,
         command += ["--dask", dask]
     if examples:
         command += ["--examples", str(examples)]
+    env = {**os.environ, **({"CONV_AUTOGRADER_CACHE": str(cache)} if cache else {})}
     out.mkdir(parents=True)
     start = time.perf_counter()
     with (out.parent / f"{out.name}.log").open("w") as log:
-        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 3):  # 3: some internal error, recorded in the gradebook
         raise RuntimeError(f"`{' '.join(command)}` exited with {done.returncode}; see {out.parent / f'{out.name}.log'}")
@@ -530,7 +551,7 @@ def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *,
     )
 
 
-def run_on_dask(class_root: Path, out: Path, workers: int, examples: int | None) -> Run:
+def run_on_dask(class_root: Path, out: Path, workers: int, examples: int | None, cache: Path | None = None) -> Run:
     """``autograder grade --dask`` on a `distributed.LocalCluster` of ``workers`` one-thread processes, started first.
 
     The cluster's own start is not timed (the command grades on an existing
@@ -540,8 +561,17 @@ def run_on_dask(class_root: Path, out: Path, workers: int, examples: int | None)
     from distributed import LocalCluster
 
     _say(f"LocalCluster of {workers} worker(s)")
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        return run_ours(class_root, out, workers, examples, dask=cluster.scheduler_address)
+    before = os.environ.get("CONV_AUTOGRADER_CACHE")
+    if cache:  # the cluster's worker processes inherit it
+        os.environ["CONV_AUTOGRADER_CACHE"] = str(cache)
+    try:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            return run_ours(class_root, out, workers, examples, dask=cluster.scheduler_address, cache=cache)
+    finally:
+        if cache:
+            os.environ.pop("CONV_AUTOGRADER_CACHE", None)
+            if before is not None:
+                os.environ["CONV_AUTOGRADER_CACHE"] = before
 
 
 # --------------------------------------------------------------------------- the report
@@ -646,6 +676,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time `autograder grade --dask` on a LocalCluster of each of these worker counts (e.g. 1,2)")
     parser.add_argument("--examples", type=int, default=None, help="our cases per check (default: the rubric's)")
     parser.add_argument("--skip-nbgrader", action="store_true", help="time only our grader (quick iterations)")
+    parser.add_argument("--cache", choices=("cold", "warm"), default="cold",
+                        help="our grader's cache (drawn cases, expected values): cold, each timed run starts from an empty "
+                             "one, as the first grading of a new class does (default); warm, one shared cache that an "
+                             "untimed grading of one student fills first, as a second run on the class finds it")
     parser.add_argument("--keep", type=Path, default=None, help="build everything in DIR (created, must be empty) and keep it")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables for the README")
     args = parser.parse_args(argv)
@@ -672,12 +706,16 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"nbgrader course built in {time.perf_counter() - start:.1f} s; autograding (serial)")
             runs.append(run_nbgrader(students, work / "course", tests))
             _say(f"nbgrader autograde: {runs[-1].seconds:.1f} s")
+        if args.cache == "warm" and (args.workers_list or args.dask_workers_list):
+            _say(f"warm-up of the shared cache (one student, untimed): {warm_cache(class_root, work, students[0].id, args.examples):.1f} s")
         for workers in args.workers_list:
             _say(f"autograder grade --workers {workers}")
-            runs.append(run_ours(class_root, work / f"out_w{workers}", workers, args.examples))
+            runs.append(run_ours(class_root, work / f"out_w{workers}", workers, args.examples,
+                                 cache=grader_cache(work, args.cache, f"w{workers}")))
             _say(f"autograder grade --workers {workers}: {runs[-1].seconds:.1f} s")
         for workers in args.dask_workers_list:
-            runs.append(run_on_dask(class_root, work / f"out_dask{workers}", workers, args.examples))
+            runs.append(run_on_dask(class_root, work / f"out_dask{workers}", workers, args.examples,
+                                    cache=grader_cache(work, args.cache, f"dask{workers}")))
             _say(f"autograder grade --dask (LocalCluster of {workers}): {runs[-1].seconds:.1f} s")
     except (RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
