@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["cache_dir", "hypothesis_storage", "CACHE_ENV"]
+__all__ = ["cache_dir", "hypothesis_storage", "trusted", "CACHE_ENV"]
 
 #: The environment variable that names the grader's cache folder.
 CACHE_ENV = "CONV_AUTOGRADER_CACHE"
@@ -56,6 +56,23 @@ def cache_dir() -> Path:
         if os.access(folder, os.W_OK):
             return folder
     raise OSError(f"no writable cache folder among {', '.join(filter(None, candidates))}; set {CACHE_ENV} to one")
+
+
+def trusted(path: Path) -> bool:
+    """Whether ``path`` (a file or folder of the cache) is this user's and writable by no one else.
+
+    What the grader reads back from its cache (:mod:`autograder.store`,
+    the sources' digests of :mod:`autograder.fingerprint`) is checked
+    against a digest of its content, which catches corruption, not a file
+    another user of the machine wrote on purpose: in a shared temporary
+    folder such a file is ignored.
+    """
+    try:
+        status = path.stat()
+    except OSError:
+        return False
+    mine = not hasattr(os, "getuid") or status.st_uid == os.getuid()
+    return mine and not status.st_mode & 0o022
 
 
 @contextlib.contextmanager

@@ -345,7 +345,8 @@ class _SourceFacts:
     Tokenizing and parsing the package's sources takes a few tenths of a
     second per process; the answers are kept in ``<cache>/sources.json``,
     keyed by each file's exact content, so any edit is read anew. The file
-    holds the SHA-256 of its entries: a corrupt one is ignored.
+    holds the SHA-256 of its entries: a corrupt one is ignored, and so is
+    one another user could have written (:func:`autograder.cache.trusted`).
     """
 
     NAME = "sources.json"
@@ -358,7 +359,10 @@ class _SourceFacts:
         if self.entries is None:
             self.entries = {}
             try:
-                saved = json.loads((self._folder() / self.NAME).read_text())
+                from .cache import trusted
+
+                path = self._folder() / self.NAME
+                saved = json.loads(path.read_text()) if trusted(path) else {}
                 if saved.get("format") == _FORMAT and saved.get("sha256") == _sha256(saved.get("entries")):
                     self.entries = dict(saved["entries"])
             except (OSError, ValueError, TypeError, AttributeError):

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import rubrics, store
+from .cache import cache_dir
 from .expected import expected_values
 from .results import FunctionResult, PropertyResult, SubmissionResult
 from .rubric import Assignment, FunctionSpec
@@ -145,9 +146,9 @@ def grade_submission(
 
 
 def _stored() -> tuple[Path, ...]:
-    """The store of drawn cases and expected values (:mod:`autograder.store`), where there is one."""
+    """The grader's cache, where the drawn cases and expected values are stored (:mod:`autograder.store`)."""
     try:
-        return (store.store_folder(),)
+        return (cache_dir(),)
     except OSError:  # no cache folder: nothing is stored, nothing to forbid
         return ()
 

@@ -19,10 +19,13 @@ Safety:
   again and the file replaced), never trusted;
 * each case read back must have the content hash it was drawn with
   (:func:`autograder.search.remember_drawn`), or the whole file is ignored;
+* only files of this user that no one else can write are read
+  (:func:`autograder.cache.trusted`: the cache may lie in a shared
+  temporary folder);
 * files are written to a temporary name and renamed (readers never see half
   a file), readable by their owner only (graded cases are derived from the
-  course secret), in a folder the sandboxed child is forbidden to read
-  (:func:`autograder.grading.grade_submission` adds it to the forbidden paths).
+  course secret), in the cache, which the sandboxed child is forbidden to
+  read (:func:`autograder.grading.grade_submission` adds it to the forbidden paths).
 
 Examples
 --------
@@ -47,8 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir
-from .expected import MEMO_ENTRIES, ExpectedValues
+from .cache import cache_dir, trusted
+from .expected import ExpectedValues
 from .fingerprint import grader_fingerprint
 from .rubric import Assignment
 from .search import _case_key, drawn_cases, draws_needed, remember_drawn
@@ -62,6 +65,9 @@ _FORMAT = 1
 _ALIGN = 16
 _PACKAGE = __name__.rpartition(".")[0]
 SAVE_AFTER = 64  # new expected values that make a process write its store again
+#: Expected values kept per file, the first computed first (the drawn cases' own: a few thousand at
+#: most); the values of cases met only while shrinking one submission's failure come after them.
+STORED_ENTRIES = 10_000
 
 
 class _Unstorable(ValueError):
@@ -75,6 +81,8 @@ def store_folder() -> Path:
     """``<cache>/store``, created readable by its owner only."""
     folder = cache_dir() / STORE_FOLDER
     folder.mkdir(mode=0o700, exist_ok=True)
+    if not trusted(folder):
+        raise PermissionError(f"{folder} belongs to another user or others can write to it: not used")
     return folder
 
 
@@ -243,6 +251,8 @@ def _write(path: Path, header: dict, chunks: list[bytes]) -> None:
 
 def _read(path: Path) -> tuple[dict, bytes] | None:
     """The header and the arrays' bytes of a valid store file; None for a missing, corrupt or foreign one."""
+    if not trusted(path):
+        return None
     try:
         data = path.read_bytes()
     except OSError:
@@ -321,7 +331,7 @@ def save(spec: Assignment, examples: int | None, expected: ExpectedValues) -> Pa
     except _Unstorable:
         return None
     entries = []
-    for key, (kind, value) in list(expected.remembered().items())[-MEMO_ENTRIES:]:
+    for key, (kind, value) in list(expected.remembered().items())[:STORED_ENTRIES]:
         mark = len(writer.chunks), writer.size
         try:
             entries.append([key, kind, writer.encode(value)])
@@ -345,7 +355,7 @@ def keep(spec: Assignment, examples: int | None, expected: ExpectedValues) -> No
     """Write the store if this process has values it lacks: at once the first time, then every :data:`SAVE_AFTER` new ones."""
     path = str(store_path(spec, examples, expected.engine))
     state = _STATE.setdefault(path, {"saved": -1})
-    new = len(expected.remembered()) - max(state["saved"], 0)
+    new = min(len(expected.remembered()), STORED_ENTRIES) - max(state["saved"], 0)
     if state["saved"] < 0 or new >= SAVE_AFTER or (new > 0 and not state.get("written")):
         if save(spec, examples, expected) is not None:
             _STATE[path]["written"] = True

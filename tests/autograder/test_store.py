@@ -109,7 +109,7 @@ def test_a_case_read_back_with_other_content_is_refused(cache_folder, monkeypatc
     assert not store.load(spec, CASES, expected.expected_values())
 
 
-def test_the_sandboxed_child_is_forbidden_the_store(cache_folder, monkeypatch):
+def test_the_sandboxed_child_is_forbidden_the_cache_and_its_store(cache_folder, monkeypatch):
     seen = []
 
     class Spy(grading.Sandbox):
@@ -119,7 +119,7 @@ def test_the_sandboxed_child_is_forbidden_the_store(cache_folder, monkeypatch):
 
     monkeypatch.setattr(grading, "Sandbox", Spy)
     grade(EXAMPLES / "correct.py", examples=CASES)
-    assert seen and store.store_folder() in seen[0]
+    assert seen and cache.cache_dir() in seen[0] and store.store_folder().is_relative_to(cache.cache_dir())
 
 
 @pytest.mark.parametrize("value", [
@@ -143,3 +143,19 @@ def test_objects_outside_the_format_are_not_stored():
         store._decode_roundtrip(np.array([object()]))
     with pytest.raises(store._Unstorable):
         store._decode_roundtrip(complex(1, 2))
+
+
+def test_a_file_others_could_write_is_not_read(cache_folder, monkeypatch):
+    """The digest catches corruption, not a forged file: in a shared folder another user's file is ignored."""
+    spec = rubrics.get("conv_layers")
+    grade(EXAMPLES / "correct.py", examples=CASES)
+    path = _store_file(cache_folder)
+    _new_process(monkeypatch)
+    path.chmod(0o622)
+    assert not store.load(spec, CASES, expected.expected_values())
+    path.chmod(0o600)
+    path.parent.chmod(0o777)
+    with pytest.raises(PermissionError):
+        store.store_folder()
+    result = grade(EXAMPLES / "correct.py", examples=CASES)  # graded as without a store
+    assert result.status == "graded" and result.points == result.max_points
