@@ -46,6 +46,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,8 @@ _FORMAT = 1
 _ALIGN = 16
 _PACKAGE = __name__.rpartition(".")[0]
 SAVE_AFTER = 64  # new expected values that make a process write its store again
+SAVE_EVERY = 10.0  # seconds: fewer new values are written at most this often
+STALE_DAYS = 30
 #: Expected values kept per file, the first computed first (the drawn cases' own: a few thousand at
 #: most); the values of cases met only while shrinking one submission's failure come after them.
 STORED_ENTRIES = 10_000
@@ -341,7 +344,17 @@ def save(spec: Assignment, examples: int | None, expected: ExpectedValues) -> Pa
     header = {"key": _key(spec, examples, expected.engine), "groups": list(groups.values()), "expected": entries}
     _write(path, header, writer.chunks)
     _STATE[str(path)] = {"saved": len(entries)}
+    _prune(path.parent)
     return path
+
+
+def _prune(folder: Path) -> None:
+    """Remove the files not written for :data:`STALE_DAYS` days (an old secret's, an old grader's): computed again if needed."""
+    limit = time.time() - STALE_DAYS * 86400
+    for old in folder.glob("*.bin"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < limit:
+                old.unlink()
 
 
 def prepare(spec: Assignment, examples: int | None, expected: ExpectedValues) -> None:
@@ -352,10 +365,17 @@ def prepare(spec: Assignment, examples: int | None, expected: ExpectedValues) ->
 
 
 def keep(spec: Assignment, examples: int | None, expected: ExpectedValues) -> None:
-    """Write the store if this process has values it lacks: at once the first time, then every :data:`SAVE_AFTER` new ones."""
+    """Write the store if this process has values it lacks.
+
+    At once the first time; after that once :data:`SAVE_AFTER` new values
+    have come, or :data:`SAVE_EVERY` seconds after the last write (a buggy
+    submission's shrinking meets a few new cases: a class run's worker
+    writes them now and then, not after each submission).
+    """
     path = str(store_path(spec, examples, expected.engine))
     state = _STATE.setdefault(path, {"saved": -1})
     new = min(len(expected.remembered()), STORED_ENTRIES) - max(state["saved"], 0)
-    if state["saved"] < 0 or new >= SAVE_AFTER or (new > 0 and not state.get("written")):
+    written = state.get("written")
+    if state["saved"] < 0 or new >= SAVE_AFTER or new > 0 and (written is None or time.monotonic() - written >= SAVE_EVERY):
         if save(spec, examples, expected) is not None:
-            _STATE[path]["written"] = True
+            _STATE[path]["written"] = time.monotonic()

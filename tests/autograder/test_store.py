@@ -159,3 +159,16 @@ def test_a_file_others_could_write_is_not_read(cache_folder, monkeypatch):
         store.store_folder()
     result = grade(EXAMPLES / "correct.py", examples=CASES)  # graded as without a store
     assert result.status == "graded" and result.points == result.max_points
+
+
+def test_files_not_written_for_a_month_are_removed_at_the_next_write(cache_folder):
+    import os
+    import time
+
+    grade(EXAMPLES / "correct.py", examples=CASES)
+    stale = _store_file(cache_folder).with_name("conv_layers-old.bin")
+    stale.write_bytes(b"old")
+    month_ago = time.time() - 31 * 86400
+    os.utime(stale, (month_ago, month_ago))
+    store.save(rubrics.get("conv_layers"), CASES, expected.expected_values())
+    assert not stale.exists() and _store_file(cache_folder).exists()
