@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/bench_batch.py [--students 200] [--workers-list 1,2] [--examples K]
+                                          [--dask-workers-list 1,2] [--cache cold|warm]
                                           [--skip-nbgrader] [--keep DIR] [--markdown]
 
 One run does four things:
@@ -33,7 +34,13 @@ One run does four things:
    for each W of ``--workers-list``, each into a fresh ``--out`` (our command
    also writes its exports, feedback and HTML report; nbgrader's autograde
    writes no feedback). Scores come from nbgrader's ``nbgrader export`` CSV
-   and from our gradebook (``OUT/gradebook.db``).
+   and from our gradebook (``OUT/gradebook.db``). Our grader keeps the drawn
+   cases and expected values in its cache (:mod:`autograder.store`), by
+   course secret: with ``--cache cold`` (the default) each run has its own
+   empty cache and its own secret (``OUT/.secret``), as a new class's first
+   run; with ``--cache warm`` every run shares one cache and one secret file,
+   filled first by an untimed grading of one student, as a course's later
+   runs find them.
 4. **Table**: submissions per minute, the cases each tool checks per
    function (ours: distinct Hypothesis-drawn cases judged, as the gradebook
    records them; nbgrader: the fixed cases in the test cells), how many
