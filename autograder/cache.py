@@ -11,6 +11,13 @@ current folder, so each of its Hypothesis runs is wrapped in
 one was (a user's own Hypothesis tests in the same process keep their
 chosen storage).
 
+The same folder keeps the drawn cases and expected values
+(``store/``, :mod:`autograder.store`) and what was read of the package's
+sources for the rubric's digest (``sources.json``,
+:mod:`autograder.fingerprint`); the sandboxed child may read none of it,
+and what is read back is checked (:func:`trusted`, and a digest of the
+content).
+
 The cache is, in order: ``$CONV_AUTOGRADER_CACHE``;
 ``$XDG_CACHE_HOME/conv-autograder``; ``~/.cache/conv-autograder``; and, when
 none of those can be created (a read-only home), a folder of this user in the
