@@ -11,6 +11,13 @@ current folder, so each of its Hypothesis runs is wrapped in
 one was (a user's own Hypothesis tests in the same process keep their
 chosen storage).
 
+The same folder keeps the drawn cases and expected values
+(``store/``, :mod:`autograder.store`) and what was read of the package's
+sources for the rubric's digest (``sources.json``,
+:mod:`autograder.fingerprint`); the sandboxed child may read none of it,
+and what is read back is checked (:func:`trusted`, and a digest of the
+content).
+
 The cache is, in order: ``$CONV_AUTOGRADER_CACHE``;
 ``$XDG_CACHE_HOME/conv-autograder``; ``~/.cache/conv-autograder``; and, when
 none of those can be created (a read-only home), a folder of this user in the
@@ -35,7 +42,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["cache_dir", "hypothesis_storage", "CACHE_ENV"]
+__all__ = ["cache_dir", "hypothesis_storage", "trusted", "CACHE_ENV"]
 
 #: The environment variable that names the grader's cache folder.
 CACHE_ENV = "CONV_AUTOGRADER_CACHE"
@@ -56,6 +63,23 @@ def cache_dir() -> Path:
         if os.access(folder, os.W_OK):
             return folder
     raise OSError(f"no writable cache folder among {', '.join(filter(None, candidates))}; set {CACHE_ENV} to one")
+
+
+def trusted(path: Path) -> bool:
+    """Whether ``path`` (a file or folder of the cache) is this user's and writable by no one else.
+
+    What the grader reads back from its cache (:mod:`autograder.store`,
+    the sources' digests of :mod:`autograder.fingerprint`) is checked
+    against a digest of its content, which catches corruption, not a file
+    another user of the machine wrote on purpose: in a shared temporary
+    folder such a file is ignored.
+    """
+    try:
+        status = path.stat()
+    except OSError:
+        return False
+    mine = not hasattr(os, "getuid") or status.st_uid == os.getuid()
+    return mine and not status.st_mode & 0o022
 
 
 @contextlib.contextmanager

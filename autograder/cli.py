@@ -30,7 +30,31 @@ CHECK_EXAMPLES = 30
 INSTRUCTOR_COMMANDS = ("grade", "release", "gradescope", "export", "report", "demo")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The ``autograder`` group: the instructor's commands are imported when one of them, or the list, is asked for.
+
+    ``autograder check`` then never imports the class tools (the gradebook's
+    SQLAlchemy, the batch runner, the exports).
+    """
+
+    _registered = False
+
+    def _register(self) -> None:
+        if not _Commands._registered:
+            _Commands._registered = True
+            _instructor_commands()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._register()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._register()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="autograder")
 def main() -> None:
     """Property-based autograder for convolutional-layer exercises."""
@@ -109,7 +133,7 @@ def _warn_other_grader(file: Path, assignment: str) -> None:
 
 
 def _instructor_commands() -> None:
-    """Register the instructor's commands, or, in the students' package, commands that say where they are."""
+    """Register the instructor's commands, or, in the students' package, commands that say where they are (see `_Commands`)."""
     try:
         from .cli_instructor import register
     except ModuleNotFoundError as missing:
@@ -132,8 +156,6 @@ def _students_stand_in(name: str) -> click.Command:
 
     return stand_in
 
-
-_instructor_commands()
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ Everything here is deterministic across processes and machines: no
 qualified name, arrays by their values (floats to float32 precision, which
 every platform's math library agrees on), strategies by the
 function that builds them and its arguments. Only the standard library,
-NumPy and Hypothesis are imported.
+NumPy, Hypothesis and :mod:`autograder.cache` (the folder where what was
+read of each source file is kept, by its content) are imported.
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ def rubric_digest(spec: Assignment) -> str:
     is only shown).
     """
     described, modules = _rubric_content(spec)
-    return _sha256({"format": _FORMAT, "rubric": described, "code": {name: _module_digest(name) for name in modules}})
+    digest = _sha256({"format": _FORMAT, "rubric": described, "code": {name: _module_digest(name) for name in modules}})
+    _SOURCES.flush()
+    return digest
 
 
 def rubric_modules(spec: Assignment) -> list[str]:
@@ -295,21 +298,19 @@ def _closure(modules: set[str]) -> list[str]:
 
 def _imports(module: str) -> tuple[str, ...]:
     """The modules of this package that ``module`` imports (maybe not files: ``_closure`` drops those)."""
-    path = _source_path(module)
     try:
-        stat = path.stat()
+        source = _source_path(module).read_bytes()
     except OSError:
         return ()
-    return _imports_of(module, str(path), stat.st_mtime_ns, stat.st_size)
+    return _SOURCES.imports(module, source)
 
 
-@functools.lru_cache(maxsize=256)
-def _imports_of(module: str, path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+def _imports_of(module: str, source: bytes) -> tuple[str, ...]:
     import ast
 
     try:
-        tree = ast.parse(Path(path).read_bytes())
-    except (OSError, SyntaxError, ValueError):
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
         return ()
     package = module.split(".")[:-1]  # a plain module: relative imports start at its package
     names = []
@@ -332,18 +333,84 @@ def _imports_of(module: str, path: str, mtime_ns: int, size: int) -> tuple[str, 
 
 
 def _module_digest(module: str) -> str:
-    path = _source_path(module)
     try:
-        stat = path.stat()
-        return _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
+        return _SOURCES.digest(_source_path(module).read_bytes())
     except OSError as error:  # a file that went away: the digest says so, and differs from the course's
         return f"unreadable: {type(error).__name__}"
 
 
-@functools.lru_cache(maxsize=256)
-def _file_digest(path: str, mtime_ns: int, size: int) -> str:
-    """SHA-256 of a source file without its comments, docstrings, blank lines and trailing spaces."""
-    return hashlib.sha256(significant_source(Path(path).read_bytes()).encode("utf-8")).hexdigest()
+class _SourceFacts:
+    """What :func:`significant_source` and the import reader make of a file, by the SHA-256 of its bytes.
+
+    Tokenizing and parsing the package's sources takes a few tenths of a
+    second per process; the answers are kept in ``<cache>/sources.json``,
+    keyed by each file's exact content, so any edit is read anew. The file
+    holds the SHA-256 of its entries: a corrupt one is ignored, and so is
+    one another user could have written (:func:`autograder.cache.trusted`).
+    """
+
+    NAME = "sources.json"
+
+    def __init__(self) -> None:
+        self.entries: dict[str, object] | None = None
+        self.new = 0
+
+    def _known(self) -> dict[str, object]:
+        if self.entries is None:
+            self.entries = {}
+            try:
+                from .cache import trusted
+
+                path = self._folder() / self.NAME
+                saved = json.loads(path.read_text()) if trusted(path) else {}
+                if saved.get("format") == _FORMAT and saved.get("sha256") == _sha256(saved.get("entries")):
+                    self.entries = dict(saved["entries"])
+            except (OSError, ValueError, TypeError, AttributeError):
+                pass
+        return self.entries
+
+    def digest(self, source: bytes) -> str:
+        key = "significant:" + hashlib.sha256(source).hexdigest()
+        known = self._known()
+        if not isinstance(known.get(key), str):
+            known[key] = hashlib.sha256(significant_source(source).encode("utf-8")).hexdigest()
+            self.new += 1
+        return known[key]
+
+    def imports(self, module: str, source: bytes) -> tuple[str, ...]:
+        key = f"imports:{module}:" + hashlib.sha256(source).hexdigest()
+        known = self._known()
+        found = known.get(key)
+        if not (isinstance(found, list) and all(isinstance(name, str) for name in found)):
+            found = known[key] = list(_imports_of(module, source))
+            self.new += 1
+        return tuple(found)
+
+    def flush(self) -> None:
+        """Write what was learnt (temporary file, then rename); skipped where the cache cannot be written."""
+        if not self.new:
+            return
+        self.new = 0
+        import os
+        import tempfile
+
+        try:
+            folder = self._folder()
+            handle, temporary = tempfile.mkstemp(dir=folder, prefix=".sources-", suffix=".tmp")
+            with os.fdopen(handle, "w") as out:
+                json.dump({"format": _FORMAT, "sha256": _sha256(self.entries), "entries": self.entries}, out)
+            os.replace(temporary, folder / self.NAME)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _folder() -> Path:
+        from .cache import cache_dir
+
+        return cache_dir()
+
+
+_SOURCES = _SourceFacts()
 
 
 def significant_source(source: bytes | str) -> str:

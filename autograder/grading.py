@@ -22,7 +22,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import rubrics
+from . import rubrics, store
+from .cache import cache_dir
 from .expected import expected_values
 from .policy import forbidden_paths
 from .results import FunctionResult, PropertyResult, Status, SubmissionResult
@@ -114,8 +115,11 @@ def grade_submission(
         result.notes.extend(submission.notes)
         expected = expected_values(engine)
         result.engine = expected.engine
-        # The course's own files and the secret's file, where this process knows it, are unreadable to the child.
-        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden_paths()) as sandbox:
+        # The course's own files, the secret's file where this process knows it, and the stored cases
+        # are unreadable to the child.
+        forbidden = (*forbidden_paths(), *_stored())
+        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden) as sandbox:
+            _prepare(spec, examples, expected)
             report = sandbox.load()  # stage 2: load
             result.protections = dict(sandbox.protections)
             box = HangGuard(sandbox)
@@ -132,12 +136,38 @@ def grade_submission(
                 result.functions.append(graded)
             if not any(function.name in report.functions for function in spec.functions):
                 result.error = _nothing_loaded(spec, report)
+            else:
+                _keep(spec, examples, expected)
     except Exception as error:  # a bug of ours: reported as such, never as the student's failure
         result.status = Status.INTERNAL_ERROR
         result.error = f"{type(error).__name__}: {error}"
         result.traceback = traceback.format_exc(limit=8)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _stored() -> tuple[Path, ...]:
+    """The grader's cache, where the drawn cases and expected values are stored (:mod:`autograder.store`)."""
+    try:
+        return (cache_dir(),)
+    except OSError:  # no cache folder: nothing is stored, nothing to forbid
+        return ()
+
+
+def _prepare(spec: Assignment, examples: int | None, expected) -> None:
+    """Take the stored cases and expected values; a store that cannot be read is computed again, as without one."""
+    try:
+        store.prepare(spec, examples, expected)
+    except OSError:
+        pass
+
+
+def _keep(spec: Assignment, examples: int | None, expected) -> None:
+    """Store what this grading drew and computed, for the next process; a store that cannot be written is skipped."""
+    try:
+        store.keep(spec, examples, expected)
+    except OSError:
+        pass
 
 
 def _check_secret(secret) -> None:

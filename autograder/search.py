@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from .checks import Check, SearchedCheck
     from .rubric import FunctionSpec
 
-__all__ = ["search_check", "describe_call", "explain_failure", "drawn_cases", "HangGuard"]
+__all__ = ["search_check", "describe_call", "explain_failure", "drawn_cases", "remember_drawn", "case_key", "HangGuard"]
 
 
 class HangGuard:
@@ -111,7 +111,7 @@ def _failure_type(name: str) -> type:
 _CASE_KEYS: dict[int, tuple[weakref.ref, str]] = {}
 
 
-def _case_key(case) -> str:
+def case_key(case) -> str:
     """A content hash of a case; remembered for the drawn cases, which live as long as the grader."""
     entry = _CASE_KEYS.get(id(case))
     if entry is not None and entry[0]() is case:
@@ -185,13 +185,13 @@ class _Search:
     def evaluate(self, case) -> Trial | None:
         """The trial of one case (judged now if it is new); None after an internal error."""
         self.evaluate_many([case])
-        return self.trials.get(_case_key(case))
+        return self.trials.get(case_key(case))
 
     def evaluate_many(self, cases: list) -> None:
         """Judge the new ones among ``cases``, in batches of calls."""
         fresh, keys = [], set()
         for case in cases:
-            key = _case_key(case)
+            key = case_key(case)
             if key not in self.trials and key not in keys:
                 keys.add(key)
                 fresh.append((key, case))
@@ -323,6 +323,16 @@ def draws_needed(check: SearchedCheck, examples: int) -> int:
     return _drawn(check, examples)[2]
 
 
+def remember_drawn(check: SearchedCheck, examples: int, cases: list, draws: int, keys: list[str]) -> bool:
+    """Take :func:`drawn_cases` drawn before (:mod:`autograder.store`); False, nothing taken, if a case's content is not ``keys``'."""
+    if [_hash_case(case) for case in cases] != list(keys):
+        return False
+    for case in cases:
+        _freeze(case)
+    _DRAWN[(id(check.strategy), examples, current_secret())] = (check.strategy, list(cases), draws)
+    return True
+
+
 def _drawn(check: SearchedCheck, examples: int) -> tuple[object, list, int]:
     # The search's Hypothesis test is the same for every check, so what it draws depends on the
     # strategy alone (and the secret): checks that share one (a forward's and its backward's) share the cases.
@@ -332,13 +342,13 @@ def _drawn(check: SearchedCheck, examples: int) -> tuple[object, list, int]:
         while True:
             raw: list = []
             _Search(box=None, function=None, check=check, expected=None).run((), draws, collect=raw)
-            distinct = list({_case_key(case): case for case in reversed(raw)}.items())[::-1]  # first occurrences
+            distinct = list({case_key(case): case for case in reversed(raw)}.items())[::-1]  # first occurrences
             if len(distinct) >= examples or len(raw) < draws:  # enough, or the strategy has no more to give
                 break
             draws += examples - len(distinct) + max(2, (examples - len(distinct)) // 2)
         firsts, seen = [], set()
         for case in raw:
-            if (case_key := _case_key(case)) not in seen and len(firsts) < examples:
+            if (case_key := case_key(case)) not in seen and len(firsts) < examples:
                 seen.add(case_key)
                 firsts.append(case)
         for case in firsts:
@@ -388,7 +398,7 @@ def search_check(box, function: FunctionSpec, check: SearchedCheck, expected: Ex
         found[name] = case, search.explained(name, case, trial)
     # An error on more than half the drawn cases is no corner case: nothing is judged around it
     # (a table of known answers that raises on every other call earns nothing).
-    screened = [trial for case in drawn if (trial := search.trials.get(_case_key(case))) is not None]
+    screened = [trial for case in drawn if (trial := search.trials.get(case_key(case))) is not None]
     raised = sum(not trial.verdicts[ERROR_PROPERTY].passed for trial in screened if ERROR_PROPERTY in trial.verdicts)
     mostly_raised = ERROR_PROPERTY in found and 2 * raised > len(screened)
     results = {}
@@ -418,7 +428,7 @@ def search_check(box, function: FunctionSpec, check: SearchedCheck, expected: Ex
     returned = sum(trial.verdicts[ERROR_PROPERTY].passed for trial in calls)
     if ERROR_PROPERTY in found and returned and not mostly_raised:
         ordered.insert(0, _charge_error(function, check, expected, results, found[ERROR_PROPERTY], len(calls) - returned, len(calls)))
-    rescued = [case for case in drawn if (trial := search.trials.get(_case_key(case))) is not None and trial.rescued]
+    rescued = [case for case in drawn if (trial := search.trials.get(case_key(case))) is not None and trial.rescued]
     if rescued:
         _say_rescued(box, function, check, results, rescued)
     return ordered

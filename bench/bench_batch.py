@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/bench_batch.py [--students 200] [--workers-list 1,2] [--examples K]
+                                          [--dask-workers-list 1,2] [--cache cold|warm]
                                           [--skip-nbgrader] [--keep DIR] [--markdown]
 
 One run does four things:
@@ -33,7 +34,13 @@ One run does four things:
    for each W of ``--workers-list``, each into a fresh ``--out`` (our command
    also writes its exports, feedback and HTML report; nbgrader's autograde
    writes no feedback). Scores come from nbgrader's ``nbgrader export`` CSV
-   and from our gradebook (``OUT/gradebook.db``).
+   and from our gradebook (``OUT/gradebook.db``). Our grader keeps the drawn
+   cases and expected values in its cache (:mod:`autograder.store`), by
+   course secret: with ``--cache cold`` (the default) each run has its own
+   empty cache and its own secret (``OUT/.secret``), as a new class's first
+   run; with ``--cache warm`` every run shares one cache and one secret file,
+   filled first by an untimed grading of one student, as a course's later
+   runs find them.
 4. **Table**: submissions per minute, the cases each tool checks per
    function (ours: distinct Hypothesis-drawn cases judged, as the gradebook
    records them; nbgrader: the fixed cases in the test cells), how many
@@ -491,18 +498,51 @@ def examples_by_function(result: dict) -> dict[str, int]:
     return counts
 
 
-def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *, dask: str | None = None) -> Run:
+def grader_cache(work: Path, mode: str, name: str) -> Path:
+    """The grader's cache folder for one timed run (``CONV_AUTOGRADER_CACHE``): its own, or the one shared by every run."""
+    folder = work / ("cache" if mode == "warm" else f"cache_{name}")
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def shared_secret(work: Path) -> Path:
+    """The course secret's file shared by every run with ``--cache warm`` (a run's own ``OUT/.secret`` otherwise)."""
+    return work / "course-secret"
+
+
+def warm_cache(class_root: Path, work: Path, student: str, examples: int | None) -> float:
+    """Grade one student, untimed, so that the shared cache holds the class's cases and expected values.
+
+    The cases follow from the course secret: the warm-up and every timed run
+    share one secret file, as the runs of a course (``--out grades`` each time) do.
+    """
+    command = [str(BIN / "autograder"), "grade", str(class_root), "--out", str(work / "warm-up"), "--workers", "1",
+               "--student", student, "--secret-file", str(shared_secret(work)),
+               *(["--examples", str(examples)] if examples else [])]
+    env = {**os.environ, "CONV_AUTOGRADER_CACHE": str(grader_cache(work, "warm", ""))}
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode not in (0, 3):
+        raise RuntimeError(f"`{' '.join(command)}` exited with {done.returncode}: {done.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *, dask: str | None = None,
+             cache: Path | None = None, secret_file: Path | None = None) -> Run:
     from autograder.gradebook import Gradebook
 
     command = [str(BIN / "autograder"), "grade", str(class_root), "--out", str(out), "--workers", str(workers)]
+    if secret_file:
+        command += ["--secret-file", str(secret_file)]
     if dask:
         command += ["--dask", dask]
     if examples:
         command += ["--examples", str(examples)]
+    env = {**os.environ, **({"CONV_AUTOGRADER_CACHE": str(cache)} if cache else {})}
     out.mkdir(parents=True)
     start = time.perf_counter()
     with (out.parent / f"{out.name}.log").open("w") as log:
-        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 3):  # 3: some internal error, recorded in the gradebook
         raise RuntimeError(f"`{' '.join(command)}` exited with {done.returncode}; see {out.parent / f'{out.name}.log'}")
@@ -530,7 +570,8 @@ def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *,
     )
 
 
-def run_on_dask(class_root: Path, out: Path, workers: int, examples: int | None) -> Run:
+def run_on_dask(class_root: Path, out: Path, workers: int, examples: int | None, cache: Path | None = None,
+                secret_file: Path | None = None) -> Run:
     """``autograder grade --dask`` on a `distributed.LocalCluster` of ``workers`` one-thread processes, started first.
 
     The cluster's own start is not timed (the command grades on an existing
@@ -540,8 +581,18 @@ def run_on_dask(class_root: Path, out: Path, workers: int, examples: int | None)
     from distributed import LocalCluster
 
     _say(f"LocalCluster of {workers} worker(s)")
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        return run_ours(class_root, out, workers, examples, dask=cluster.scheduler_address)
+    before = os.environ.get("CONV_AUTOGRADER_CACHE")
+    if cache:  # the cluster's worker processes inherit it
+        os.environ["CONV_AUTOGRADER_CACHE"] = str(cache)
+    try:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            return run_ours(class_root, out, workers, examples, dask=cluster.scheduler_address, cache=cache,
+                            secret_file=secret_file)
+    finally:
+        if cache:
+            os.environ.pop("CONV_AUTOGRADER_CACHE", None)
+            if before is not None:
+                os.environ["CONV_AUTOGRADER_CACHE"] = before
 
 
 # --------------------------------------------------------------------------- the report
@@ -646,6 +697,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time `autograder grade --dask` on a LocalCluster of each of these worker counts (e.g. 1,2)")
     parser.add_argument("--examples", type=int, default=None, help="our cases per check (default: the rubric's)")
     parser.add_argument("--skip-nbgrader", action="store_true", help="time only our grader (quick iterations)")
+    parser.add_argument("--cache", choices=("cold", "warm"), default="cold",
+                        help="our grader's cache (drawn cases, expected values): cold, each timed run starts from an empty "
+                             "one and a new course secret, as the first grading of a new class does (default); warm, one "
+                             "shared cache and secret, filled by an untimed grading of one student first, as a later run "
+                             "of the same course finds them")
     parser.add_argument("--keep", type=Path, default=None, help="build everything in DIR (created, must be empty) and keep it")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables for the README")
     args = parser.parse_args(argv)
@@ -672,12 +728,17 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"nbgrader course built in {time.perf_counter() - start:.1f} s; autograding (serial)")
             runs.append(run_nbgrader(students, work / "course", tests))
             _say(f"nbgrader autograde: {runs[-1].seconds:.1f} s")
+        secret = shared_secret(work) if args.cache == "warm" else None
+        if args.cache == "warm" and (args.workers_list or args.dask_workers_list):
+            _say(f"warm-up of the shared cache (one student, untimed): {warm_cache(class_root, work, students[0].id, args.examples):.1f} s")
         for workers in args.workers_list:
             _say(f"autograder grade --workers {workers}")
-            runs.append(run_ours(class_root, work / f"out_w{workers}", workers, args.examples))
+            runs.append(run_ours(class_root, work / f"out_w{workers}", workers, args.examples,
+                                 cache=grader_cache(work, args.cache, f"w{workers}"), secret_file=secret))
             _say(f"autograder grade --workers {workers}: {runs[-1].seconds:.1f} s")
         for workers in args.dask_workers_list:
-            runs.append(run_on_dask(class_root, work / f"out_dask{workers}", workers, args.examples))
+            runs.append(run_on_dask(class_root, work / f"out_dask{workers}", workers, args.examples,
+                                    cache=grader_cache(work, args.cache, f"dask{workers}"), secret_file=secret))
             _say(f"autograder grade --dask (LocalCluster of {workers}): {runs[-1].seconds:.1f} s")
     except (RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -705,7 +766,8 @@ def main(argv: list[str] | None = None) -> int:
         if run is not nb and run.seconds_per_submission:
             busy = sum(run.seconds_per_submission.values())
             print(
-                f"ours, workers {run.workers}: {busy:.1f} s of grading summed over submissions (median {statistics.median(run.seconds_per_submission.values()):.2f} s), "
+                f"ours, workers {run.workers}: {busy:.1f} s of grading summed over submissions (median {statistics.median(run.seconds_per_submission.values()):.2f} s, "
+                f"slowest {max(run.seconds_per_submission.values()):.2f} s: a worker's first, its warm-up included), "
                 f"{run.seconds:.1f} s wall; internal errors {run.notes['internal errors']:.0f}, ungradable {run.notes['ungradable']:.0f}"
             )
     if args.keep:

@@ -69,7 +69,7 @@ def judged_cases(correct_file: Path) -> dict[tuple[str, int], dict]:
     def recording(self, cases):
         bucket = seen.setdefault((self.function.name, self.function.checks.index(self.check)), {})
         for case in cases:
-            bucket.setdefault(search._case_key(case), case)
+            bucket.setdefault(search.case_key(case), case)
         return original(self, cases)
 
     search._Search.evaluate_many = recording
@@ -94,7 +94,7 @@ def answers_for(judged: dict) -> tuple[dict[str, np.ndarray], list[str]]:
         for index, check in enumerate(function.checks):
             # The grader's 100 cases per check and `autograder check`'s 30 (also `grade --examples 30`),
             # and whatever it judged while grading a correct file.
-            cases = {search._case_key(case): case for count in (30, check.examples) for case in drawn_cases(check, count)}
+            cases = {search.case_key(case): case for count in (30, check.examples) for case in drawn_cases(check, count)}
             cases.update(judged.get((function.name, index), {}))
             for case in cases.values():
                 if check.kind == "backward":

@@ -83,10 +83,10 @@ def test_a_lookup_table_of_the_public_cases_scores_nothing_under_grade(lookup_cl
 @pytest.mark.parametrize(("function", "check"), CHECKS, ids=[f"{f.name}-{c.kind}" for f, c in CHECKS])
 def test_with_a_secret_the_search_meets_the_drawn_cases_in_order(function, check):
     with secret_in_use(SECRET):
-        drawn = [search._case_key(case) for case in search.drawn_cases(check, 40)]
+        drawn = [search.case_key(case) for case in search.drawn_cases(check, 40)]
         met = []
         recorder = search._Search(box=None, function=function, check=check, expected=None)
-        recorder.evaluate = lambda case: met.append(search._case_key(case))  # every case passes
+        recorder.evaluate = lambda case: met.append(search.case_key(case))  # every case passes
         recorder.run(tuple(check.points), search.draws_needed(check, 40))
     assert drawn == list(dict.fromkeys(met))[:40]
 
@@ -100,7 +100,7 @@ def test_the_drawn_cases_are_cached_per_secret():
     with secret_in_use(SECRET + b"!"):
         other = search.drawn_cases(check, 30)
     assert search.drawn_cases(check, 30) is public
-    keys = [{search._case_key(case) for case in cases} for cases in (public, secret, other)]
+    keys = [{search.case_key(case) for case in cases} for cases in (public, secret, other)]
     # Hypothesis starts from the simplest case whatever the seed; beyond a few, the draws differ.
     assert len(keys[0] & keys[1]) <= 3 and len(keys[1] & keys[2]) <= 3
 
@@ -113,7 +113,7 @@ from autograder.rubrics import conv_layers
 from autograder.secret import secret_in_use
 secret = sys.argv[1].encode()
 with secret_in_use(secret):
-    print([search._case_key(c) for c in search.drawn_cases(conv_layers.CONV_FORWARD.checks[0], 20)])
+    print([search.case_key(c) for c in search.drawn_cases(conv_layers.CONV_FORWARD.checks[0], 20)])
 result = grade(sys.argv[2], examples=20, secret=secret)
 print(result.points)
 print(feedback_text(result))
