@@ -348,8 +348,8 @@ def _drawn(check: SearchedCheck, examples: int) -> tuple[object, list, int]:
             draws += examples - len(distinct) + max(2, (examples - len(distinct)) // 2)
         firsts, seen = [], set()
         for case in raw:
-            if (case_key := case_key(case)) not in seen and len(firsts) < examples:
-                seen.add(case_key)
+            if (key_of_case := case_key(case)) not in seen and len(firsts) < examples:
+                seen.add(key_of_case)
                 firsts.append(case)
         for case in firsts:
             _freeze(case)
