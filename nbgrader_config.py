@@ -13,7 +13,7 @@ Run nbgrader from this folder with the virtual environment's ``bin`` on PATH
 (nbgrader calls ``alembic``): ``PATH=.venv/bin:$PATH nbgrader autograde conv_layers``.
 
 ``nbgrader autograde`` never runs a submitted notebook in a Jupyter kernel
-here: its execute step is ``autograder.nbgrader_execute.SandboxedExecute``,
+here: its execute step is ``autograder.nbgrader.execute.SandboxedExecute``,
 which grades the notebook's code in the grader's sandbox and writes each test
 cell's points as its output (see that module and the README's nbgrader
 section). ``autograder release`` refuses a configuration without it.
@@ -38,12 +38,12 @@ c.Autograde.create_student = True
 # Students who delete a test cell get it back, so every function is graded.
 c.OverwriteCells.add_missing_cells = True
 # Grade in the sandbox, never in a kernel: nbgrader 0.9.6's autograde steps with
-# its Execute replaced by ours (autograder.nbgrader_execute.AUTOGRADE_PREPROCESSORS;
+# its Execute replaced by ours (autograder.nbgrader.execute.AUTOGRADE_PREPROCESSORS;
 # a test holds the two lists together). Dotted names, imported when autograde
 # runs: should autograder not be importable, every submission fails loudly
 # instead of being run in a kernel.
 c.Autograde.autograde_preprocessors = [
-    "autograder.nbgrader_execute.SandboxedExecute",
+    "autograder.nbgrader.execute.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -2,8 +2,8 @@
 
 ``autograder.grade(path, assignment="conv_layers")`` grades one submission
 (a ``.py`` file or a notebook) in a sandbox and returns a typed result. The
-torch oracle (:mod:`autograder.oracle`), the Hypothesis strategies
-(:mod:`autograder.strategies`) and the rubrics (:mod:`autograder.rubrics`)
+torch oracle (:mod:`autograder.engine.oracle`), the Hypothesis strategies
+(:mod:`autograder.rubrics.strategies`) and the rubrics (:mod:`autograder.rubrics`)
 are importable on their own.
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 __all__ = ["__version__", "grade"]
 
 #: The package's version, in one place: pyproject.toml and the students' package read it here,
-#: and the grader's fingerprint (:mod:`autograder.fingerprint`) records it, whatever name the
+#: and the grader's fingerprint (:mod:`autograder.engine.fingerprint`) records it, whatever name the
 #: distribution is installed under.
 __version__ = "0.2.0"
 
 
 def grade(path, **options):
-    """Grade one submission; see :func:`autograder.grading.grade` for the options."""
-    from .grading import grade as _grade
+    """Grade one submission; see :func:`autograder.engine.grading.grade` for the options."""
+    from .engine.grading import grade as _grade
 
     return _grade(path, **options)

@@ -3,14 +3,14 @@
 These are a student's convenience, not the grading: a student running the
 notebook sees a score under each test cell. ``nbgrader autograde`` never runs
 them; the course configures it to grade the notebook in the sandbox instead
-(:mod:`autograder.nbgrader_execute`), because anything computed in the kernel
+(:mod:`autograder.nbgrader.execute`), because anything computed in the kernel
 the student's code ran in can be rewritten by that code. Should ``points``
 find itself under ``nbgrader autograde`` all the same (a course configured
 without that step), it refuses to award anything.
 
 Inside a running Jupyter kernel the code the student ran is in IPython's input
 history. ``points("conv_forward_naive")`` turns that history, minus our own
-test and check cells, into a :class:`~autograder.submission.Submission`,
+test and check cells, into a :class:`~autograder.engine.submission.Submission`,
 grades the whole assignment in the sandbox, exactly as ``autograder grade``
 does (same rubric, same cases, same scores), and returns the function's
 points as a number: nbgrader reads a test cell whose result is a number as
@@ -44,9 +44,9 @@ import warnings
 from pathlib import Path
 
 from . import rubrics
-from .grading import grade_submission
-from .results import Status, SubmissionResult
-from .submission import Cell, Submission, strip_magics, strip_ours
+from .engine.grading import grade_submission
+from .engine.results import Status, SubmissionResult
+from .engine.submission import Cell, Submission, strip_magics, strip_ours
 
 __all__ = ["points", "check", "feedback_for", "grade_submission", "kernel_submission", "assignment_of", "is_ours", "strip_ours", "last_stderr"]
 
@@ -85,7 +85,7 @@ def points(function: str, assignment: str | None = None) -> float:
         If no assignment has ``function``.
     RuntimeError
         Outside an IPython kernel; under ``nbgrader autograde`` (which must grade in
-        the sandbox, see `autograder.nbgrader_execute`); or when the grader itself
+        the sandbox, see `autograder.nbgrader.execute`); or when the grader itself
         failed (not the student's fault).
     """
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
@@ -94,7 +94,7 @@ def points(function: str, assignment: str | None = None) -> float:
         raise RuntimeError(
             "points() awards nothing under `nbgrader autograde`, which ran this notebook in a Jupyter kernel: "
             "the course's nbgrader_config.py must set c.Autograde.autograde_preprocessors to grade in the "
-            "sandbox (autograder.nbgrader_execute.SandboxedExecute); tell your instructor")
+            "sandbox (autograder.nbgrader.execute.SandboxedExecute); tell your instructor")
     assignment = assignment or assignment_of(function)
     rubrics.get(assignment).function(function)  # a KeyError for a name the rubric does not have
     result = _graded(kernel_submission(), assignment)
@@ -140,7 +140,7 @@ def feedback_for(result: SubmissionResult, functions: list[str] | None = None, *
         With the score line, the loading notes and the closing "well done";
         without them (a test cell's feedback), only the functions' sections.
     """
-    from .feedback import feedback_text, function_sections
+    from .outputs.feedback import feedback_text, function_sections
 
     spec = rubrics.get(result.assignment)
     names = [f.name for f in result.functions] if functions is None else list(functions)

@@ -35,7 +35,7 @@ One run does four things:
    also writes its exports, feedback and HTML report; nbgrader's autograde
    writes no feedback). Scores come from nbgrader's ``nbgrader export`` CSV
    and from our gradebook (``OUT/gradebook.db``). Our grader keeps the drawn
-   cases and expected values in its cache (:mod:`autograder.store`), by
+   cases and expected values in its cache (:mod:`autograder.engine.store`), by
    course secret: with ``--cache cold`` (the default) each run has its own
    empty cache and its own secret (``OUT/.secret``), as a new class's first
    run; with ``--cache warm`` every run shares one cache and one secret file,
@@ -529,7 +529,7 @@ def warm_cache(class_root: Path, work: Path, student: str, examples: int | None)
 
 def run_ours(class_root: Path, out: Path, workers: int, examples: int | None, *, dask: str | None = None,
              cache: Path | None = None, secret_file: Path | None = None) -> Run:
-    from autograder.gradebook import Gradebook
+    from autograder.classroom.gradebook import Gradebook
 
     command = [str(BIN / "autograder"), "grade", str(class_root), "--out", str(out), "--workers", str(workers)]
     if secret_file:

@@ -42,8 +42,8 @@ def _median_seconds(function, repeat: int) -> float:
 
 def overhead(repeat: int) -> tuple[float, float]:
     """(new interpreter, forked from the zygote) seconds to start a sandbox, load the submission and close it."""
+    from autograder.engine.submission import read_submission
     from autograder.sandbox import Sandbox, prestart
-    from autograder.submission import read_submission
 
     submission = read_submission(SUBMISSION)
     prestart()  # the zygote: started once per grader process

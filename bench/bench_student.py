@@ -15,7 +15,7 @@ time; then it times ``autograder check`` from the shell on each assignment's
 so the assignment is inferred from the functions), the first of
 ``--repeat`` runs (each venv and engine with its own empty cache: the cases
 drawn and the expected values computed) and the median of the others (they
-come from the cache, :mod:`autograder.store`), in the student's venv (the torch oracle: the reference is
+come from the cache, :mod:`autograder.engine.store`), in the student's venv (the torch oracle: the reference is
 not there) and in the instructor's (with the reference, and with
 ``--engine oracle``). pip's cache is whatever this machine has (warm after
 the first run): the install times are not a download's.

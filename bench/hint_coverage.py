@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from autograder import grade
+from autograder.engine.verdicts import ERROR_PROPERTY
 from autograder.sandbox import Limits
-from autograder.verdicts import ERROR_PROPERTY
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -41,12 +41,17 @@ NAME = "conv-autograder-student"
 
 #: Modules of ``autograder/`` for instructors only: the class, its exports and nbgrader/Gradescope.
 INSTRUCTOR_ONLY = (
-    "batch.py", "gradebook.py", "exports.py", "report.py", "lateness.py",
-    "nbgrader_execute.py", "nbgrader_late.py", "nbgrader_sync.py", "release.py", "gradescope.py",
-    "crosscheck.py", "cli_instructor.py",
+    "classroom", "nbgrader", "outputs/exports.py", "outputs/report.py", "outputs/gradescope.py",
+    "cli/instructor.py",
 )
 
-#: Pinned exactly from constraints.txt: they decide the drawn cases (see `autograder.fingerprint`).
+
+def instructor_only(name: str) -> bool:
+    """Whether ``name`` (a path inside ``autograder/``, with ``/``) is for instructors only."""
+    return any(name == entry or name.startswith(entry + "/") for entry in INSTRUCTOR_ONLY)
+
+
+#: Pinned exactly from constraints.txt: they decide the drawn cases (see `autograder.engine.fingerprint`).
 EXACT = ("hypothesis",)
 
 #: What else a self-check needs. Ranges, not pins: a student's machine (Google Colab above all)
@@ -114,8 +119,9 @@ include = ["autograder*"]
 def stage(folder: Path) -> None:
     """The package's source tree in ``folder``: ``autograder/`` minus the instructor's modules, a pyproject, a README."""
     def ignore(directory: str, names: list[str]) -> set[str]:
-        top = Path(directory).resolve() == (ROOT / "autograder").resolve()
-        return {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".pyo")) or (top and n in INSTRUCTOR_ONLY)}
+        inside = Path(directory).resolve().relative_to((ROOT / "autograder").resolve()).as_posix()
+        prefix = "" if inside == "." else inside + "/"
+        return {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".pyo")) or instructor_only(prefix + n)}
 
     shutil.copytree(ROOT / "autograder", folder / "autograder", ignore=ignore)
     (folder / "pyproject.toml").write_text(pyproject(), encoding="utf-8")
@@ -131,7 +137,7 @@ def inspect(paths: list[Path]) -> None:
             top = name.split("/", 1)[0]
             allowed = (top == "autograder" or top.endswith((".dist-info", ".egg-info"))
                        or name in ("pyproject.toml", "README.md", "PKG-INFO", "setup.cfg"))
-            if not allowed or (top == "autograder" and name.count("/") == 1 and name.split("/")[1] in INSTRUCTOR_ONLY):
+            if not allowed or (top == "autograder" and "/" in name and instructor_only(name.split("/", 1)[1])):
                 raise BuildError(f"{path.name} holds {name}, which students must not get")
 
 

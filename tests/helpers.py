@@ -1,7 +1,7 @@
 """One comparison helper for the engine tests: run an op in every engine and compare.
 
 ``check_engines(op, *args)`` runs ``reference.<op>``, ``reference.<op>_naive``
-and ``autograder.oracle.<op>`` (through :func:`autograder.crosscheck.compare_engines`),
+and ``autograder.engine.oracle.<op>`` (through :func:`autograder.classroom.crosscheck.compare_engines`),
 checks that no engine modified its inputs, and that all results agree to
 ``tolerance`` in normwise relative error (``max|a - b| / max|b|``: CS231n's
 elementwise ``rel_error`` flags rounding noise on entries that should be 0).
@@ -9,7 +9,7 @@ elementwise ``rel_error`` flags rounding noise on entries that should be 0).
 
 from __future__ import annotations
 
-from autograder.crosscheck import compare_engines
+from autograder.classroom.crosscheck import compare_engines
 
 TOLERANCE = 1e-10
 

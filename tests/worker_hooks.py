@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from autograder import batch
+from autograder.classroom import batch
 
 
 def grade_or_die(job: batch.Job, examples: int | None, secret: bytes | None = None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from ..rubric import Assignment
+from ..engine.rubric import Assignment
 from . import conv_extras, conv_layers, fast_conv
 
 ASSIGNMENTS: dict[str, Assignment] = {

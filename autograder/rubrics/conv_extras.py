@@ -8,11 +8,11 @@ engine cross-checked by torch, on 100 drawn cases per check.
 
 from __future__ import annotations
 
-from .. import hints
-from .. import strategies as cases
-from ..hints_students import with_crash_hints
-from ..rubric import Assignment, backward_check, forward_check, function, raises_check, value_check
+from ..engine import hints
+from ..engine.rubric import Assignment, backward_check, forward_check, function, raises_check, value_check
+from . import strategies as cases
 from .conv_layers import CONV_BACKWARD_POINTS, CONV_FORWARD_POINTS
+from .hints_students import with_crash_hints
 
 _DILATED_CASES = cases.conv_cases(
     max_batch=2, max_channels=3, max_filters=3, max_filter_size=3, max_stride=3, max_pad=3, max_dilation=3, dilation_key=True

@@ -4,14 +4,15 @@ CS231n names and conventions; ``stride`` and ``pad`` are plain ints (tuple
 strides and dilated convolution belong to a later assignment), filters and
 pool windows may be rectangular. Max pooling is drawn on distinct values, so
 how a correct implementation breaks ties never costs points. Every check
-draws 100 cases (the default of :class:`~autograder.checks.SearchedCheck`).
+draws 100 cases (the default of :class:`~autograder.engine.checks.SearchedCheck`).
 """
 
 from __future__ import annotations
 
-from .. import hints, hints_students
-from .. import strategies as cases
-from ..rubric import Assignment, backward_check, forward_check, function, raises_check, value_check
+from ..engine import hints
+from ..engine.rubric import Assignment, backward_check, forward_check, function, raises_check, value_check
+from . import hints_students
+from . import strategies as cases
 
 CONV_CASES = cases.conv_cases(max_batch=2, max_channels=3, max_filters=3, max_filter_size=4, max_stride=3, max_pad=3)
 CONV_FORWARD_POINTS = {"output shape": 2, "output values": 4, "inputs unchanged": 1}

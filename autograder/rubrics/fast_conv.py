@@ -4,14 +4,14 @@ Correctness is judged as for ``conv_layers``' convolution (the same cases and
 hints, plus im2col's own: N and F swapped in a reshape); the cache is the student's own business, since the backward always
 gets the cache of the student's forward. Speed is judged on the shapes of
 one fixed case (new values on every timed call), against the reference's
-vectorized op (see :func:`autograder.rubric.speed_check`).
+vectorized op (see :func:`autograder.engine.rubric.speed_check`).
 """
 
 from __future__ import annotations
 
-from .. import hints_students
-from .. import strategies as cases
-from ..rubric import Assignment, backward_check, forward_check, function, speed_check
+from ..engine.rubric import Assignment, backward_check, forward_check, function, speed_check
+from . import hints_students
+from . import strategies as cases
 from .conv_layers import CONV_BACKWARD_POINTS, CONV_CASES, CONV_FORWARD_POINTS
 
 MAX_RATIO = 5.0  # the student's time over the reference's, at most

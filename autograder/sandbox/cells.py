@@ -1,6 +1,6 @@
 """The code a sandbox runs: a submission's cells, in order, and where each is as a student finds it.
 
-`autograder.submission` reads a student's file or notebook into these; the
+`autograder.engine.submission` reads a student's file or notebook into these; the
 sandbox runs them in order in one namespace and names them in its notes
 (``"code cell 3"``, ``"line 12"``).
 """
@@ -17,7 +17,7 @@ class Cell:
 
     A notebook's code cell is one unit; a ``.py`` file gives one unit per
     top-level statement (``kind="statement"``), so that a failing statement
-    loses only itself (see `autograder.submission.split_statements`).
+    loses only itself (see `autograder.engine.submission.split_statements`).
 
     Parameters
     ----------
@@ -38,7 +38,7 @@ class Cell:
     kind : {"cell", "statement"}
         A whole notebook cell, or top-level statements of a ``.py`` file.
     runs_code : bool
-        False for a plain function definition (see `autograder.submission`): running
+        False for a plain function definition (see `autograder.engine.submission`): running
         it runs none of the student's code, so it cannot hang or crash, and
         the child need not tell the grader when it starts (a message less
         per function each time the submission loads).

@@ -1,7 +1,7 @@
 """A content hash of the values that cross to the child: nested tuples, lists, dicts, arrays and scalars.
 
 The sandbox keys its cache of encoded calls with it (`calls.cache_key`); the
-engine keys its expected values the same way (`autograder.expected`).  The
+engine keys its expected values the same way (`autograder.engine.expected`).  The
 drawn cases' arrays are read-only and live as long as the grader, so each
 is hashed once per process.
 """

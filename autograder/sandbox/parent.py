@@ -87,7 +87,7 @@ class Sandbox:
     ----------
     submission : Submission
         The cells to run (see `cells.Submission`; the engine reads them with
-        `autograder.submission.read_submission`).
+        `autograder.engine.submission.read_submission`).
     limits : Limits, optional
         Time, memory and size limits.
     forbidden_paths : iterable of path, optional
@@ -96,7 +96,7 @@ class Sandbox:
         libraries and its scratch folder; see
         `child.read_access.python_read_access`); a refusal names them the
         grader's own files.  The caller's policy (the engine's is
-        `autograder.policy.forbidden_paths`: the course's own folder);
+        `autograder.engine.policy.forbidden_paths`: the course's own folder);
         none by default.
     start_method : {"zygote", "exec", "portable"}, optional
         How each child starts: forked from the zygote, a warm interpreter

@@ -100,7 +100,7 @@ def weak_sandbox_message(missing_by_machine: Mapping[str, list[str]], protection
         if not missing:
             continue
         reported = protections_by_machine.get(machine, {})
-        if "sandbox" in reported:  # no sandbox started at all (see autograder.batch)
+        if "sandbox" in reported:  # no sandbox started at all (see autograder.classroom.batch)
             lines.append(f"  {machine}: the sandbox did not start: {reported['sandbox']}")
         for name in missing:
             state = reported.get(name, "not reported")

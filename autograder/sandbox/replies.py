@@ -129,7 +129,7 @@ def read_result(message: Message, *, arguments_after: bool, memory_bytes: int, s
     When the call asked for them, the arguments come back with every
     result that has a value, whether or not the child thinks they changed:
     whether they did is decided by the grader, comparing them with what it
-    sent (`autograder.verdicts.inputs_unchanged`). What this can and cannot
+    sent (`autograder.engine.verdicts.inputs_unchanged`). What this can and cannot
     catch: a function that changes its arguments in place, or a student's
     code that replaces functions of the child's own module (its helpers,
     its clock), is seen, since the grader believes no verdict of the

@@ -1,7 +1,7 @@
 """A correct conv_layers submission written with explicit loops, the way most students write it.
 
 Grading this file must give full marks, and no hint may fire on what its functions return
-(tests/autograder/test_student_hints.py). The buggy_* files written as students would (not made
+(tests/rubrics/test_student_hints.py). The buggy_* files written as students would (not made
 by mutants.py) are this file with one mistake found in real student code each.
 """
 

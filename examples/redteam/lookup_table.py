@@ -2,7 +2,7 @@
 
 What it tries: the grader's cases are the same for every submission and every
 run, and anyone holding the package can draw them
-(`autograder.search.drawn_cases` on the rubric's checks) and compute the
+(`autograder.engine.search.drawn_cases` on the rubric's checks) and compute the
 answers (here from a correct file; a student would use the torch oracle).
 `make_lookup_table.py` did that and stored every answer below, keyed by a hash
 of the arguments' bytes; the functions only look answers up (unknown

@@ -1,7 +1,7 @@
 """Build lookup_table.py: the public cases' answers, as a student with the package would.
 
 Not a submission (the runner skips ``make_*``).  It draws every check's cases
-exactly as the grader does without a secret (``autograder.search.drawn_cases``
+exactly as the grader does without a secret (``autograder.engine.search.drawn_cases``
 on the rubric's checks, for 100 and for 30 cases per check, plus every case
 the grader judged while grading a correct file), computes the answers with
 ``examples/conv_layers/correct.py`` (a student would use the torch oracle or a
@@ -28,8 +28,9 @@ import tempfile
 
 # Only these at first: which cases Hypothesis draws was seen to depend on what the process imported
 # before (4 of zero_pad's 100 differ), so the table is made in a plain process and in a grading one.
-from autograder import rubrics, search
-from autograder.search import drawn_cases
+from autograder import rubrics
+from autograder.engine import search
+from autograder.engine.search import drawn_cases
 
 HERE = Path(__file__).resolve().parent
 KEY_FUNCTION = '''
@@ -61,7 +62,7 @@ def judged_cases(correct_file: Path) -> dict[tuple[str, int], dict]:
     ``autograder grade`` (a folder, as a batch job); they need not draw alike.
     """
     import autograder
-    from autograder.batch import Job, grade_job
+    from autograder.classroom.batch import Job, grade_job
 
     seen: dict[tuple[str, int], dict] = {}
     original = search._Search.evaluate_many

@@ -95,19 +95,19 @@ def test_a_file_nothing_identifies_exits_2_naming_the_flag(tmp_path):
 
 
 def test_the_instructors_commands_are_all_known_to_the_students_package():
-    from autograder import cli_instructor
     from autograder.cli import INSTRUCTOR_COMMANDS
+    from autograder.cli import instructor as cli_instructor
 
     assert set(cli_instructor.commands.commands) == set(INSTRUCTOR_COMMANDS)
 
 
 def test_without_the_instructors_modules_their_commands_say_where_they_are():
-    # The students' package leaves out autograder/cli_instructor.py (and the class tools).
+    # The students' package leaves out autograder/cli/instructor.py (and the class tools).
     code = (
         "import sys\n"
         "class Hide:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name in ('autograder.cli_instructor', 'autograder.batch', 'reference'):\n"
+        "        if name in ('autograder.cli.instructor', 'autograder.classroom.batch', 'reference'):\n"
         "            raise ModuleNotFoundError(name, name=name)\n"
         "sys.meta_path.insert(0, Hide())\n"
         "from autograder.cli import main\n"
@@ -126,7 +126,7 @@ def test_a_notebook_released_for_another_grader_says_what_differs(tmp_path):
     import copy
 
     from autograder import rubrics
-    from autograder.fingerprint import grader_fingerprint
+    from autograder.engine.fingerprint import grader_fingerprint
 
     released = json.loads((EXAMPLES.parents[1] / "assignments" / "conv_layers" / "conv_layers.ipynb").read_text())
     same = tmp_path / "same.ipynb"

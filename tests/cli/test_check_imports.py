@@ -19,7 +19,7 @@ try:
 except SystemExit as end:
     code = end.code
 import json
-heavy = ("torch", "sqlalchemy", "autograder.cli_instructor", "autograder.batch", "autograder.gradebook")
+heavy = ("torch", "sqlalchemy", "autograder.cli.instructor", "autograder.classroom.batch", "autograder.classroom.gradebook")
 print(json.dumps({"code": code, "loaded": [name for name in heavy if name in sys.modules]}))
 """
 

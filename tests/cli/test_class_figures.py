@@ -12,12 +12,13 @@ import statistics
 import pytest
 from click.testing import CliRunner
 
-from autograder import cli_instructor, rubrics
-from autograder.batch import BatchSummary, write_outputs
+from autograder import rubrics
+from autograder.classroom.batch import BatchSummary, write_outputs
+from autograder.classroom.gradebook import GradebookEntry
+from autograder.cli import instructor as cli_instructor
 from autograder.cli import main
-from autograder.gradebook import GradebookEntry
-from autograder.grading import failed_result
-from autograder.results import Status
+from autograder.engine.grading import failed_result
+from autograder.engine.results import Status
 
 SPEC = rubrics.get("conv_layers")
 

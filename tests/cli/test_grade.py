@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder import batch
+from autograder.classroom import batch
+from autograder.classroom.gradebook import Gradebook
 from autograder.cli import main
-from autograder.gradebook import Gradebook
-from autograder.secret import fingerprint_of
+from autograder.engine.secret import fingerprint_of
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -159,7 +159,7 @@ def test_one_worker_and_a_dask_cluster_give_the_same_gradebook(clean_run, submis
     script = (
         "import sys\n"
         "from distributed import LocalCluster\n"
-        "from autograder.batch import grade_class\n"
+        "from autograder.classroom.batch import grade_class\n"
         "if __name__ == '__main__':\n"
         "    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host='127.0.0.1') as cluster:\n"
         f"        grade_class({str(submissions)!r}, out={str(tmp_path / 'dask')!r}, dask=cluster.scheduler_address, examples={EXAMPLES}, export=False, secret_file={str(secret_file)!r})\n"
@@ -192,7 +192,7 @@ def test_bad_folders_say_what_to_do_and_exit_2(args, message, tmp_path):
 
 def test_internal_errors_exit_3(monkeypatch, tmp_path):
     summary = batch.BatchSummary(jobs=1, graded=1, internal_errors=1, db_url="sqlite:///x")
-    monkeypatch.setattr("autograder.cli_instructor.grade_class", lambda *a, **k: summary)
+    monkeypatch.setattr("autograder.cli.instructor.grade_class", lambda *a, **k: summary)
     result = CliRunner().invoke(main, ["grade", str(tmp_path)])
     assert result.exit_code == 3
     assert "internal error of the grader" in result.output
@@ -202,7 +202,7 @@ def test_a_grader_bug_becomes_an_internal_error_entry(monkeypatch, submissions):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("our bug")
 
-    monkeypatch.setattr("autograder.grading.grade", broken)
+    monkeypatch.setattr("autograder.engine.grading.grade", broken)
     entry = batch.grade_job(batch.Job("correct", "conv_layers", str(submissions / "correct" / "conv_layers")))
     assert entry["status"] == "internal error" and "ZeroDivisionError: our bug" in entry["error"]
     assert entry["points"] == 0 and entry["max_points"] == 33

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from autograder.classroom.gradebook import Gradebook
 from autograder.cli import main
-from autograder.gradebook import Gradebook
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "conv_layers"

@@ -24,8 +24,8 @@ from click.testing import CliRunner
 
 import autograder
 from autograder.cli import main
-from autograder.gradescope import TORCH_INDEX, GradescopeError, run_autograder
-from autograder.secret import fingerprint_of
+from autograder.engine.secret import fingerprint_of
+from autograder.outputs.gradescope import TORCH_INDEX, GradescopeError, run_autograder
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "conv_layers"
@@ -96,7 +96,7 @@ def test_the_zip_holds_gradescopes_two_scripts_the_package_and_a_bundle_secret(b
     # The wheel is the package and its reference engine, nothing else of the repository.
     tops = {name.split("/")[0] for name in wheel.namelist()}
     assert {top for top in tops if not top.endswith(".dist-info")} == {"autograder", "reference"}
-    assert "autograder/gradescope.py" in wheel.namelist() and "reference/conv.py" in wheel.namelist()
+    assert "autograder/outputs/gradescope.py" in wheel.namelist() and "reference/conv.py" in wheel.namelist()
     assert not [name for name in wheel.namelist() if "solutions" in name or "examples" in name or name.endswith(".pyc")]
     # A secret of its own: not the course's, not empty, so never the public cases.
     assert len(secret) == 64 and config["secret_fingerprint"] == fingerprint_of(secret)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 
 import reference
-from autograder import strategies as cases
+from autograder.rubrics import strategies as cases
 
 X = np.zeros((2, 3, 5, 5))
 W = np.zeros((4, 3, 3, 3))

@@ -6,8 +6,8 @@ from helpers import check_engines
 from hypothesis import given
 
 import reference
-from autograder import strategies as cases
-from autograder.compare import normwise_error, numerical_gradient
+from autograder.engine.compare import normwise_error, numerical_gradient
+from autograder.rubrics import strategies as cases
 
 
 @given(cases.conv_cases(max_dilation=2))

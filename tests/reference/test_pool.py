@@ -11,8 +11,8 @@ from helpers import check_engines
 from hypothesis import given
 
 import reference
-from autograder import strategies as cases
-from autograder.compare import normwise_error, numerical_gradient
+from autograder.engine.compare import normwise_error, numerical_gradient
+from autograder.rubrics import strategies as cases
 
 # max_pool_backward takes one of two routes by input size (reference/pool.py):
 # "windows" (argmax and bincount, small inputs) or "taps" (blocks of planes).

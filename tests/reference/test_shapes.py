@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 
 import reference
-from autograder import oracle
-from autograder import strategies as cases
+from autograder.engine import oracle
+from autograder.rubrics import strategies as cases
 
 
 def test_7x7_input_3x3_filter_stride_1_pad_1_gives_7():

@@ -163,7 +163,7 @@ class Kernel:
         """Run the units in one namespace, retrying NameError units until no progress.
 
         A unit is a notebook cell or a top-level statement of a ``.py`` file
-        (``kind == "statement"``; see `autograder.submission.split_statements`).
+        (``kind == "statement"``; see `autograder.engine.submission.split_statements`).
         A statement that calls ``sys.exit`` ends its file: the file's later
         statements do not run, as Python would not run them.
         """
@@ -448,7 +448,7 @@ def describe_exception(error: BaseException, protocol: types.ModuleType, *, name
 
 
 def _location(origin: str, line: int) -> str:
-    """As `autograder.submission.location`: ``"line 7"`` in the lone file, else ``"code cell 3, line 7"``."""
+    """As `autograder.engine.submission.location`: ``"line 7"`` in the lone file, else ``"code cell 3, line 7"``."""
     return f"line {line}" if origin in ("file", "") else f"{origin}, line {line}"
 
 

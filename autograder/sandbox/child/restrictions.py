@@ -5,7 +5,7 @@ runs any student code (`install`).
 
 **Kernel layer: the boundary.**  It holds whatever the student's code does,
 even native code reached through ctypes once the Python layer is switched off
-(``tests/autograder/test_sandbox_confinement.py`` does exactly that, with
+(``tests/sandbox/test_sandbox_confinement.py`` does exactly that, with
 ``examples/conv_layers/hostile_escapes_the_sandbox.py``).  Each part is best
 effort: what the running kernel refuses is reported in the ``protections``
 mapping rather than failing the start, and `autograder.sandbox.self_test`

@@ -6,7 +6,7 @@ environment makes the sandbox start its children the portable way (see
 child, which calls `hide_platform` before it loads anything else.  To make
 the grader's own process look like Windows too, run it with a
 ``sitecustomize.py`` on ``PYTHONPATH`` that calls `hide_platform` (the
-tests do: ``tests/autograder/test_sandbox_portable.py``).
+tests do: ``tests/sandbox/test_sandbox_portable.py``).
 
 What it hides, for ``windows``: the modules ``posix``, ``resource`` and
 ``fcntl`` (importing them raises `ImportError`) and the functions of `os`
