@@ -298,12 +298,7 @@ class PortableChild(Child):
 
     def _wait_for_exit(self, capture: OutputCapture) -> None:
         """The reply pipe closed: collect the exit status and the last output, raise `PortableChildDied`."""
-        try:
-            self.process.wait(timeout=1.0)
-            closed_channel = False
-        except subprocess.TimeoutExpired:  # alive, but it closed its end of the channel
-            self._terminate()
-            closed_channel = True
+        closed_channel = self._reap()
         deadline = time.monotonic() + 1.0  # the output pipe ends with the process (unless a grandchild holds it)
         while not self.output_closed and time.monotonic() < deadline:
             self._take_event(capture, deadline - time.monotonic())

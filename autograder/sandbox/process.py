@@ -315,14 +315,18 @@ class Child:
                 self.outgoing.pop(0)
         self.selector.unregister(self.request_fd)
 
-    def _wait_for_exit(self, capture: OutputCapture) -> None:
-        """The reply pipe closed: collect the exit status and raise `ChildDied`."""
+    def _reap(self) -> bool:
+        """Wait a second for the process to end, else end it; True if it was alive (it closed the channel itself)."""
         try:
             self.process.wait(timeout=1.0)
-            closed_channel = False
+            return False
         except subprocess.TimeoutExpired:  # alive, but it closed its end of the channel
             self._terminate()
-            closed_channel = True
+            return True
+
+    def _wait_for_exit(self, capture: OutputCapture) -> None:
+        """The reply pipe closed: collect the exit status and raise `ChildDied`."""
+        closed_channel = self._reap()
         self.drain_output(capture)
         lost = isinstance(self.process, ZygoteChild) and self.process.lost
         raise ChildDied(self.process.returncode, bytes(capture.tail), closed_channel and not lost, lost)
