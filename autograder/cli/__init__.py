@@ -19,6 +19,7 @@ from .. import __version__, rubrics
 from ..engine.fingerprint import fingerprint_differences, grader_fingerprint
 from ..engine.grading import grade
 from ..engine.identify import IdentifyError, identify_assignment, metadata_of
+from ..engine.results import Status
 from ..engine.submission import SubmissionError, read_submission
 from ..outputs.feedback import feedback_text, score_table
 from ..sandbox.protections import summary_line
@@ -106,7 +107,7 @@ def check(file: Path, assignment: str | None, examples: int, engine: str, as_jso
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         console.out.print(score_table(result))
-        failing = result.status != "graded" or any(not f.passed for f in result.functions) or result.notes
+        failing = result.status != Status.GRADED or any(not f.passed for f in result.functions) or result.notes
         if failing:
             console.out.print(feedback_text(result, failures_only=True), markup=False, highlight=False, soft_wrap=True)
         else:
@@ -116,9 +117,9 @@ def check(file: Path, assignment: str | None, examples: int, engine: str, as_jso
     sandbox_line = summary_line(result.protections)  # a student's machine lacks some: say which, never refuse
     if sandbox_line:
         (console.err if as_json else console.out).print(sandbox_line, markup=False, highlight=False, soft_wrap=True)
-    if result.status == "internal error":
+    if result.status == Status.INTERNAL_ERROR:
         raise SystemExit(3)
-    if result.status == "ungradable":
+    if result.status == Status.UNGRADABLE:
         raise SystemExit(2)
     raise SystemExit(0 if all(f.passed for f in result.functions) else 1)
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from .. import rubrics
 from ..classroom.gradebook import GradebookEntry, Student
 from ..classroom.lateness import PenaltyPolicy, parse_timestamp
+from ..engine.results import Status
 
 __all__ = ["NbgraderSyncError", "Course", "require_course_root", "course_db_url", "read_course", "course_late_policy",
            "write_to_nbgrader"]
@@ -192,7 +193,7 @@ def write_to_nbgrader(entries: Iterable[GradebookEntry], course_root: str | Path
 
     root = require_course_root(course_root)
     counts = {"submissions": 0, "grades": 0}
-    entries = [e for e in entries if e.assignment in rubrics.ASSIGNMENTS and e.status != "missing"]
+    entries = [e for e in entries if e.assignment in rubrics.ASSIGNMENTS and e.status != Status.MISSING]
     gradebook = _open_gradebook(root)
     with gradebook as gb, warnings.catch_warnings():
         # nbgrader's own add_submission trips SQLAlchemy's autoflush warnings; they say nothing about our data.
@@ -218,7 +219,7 @@ def write_to_nbgrader(entries: Iterable[GradebookEntry], course_root: str | Path
                 except MissingEntry:
                     grade = Grade(cell_id=cell.id, notebook=submitted)
                     gb.db.add(grade)
-                if entry.status == "internal error":
+                if entry.status == Status.INTERNAL_ERROR:
                     grade.auto_score, grade.needs_manual_grade = None, True
                 else:
                     grade.auto_score, grade.needs_manual_grade = scores.get(function, 0.0), False
