@@ -1,3 +1,3 @@
-"""nbgrader integration: the kernel-side execution, the gradebook sync, late penalties from
-nbgrader's timestamps, and releasing the course's notebooks.
+"""nbgrader integration: its execute step run in the sandbox, the scores synced into its gradebook,
+late penalties from its timestamps, and releasing the course's notebooks.
 """

@@ -1,4 +1,9 @@
-"""The assignments the grader knows, by name. Adding one means adding a module here."""
+"""The course content: the assignments the grader knows, by name, with what they draw.
+
+Each assignment is a module here (``conv_layers``, ``conv_extras``, ``fast_conv``), written
+with the builders of :mod:`autograder.engine.rubric`; ``strategies`` and ``cases`` draw the
+cases, ``hints_students`` names students' real mistakes. Adding one means adding a module here.
+"""
 
 from __future__ import annotations
 
