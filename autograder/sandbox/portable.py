@@ -45,7 +45,6 @@ from typing import Any
 
 from .capture import OutputCapture
 from .child import protocol
-from .child.protocol import Message
 from .child.simulate import VARIABLE, simulated_platform
 from .launch import CHILD_SCRIPT, child_environment
 from .outcomes import CallStatus
@@ -145,17 +144,7 @@ class PortableChild(Child):
         self.process = subprocess.Popen(
             command + (["--simulate"] if simulate else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, bufsize=0, cwd=os.path.abspath(os.sep), env=environment, **options)
-        self.owner_pid = os.getpid()
-        self.output_nonce = os.urandom(protocol.OUTPUT_MARK_NONCE_BYTES)
-        self._output_marker = protocol.OUTPUT_MARK_TAG + self.output_nonce
-        self._output_carry = b""
-        self.awaited_marks: set[int] = set()
-        self.marks: dict[int, tuple[int, int]] = {}
-        self.reader = protocol.FrameReader(1 << 30)
-        self.outgoing: list[memoryview] = []
-        self.inbox: list[Message] = []
-        self.reply_closed = False
-        self.output_closed = False
+        self._init_channel()
         self.closed = False
         self.cpu_clock, self.timing = None, ("wall-clock time of each call, measured by the grader (portable start: "
                                              "no CPU clock of another process to read)")

@@ -123,6 +123,18 @@ class Child:
                 os.close(fd)
         for fd in (self.request_fd, self.reply_fd, self.output_fd):
             os.set_blocking(fd, False)
+        self._init_channel()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.reply_fd, selectors.EVENT_READ)
+        self.selector.register(self.output_fd, selectors.EVENT_READ)
+        self.closed = False
+        #: The kernel's clock of the child's CPU time, and how speed is measured (see `cpu_clock_of`).
+        self.cpu_clock, self.timing = cpu_clock_of(self.process)
+        #: A handle on the process itself (not its pid, which could be reused), to stop it: see `Sandbox.paused`.
+        self.pidfd = _open_pidfd(self.process.pid) if self.cpu_clock is not None else None
+
+    def _init_channel(self) -> None:
+        """The state for talking to a child just started: its output marker (a new nonce), frames, marks, queues."""
         self.owner_pid = os.getpid()
         self.output_nonce = os.urandom(protocol.OUTPUT_MARK_NONCE_BYTES)
         self._output_marker = protocol.OUTPUT_MARK_TAG + self.output_nonce
@@ -130,18 +142,10 @@ class Child:
         self.awaited_marks: set[int] = set()
         self.marks: dict[int, tuple[int, int]] = {}
         self.reader = protocol.FrameReader(1 << 30)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.reply_fd, selectors.EVENT_READ)
-        self.selector.register(self.output_fd, selectors.EVENT_READ)
         self.outgoing: list[memoryview] = []
         self.inbox: list[Message] = []
         self.reply_closed = False
         self.output_closed = False
-        self.closed = False
-        #: The kernel's clock of the child's CPU time, and how speed is measured (see `cpu_clock_of`).
-        self.cpu_clock, self.timing = cpu_clock_of(self.process)
-        #: A handle on the process itself (not its pid, which could be reused), to stop it: see `Sandbox.paused`.
-        self.pidfd = _open_pidfd(self.process.pid) if self.cpu_clock is not None else None
 
     def cpu_seconds(self) -> float | None:
         """CPU time the child process has used so far (all its threads, live or ended), or None if unreadable."""
