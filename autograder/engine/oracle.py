@@ -239,12 +239,17 @@ def max_pool_forward(x, pool_param):
     return _numpy(functional.max_pool2d(_tensor(x), **_pool_options(x, pool_param))), (x, pool_param)
 
 
-def max_pool_backward(dout, cache):
-    """Gradient of ``max_pool2d`` by autograd."""
+def _pool_backward(pool, dout, cache):
+    """Gradient of the torch pooling ``pool`` by autograd, from a CS231n pooling cache ``(x, pool_param)``."""
     x, pool_param = cache
     xt = _tensor(x, grad=True)
-    functional.max_pool2d(xt, **_pool_options(x, pool_param)).backward(_tensor(dout))
+    pool(xt, **_pool_options(x, pool_param)).backward(_tensor(dout))
     return _numpy(xt.grad)
+
+
+def max_pool_backward(dout, cache):
+    """Gradient of ``max_pool2d`` by autograd."""
+    return _pool_backward(functional.max_pool2d, dout, cache)
 
 
 def avg_pool_forward(x, pool_param):
@@ -254,10 +259,7 @@ def avg_pool_forward(x, pool_param):
 
 def avg_pool_backward(dout, cache):
     """Gradient of ``avg_pool2d`` by autograd."""
-    x, pool_param = cache
-    xt = _tensor(x, grad=True)
-    functional.avg_pool2d(xt, **_pool_options(x, pool_param)).backward(_tensor(dout))
-    return _numpy(xt.grad)
+    return _pool_backward(functional.avg_pool2d, dout, cache)
 
 
 def global_avg_pool_forward(x):
