@@ -52,7 +52,7 @@ class ZygoteKeeper:
                 raise ZygoteUnavailable(f"no fork-based start on this platform ({sys.platform})")
             if self.failures >= self.MAX_FAILURES:
                 raise ZygoteUnavailable(f"it failed {self.failures} times in a row; last: {self.last_failure}")
-            if self.zygote is not None and (self.zygote.failure is not None or self.zygote.owner_pid != os.getpid()):
+            if self.zygote is not None and (self.zygote.owner_pid != os.getpid() or self.zygote.ended()):
                 self.zygote = None  # it ended (killed, say): a new one
             if self.zygote is None:
                 self.zygote = Zygote()

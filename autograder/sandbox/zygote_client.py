@@ -80,6 +80,7 @@ class Zygote:
         self.pid: int | None = None
         #: Why it can no longer be used; None while it can.
         self.failure: str | None = None
+        self._process: subprocess.Popen | None = None  # set by the reading thread once started
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()  # guards failure, the tables below and every send
         self._ready = threading.Event()  # set by its hello, or when it fails
@@ -132,6 +133,10 @@ class Zygote:
             except OSError:
                 pass
 
+    def ended(self) -> bool:
+        """Whether it can no longer fork: it failed, or its process has ended (before the reading thread saw it)."""
+        return self.failure is not None or (self._process is not None and self._process.poll() is not None)
+
     def forget(self) -> None:
         """In a process forked from the grader: the zygote is the parent's; close only our copy of the socket."""
         self.failure = self.failure or "it belongs to the process this one was forked from"
@@ -149,6 +154,7 @@ class Zygote:
                     start_new_session=True)  # out of the terminal's process group: Ctrl-C goes to the grader
             finally:
                 theirs.close()
+            self._process = process
         except Exception as error:  # noqa: BLE001 - whatever it is, sandboxes start new interpreters instead
             self._stop(f"it could not start ({error})")
             return
