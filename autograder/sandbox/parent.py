@@ -60,6 +60,8 @@ from .zygote_client import ZygoteUnavailable
 
 # How many bytes of calls `Sandbox.call_many` sends ahead of the one being answered.
 _SEND_AHEAD_BYTES = 16 * 2**20
+#: With calls in flight, how long to let replies gather before reading them (see `Child.next_message`).
+_SETTLE_SECONDS = 0.001
 
 
 class _Resources:
@@ -404,7 +406,7 @@ class Sandbox:
                     sent.append(next_to_send)
                     sent_bytes += later.nbytes
                 next_to_send += 1
-            outcome, output_end = self._await_result(child, request, timed=timed)
+            outcome, output_end = self._await_result(child, request, timed=timed, in_flight=len(sent))
             if self._resources.child is child:
                 sent.popleft()
                 sent_bytes -= request.nbytes
@@ -470,8 +472,12 @@ class Sandbox:
         return CallOutcome("stale", error=f"an argument is a result from {where}; call the function that made it again")
 
     def _await_result(self, child: Child, request: CallRequest, *, retry_lost: bool = True,
-                      timed: bool = False) -> tuple[CallOutcome, tuple[int, int]]:
+                      timed: bool = False, in_flight: int = 1) -> tuple[CallOutcome, tuple[int, int]]:
         """Wait for the result of *request*, sent earlier; return it and the capture's mark where its output ends.
+
+        With other calls *in_flight* (sent ahead after it), the wait starts
+        with a short sleep (`_SETTLE_SECONDS`, see `Child.next_message`), so
+        that their replies are read together.
 
         A child lost with the zygote (see `ChildDied`) does not make the
         call's outcome: the call runs again, once, in a new child.  With
@@ -483,7 +489,8 @@ class Sandbox:
         cpu_started = child.cpu_seconds() if timed else None
         cpu_answered = output_end = None
         try:
-            message = child.next_message(self._deadline(self.limits.call_timeout), self._capture)
+            message = child.next_message(self._deadline(self.limits.call_timeout), self._capture,
+                                         settle=_SETTLE_SECONDS if in_flight > 1 and not timed else 0.0)
             if cpu_started is not None:
                 cpu_answered = child.cpu_seconds()
             if message.refused is not None:  # skipped unread; the child is still in step

@@ -201,12 +201,21 @@ class Child:
         if not waiting and not self.reply_closed:
             self.selector.register(self.request_fd, selectors.EVENT_WRITE)
 
-    def next_message(self, deadline: float, capture: OutputCapture) -> Message:
+    def next_message(self, deadline: float, capture: OutputCapture, *, settle: float = 0.0) -> Message:
         """Wait for the next whole reply frame until *deadline* (a ``time.monotonic`` value).
+
+        With *settle* (seconds), when no reply is in yet and every request
+        is written, first sleep that long: with calls sent ahead, the child
+        answers several meanwhile, and they are then read and cut in one go
+        instead of one wake-up each.  The child still writes each reply as
+        its call ends, so what a later call does (hang, crash) cannot hold
+        back an earlier call's result.
 
         Raises `DeadlineReached`, `ChildDied` or `ProtocolError`.
         """
         self._release_requests()
+        if settle > 0 and not self.inbox and not self.outgoing:
+            time.sleep(max(0.0, min(settle, deadline - time.monotonic())))
         while not self.inbox:
             if self.reader.broken:
                 self.reader.feed(b"")  # raises the ProtocolError found after the last whole frame

@@ -512,6 +512,21 @@ def test_a_batch_gives_the_outcomes_of_one_call_each(box, name, calls):
         assert batch[1].error.startswith("raised ValueError: bad value (line ")
 
 
+def test_the_replies_of_calls_sent_ahead_are_read_together(tmp_path, monkeypatch):
+    # The grader lets replies gather before it reads (see Child.next_message): far fewer reads than calls.
+    from autograder.sandbox.process import Child
+
+    reads = []
+    read_replies = Child._read_replies
+    monkeypatch.setattr(Child, "_read_replies", lambda child: reads.append(1) or read_replies(child))
+    with make_sandbox(tmp_path, STUDENT, limits=Limits(call_timeout=10, budget=60)) as sandbox:
+        sandbox.load()
+        reads.clear()
+        outcomes = sandbox.call_many("identity", [((index,), {}) for index in range(300)])
+    assert [outcome.value for outcome in outcomes] == list(range(300))
+    assert len(reads) < 40, f"{len(reads)} reads of the reply pipe for 300 calls"
+
+
 @pytest.mark.parametrize("send_ahead", [None, 3000], ids=["default window", "small window"])
 def test_batched_forwards_hand_their_caches_to_batched_backwards(box, monkeypatch, send_ahead):
     # 40 forwards and their 40 backwards: more than the old 32 kept results.
