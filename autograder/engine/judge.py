@@ -44,9 +44,7 @@ def judge_many(box, function: FunctionSpec, check: SearchedCheck, cases: list, e
     failure of this function. Each call's value is let go once its case is
     judged.
     """
-    wants = [_expected_or_error(function, check, case, expected) for case in cases]
-    limits = [reply_limit(None if isinstance(want, InternalError) else want, *check.reply_values(case))
-              for case, want in zip(cases, wants)]
+    wants, limits = _wants_and_limits(function, check, cases, expected)
     calls = check.call(box, function, cases, limits)
     outcomes, notes = calls.outcomes, calls.notes or [""] * len(cases)
     trials = []
@@ -60,6 +58,36 @@ def judge_many(box, function: FunctionSpec, check: SearchedCheck, cases: list, e
         trials.append(trial)
     check.after_judging(box, function, cases, wants, trials, calls, expected, limits)
     return trials
+
+
+#: Per grader process: (check, case, engine) by their ids -> (check, function, case, engine, expected, reply limit).
+#: Every submission meets the same drawn cases, so each is looked up and bounded once.
+_PER_CASE: dict[tuple[int, int, int], tuple] = {}
+PER_CASE_ENTRIES = 8192
+
+
+def _wants_and_limits(function: FunctionSpec, check: SearchedCheck, cases: list,
+                      expected: ExpectedValues) -> tuple[list, list[int]]:
+    """Each case's expected result (or its :class:`InternalError`) and reply limit, remembered per case object.
+
+    Both follow from the check, the function, the case and the engine alone;
+    the drawn cases are the same objects for every submission a process
+    grades, so they are computed once (a content digest and a walk of the
+    arrays per case saved for each later submission).
+    """
+    wants, limits = [], []
+    for case in cases:
+        key = (id(check), id(case), id(expected))
+        kept = _PER_CASE.get(key)
+        if kept is None or kept[0] is not check or kept[1] is not function or kept[2] is not case or kept[3] is not expected:
+            want = _expected_or_error(function, check, case, expected)
+            limit = reply_limit(None if isinstance(want, InternalError) else want, *check.reply_values(case))
+            if len(_PER_CASE) >= PER_CASE_ENTRIES:
+                _PER_CASE.clear()
+            kept = _PER_CASE[key] = (check, function, case, expected, want, limit)
+        wants.append(kept[4])
+        limits.append(kept[5])
+    return wants, limits
 
 
 def _expected_or_error(function: FunctionSpec, check: SearchedCheck, case, expected: ExpectedValues):

@@ -188,3 +188,18 @@ def test_each_loading_note_appears_once(tmp_path):
     path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}))
     notes = grade(path, examples=3, limits=LIMITS).notes
     assert notes.count("code cell 1: skipped the shell/magic line `%matplotlib inline`") == 1
+
+
+def test_a_second_grading_in_the_same_process_looks_up_no_expected_value_again(monkeypatch):
+    # Each drawn case's expected value and reply limit are kept per case object (judge._PER_CASE).
+    from autograder.engine.expected import ExpectedValues
+
+    first = grade(EXAMPLES / "correct.py", examples=FAST, limits=LIMITS)
+    looked_up = []
+    original = ExpectedValues.__call__
+    monkeypatch.setattr(ExpectedValues, "__call__", lambda self, *a, **k: looked_up.append(a[0]) or original(self, *a, **k))
+    second = grade(EXAMPLES / "correct.py", examples=FAST, limits=LIMITS)
+    assert looked_up == []
+    assert second.points == first.points == 33
+    assert [p.examples for f in second.functions for p in f.properties] == \
+        [p.examples for f in first.functions for p in f.properties]
