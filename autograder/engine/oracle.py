@@ -53,6 +53,21 @@ def _tensor(array, *, grad: bool = False) -> torch.Tensor:
     return tensor.requires_grad_(grad)
 
 
+def _backward(out: torch.Tensor, dout) -> None:
+    """Accumulate ``dout``'s vector-Jacobian product into the inputs' ``.grad``: ``out.backward(dout)``, exactly.
+
+    Written as the backward of the scalar ``(out * dout).sum()``, whose
+    gradient with respect to ``out`` is ``1.0 * dout``, bit for bit ``dout``:
+    ``out.backward(dout)`` itself first imports torch's symbolic shapes, and
+    with them sympy, to compare the two shapes (0.4 s on a grader's first
+    expected value, or a first ``autograder check``).
+    """
+    dout_tensor = _tensor(dout)
+    if dout_tensor.shape != out.shape:  # a product would broadcast where backward(dout) refuses
+        raise ValueError(f"dout must have shape {tuple(out.shape)}, got {tuple(dout_tensor.shape)}")
+    (out * dout_tensor).sum().backward()
+
+
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().numpy().copy()
 
@@ -152,7 +167,7 @@ def conv_backward(dout, cache):
     """Gradients of ``conv2d`` by autograd: ``(dx, dw, db)``."""
     x, w, b, conv_param = cache
     xt, wt, bt = _tensor(x, grad=True), _tensor(w, grad=True), _tensor(b, grad=True)
-    functional.conv2d(xt, wt, bt, **_conv_options(conv_param)).backward(_tensor(dout))
+    _backward(functional.conv2d(xt, wt, bt, **_conv_options(conv_param)), dout)
     return _numpy(xt.grad), _numpy(wt.grad), _numpy(bt.grad)
 
 
@@ -243,7 +258,7 @@ def _pool_backward(pool, dout, cache):
     """Gradient of the torch pooling ``pool`` by autograd, from a CS231n pooling cache ``(x, pool_param)``."""
     x, pool_param = cache
     xt = _tensor(x, grad=True)
-    pool(xt, **_pool_options(x, pool_param)).backward(_tensor(dout))
+    _backward(pool(xt, **_pool_options(x, pool_param)), dout)
     return _numpy(xt.grad)
 
 
@@ -270,7 +285,7 @@ def global_avg_pool_forward(x):
 def global_avg_pool_backward(dout, cache):
     """Gradient of ``adaptive_avg_pool2d(x, 1)`` by autograd."""
     xt = _tensor(cache, grad=True)
-    functional.adaptive_avg_pool2d(xt, 1).flatten(1).backward(_tensor(dout))
+    _backward(functional.adaptive_avg_pool2d(xt, 1).flatten(1), dout)
     return _numpy(xt.grad)
 
 
@@ -285,7 +300,7 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     """Gradient of ``torch.relu`` by autograd (0 at x == 0)."""
     xt = _tensor(cache, grad=True)
-    torch.relu(xt).backward(_tensor(dout))
+    _backward(torch.relu(xt), dout)
     return _numpy(xt.grad)
 
 
@@ -299,5 +314,5 @@ def affine_backward(dout, cache):
     """Gradients of ``linear`` by autograd: ``(dx, dw, db)``."""
     x, w, b = cache
     xt, wt, bt = _tensor(x, grad=True), _tensor(w, grad=True), _tensor(b, grad=True)
-    functional.linear(xt.flatten(1), wt.T, bt).backward(_tensor(dout))
+    _backward(functional.linear(xt.flatten(1), wt.T, bt), dout)
     return _numpy(xt.grad), _numpy(wt.grad), _numpy(bt.grad)
