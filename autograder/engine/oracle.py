@@ -199,17 +199,22 @@ def _layer_value(layer, key: str, index: int):
 
 
 def convnet_shapes(input_shape, layers):
-    """Shapes and parameter counts per layer, read off torch modules built on the ``meta`` device.
+    """Shapes and parameter counts per layer, read off torch: its modules and its own shape inference.
 
     Each layer becomes its ``torch.nn`` module (``Conv2d``, ``MaxPool2d``,
-    ``Linear`` on the flattened activations, ``ReLU``, ``Softmax``); a meta tensor of
-    shape ``(1, C, H, W)`` runs through them (no memory, no arithmetic), and
-    the shapes and ``numel`` of the parameters are read off. Torch floors
-    where a filter doesn't fit, so conv and pool layers are checked first
-    with :func:`output_size`.
+    ``Linear`` on the flattened activations, ``ReLU``, ``Softmax``), built on
+    the ``meta`` device (no memory), whose parameters' ``numel`` are
+    counted. A batch of *no* images, shape ``(0, C, H, W)``, runs through
+    the layers on the CPU, so torch infers each output shape without any
+    arithmetic (a convolution gets an uninitialised weight of its module's
+    shape, a linear layer a zero-stride one). Running meta tensors through
+    the modules instead would import torch's Python meta kernels and
+    TorchDynamo (over a second before the first value). Torch floors where
+    a filter doesn't fit, so conv and pool layers are checked first with
+    :func:`output_size`.
     """
     channels, height, width = (int(size) for size in input_shape)
-    activations = torch.empty((1, channels, height, width), device="meta")
+    activations = torch.empty((0, channels, height, width))
     summary = []
     for index, layer in enumerate(layers):
         kind = _layer_value(layer, "type", index)
@@ -222,18 +227,19 @@ def convnet_shapes(input_shape, layers):
                 output_size(activations.shape[axis], size, stride, pad)
             if kind == "conv":
                 module = torch.nn.Conv2d(activations.shape[1], _layer_value(layer, "filters", index), size, stride=stride, padding=pad, device="meta")
+                activations = functional.conv2d(activations, torch.empty(module.weight.shape), stride=module.stride, padding=module.padding)
             else:
                 module = torch.nn.MaxPool2d(size, stride=stride)
+                activations = module(activations)
         elif kind == "fc":
             activations = activations.flatten(1)
             module = torch.nn.Linear(activations.shape[1], _layer_value(layer, "units", index), device="meta")
-        elif kind == "relu":
-            module = torch.nn.ReLU()
-        elif kind == "softmax":
-            module = torch.nn.Softmax(dim=1)
+            activations = functional.linear(activations, torch.zeros(()).expand(module.weight.shape))
+        elif kind in ("relu", "softmax"):
+            module = torch.nn.ReLU() if kind == "relu" else torch.nn.Softmax(dim=1)
+            activations = module(activations)
         else:
             raise ValueError(f"layers[{index}]['type'] {kind!r} is not a layer the oracle knows")
-        activations = module(activations)
         summary.append((tuple(activations.shape[1:]), sum(p.numel() for p in module.parameters())))
     return summary
 

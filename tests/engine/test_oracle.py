@@ -98,3 +98,15 @@ def test_a_backward_does_not_import_sympy():
             "oracle.conv_backward(np.ones_like(out), cache); print('sympy' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_convnet_shapes_do_not_import_dynamo():
+    # Meta tensors through ReLU or Linear import TorchDynamo for their Python meta kernels: over a second.
+    code = ("import sys; from autograder.engine import oracle; "
+            "print(oracle.convnet_shapes((3, 8, 8), [{'type': 'conv', 'filters': 4, 'size': 3, 'stride': 1, 'pad': 1}, "
+            "{'type': 'relu'}, {'type': 'pool', 'size': 2, 'stride': 2}, {'type': 'fc', 'units': 5}, {'type': 'softmax'}])); "
+            "print('torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    shapes, imported = done.stdout.strip().splitlines()
+    assert shapes == "[((4, 8, 8), 112), ((4, 8, 8), 0), ((4, 4, 4), 0), ((5,), 325), ((5,), 0)]"
+    assert imported == "False"
