@@ -14,7 +14,7 @@ __all__ = ["__version__", "grade"]
 #: The package's version, in one place: pyproject.toml and the students' package read it here,
 #: and the grader's fingerprint (:mod:`autograder.engine.fingerprint`) records it, whatever name the
 #: distribution is installed under.
-__version__ = "0.3.0"
+__version__ = "0.3.1"
 
 
 def grade(path, **options):
