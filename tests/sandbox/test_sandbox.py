@@ -963,6 +963,25 @@ def test_a_forked_child_is_restricted_exactly_like_a_new_interpreter(tmp_path):
     assert forked["status"]["Threads"] == "1" and forked["own process group and session"] == [True, True]
 
 
+def test_a_grader_started_with_sigint_ignored_gives_every_child_pythons_handler(tmp_path):
+    # Started in the background (nohup, `&`), the grader ignores SIGINT; its zygote would pass that on.
+    (tmp_path / "hw.py").write_text("import signal\ndef handler():\n    return getattr(signal.getsignal(signal.SIGINT), '__name__', str(signal.getsignal(signal.SIGINT)))\n")
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from autograder.engine.policy import forbidden_paths
+        from autograder.engine.submission import read_submission
+        from autograder.sandbox import Sandbox
+        for method in ("zygote", "exec"):
+            with Sandbox(read_submission(Path({str(tmp_path / "hw.py")!r})), forbidden_paths=forbidden_paths(),
+                         start_method=method) as box:
+                print(method, box.protections["process start"].split()[0], box.call("handler").value)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["zygote forked default_int_handler", "exec new default_int_handler"], done.stdout
+
+
 def test_each_forked_child_draws_its_own_random_numbers(tmp_path):
     source = "import numpy as np, random\ndef draw():\n    return float(np.random.random()), random.random()\n"
     draws = set()

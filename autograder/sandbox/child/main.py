@@ -32,6 +32,7 @@ import importlib.util
 import itertools
 import linecache
 import os
+import signal
 import sys
 import types
 from collections import OrderedDict
@@ -611,6 +612,10 @@ def _zygote(restrictions: types.ModuleType, socket_fd: int,
 def serve(restrictions: types.ModuleType, protocol: types.ModuleType, request_fd: int, reply_fd: int,
           portable: bool = False) -> None:
     """Wait for the configuration, install the restrictions, then run what the parent asks; never returns."""
+    # Ctrl-C is Python's KeyboardInterrupt, whichever way the grader was started: a grader started in
+    # the background (nohup, `&` in a script) ignores SIGINT, and a zygote it started then would hand
+    # that on to every child it forks, unlike a new interpreter started later.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     output_fd = os.dup(1)
     channel = Channel(protocol, request_fd, reply_fd, output_fd, mark_loads=portable)
     message = channel.receive()
