@@ -10,7 +10,8 @@ Both checkouts run with this venv's Python, each on its own sources
 round, so that a drift of the shared machine's speed falls on both.
 
 1. **Per submission** (``--files``, default the ``conv_layers`` correct
-   example and one buggy one): a fresh process grades the file once (the
+   example and one buggy one; each file is graded for the assignment its
+   folder is named after, as in ``examples/<assignment>/``): a fresh process grades the file once (the
    warm-up), then ``--repeat`` times more; reported per grading: wall time,
    CPU of the grader's process, and CPU of the sandboxed child (read from
    the kernel's clock of the child before it is killed). The grader's store
